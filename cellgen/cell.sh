@@ -1,4 +1,168 @@
 #!/usr/bin/env bash
-# `cell`: placeholder until the launcher issue lands.
-echo "cell: launcher not implemented yet" >&2
-exit 70
+# cell — run a command in an unsafe-cell.
+#
+#   cell [CELLGEN OPTIONS] -- COMMAND [ARGS...]   run COMMAND in a cell
+#   cell --print shell|json|argv|script [...]     show what would run
+#   cell doctor                                   check this host, explain fixes
+#
+# `cell` asks cellgen for the plan as a script (`cellgen --print script`) and
+# runs that script: the launcher is the one embedded in every generated
+# wrapper, so there is a single implementation of "execute a plan".
+set -uo pipefail
+
+here=$(dirname -- "$(readlink -f -- "$0")")
+
+find_cellgen() {
+    local c
+    for c in "${CELLGEN:-}" "$here/cellgen" "$here/../cellgen/cellgen"; do
+        [[ -n $c && -x $c ]] && { printf '%s\n' "$c"; return; }
+    done
+    command -v cellgen || {
+        echo "cell: cannot find cellgen next to $0 or on PATH" >&2
+        exit 2
+    }
+}
+
+usage() {
+    cat <<'EOF'
+usage: cell [OPTIONS] -- COMMAND [ARGS...]
+       cell --print FORMAT [OPTIONS] [-- COMMAND...]
+       cell doctor
+
+Runs COMMAND inside a bubblewrap jail ("cell"): the host's /nix/store read-only,
+the host nix daemon through a relay, no network except HTTP(S) through a
+domain-filtering proxy, the worktree read-write at /home/cell/worktree.
+
+The exit status is COMMAND's (128+N when it died of signal N); 70 when the cell
+could not be set up; 2 for bad options.
+
+Every OPTION is a cellgen option; the most used:
+  --worktree PATH        bind PATH read-write at /home/cell/worktree
+  --allow PATTERN        allow a domain (example.com, *.example.com, **.example.com)
+  --filter FILE          tinyproxy-style filter file (allowlist)
+  --log-dir PATH         keep the proxy, relay and launcher logs in PATH
+  --nix auto|on|off      bridge the host nix daemon (default auto)
+  --profile FILE         INI profile with the same option names
+  --print FORMAT         argv | shell | json | script: print, do not run
+
+`cell doctor` checks bwrap, user namespaces, loopback, the nix daemon and the
+helper binaries, and says how to fix what is missing.
+The full list of options and combinators: cellgen --help.
+EOF
+}
+
+# ---- cell doctor: preflight checks, each with the fix ---------------------
+doctor_ok() { printf '  ok    %s\n' "$*"; }
+doctor_warn() { printf '  warn  %s\n' "$*"; warned=1; }
+doctor_fail() { printf '  FAIL  %s\n' "$*"; failed=1; }
+
+doctor_bwrap() {
+    local v
+    if ! v=$(bwrap --version 2>/dev/null); then
+        doctor_fail "bwrap not found: apt-get install bubblewrap (or nix profile install nixpkgs#bubblewrap)"
+        return
+    fi
+    doctor_ok "$v ($(command -v bwrap))"
+    if bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
+        doctor_ok "unprivileged user namespaces work"
+    else
+        local why="bwrap cannot create a user namespace"
+        [[ $(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null) == 0 ]] &&
+            why+="; fix: sysctl -w kernel.unprivileged_userns_clone=1"
+        [[ $(cat /proc/sys/user/max_user_namespaces 2>/dev/null) == 0 ]] &&
+            why+="; fix: sysctl -w user.max_user_namespaces=15000"
+        [[ $(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null) == 1 ]] &&
+            why+="; AppArmor restricts user namespaces (Ubuntu 24.04+): add an AppArmor profile allowing userns for bwrap, or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
+        doctor_fail "$why"
+        return
+    fi
+    # /dev/tcp to a closed loopback port: "refused" proves lo is up.
+    local out
+    out=$(bwrap --unshare-user --unshare-net --ro-bind / / --proc /proc --dev /dev \
+        bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>&1)
+    if [[ $out == *refused* ]]; then
+        doctor_ok "loopback is up in a new network namespace"
+    else
+        doctor_fail "loopback is not usable in a new network namespace: ${out:-no error text}"
+    fi
+}
+
+doctor_nix() {
+    local dir=${1:-/nix/var/nix/daemon-socket}
+    if [[ ! -S $dir/socket ]]; then
+        doctor_warn "no nix daemon socket at $dir/socket: cells run without nix (--nix auto); start nix-daemon or pass --nix-daemon-socket DIR"
+        return
+    fi
+    doctor_ok "nix daemon socket $dir/socket"
+    local me trusted
+    me=$(id -un)
+    trusted=$(sed -n 's/^[[:space:]]*trusted-users[[:space:]]*=//p' /etc/nix/nix.conf 2>/dev/null | tail -n 1)
+    [[ -n $trusted ]] || trusted=root
+    local t
+    for t in $trusted; do
+        if [[ $t == "$me" || $t == '*' ]] || { [[ $t == @* ]] && id -nG "$me" | tr ' ' '\n' | grep -qx "${t#@}"; }; then
+            doctor_warn "$me is a nix trusted-user: a cell inherits that trust through the relay (it can change nix settings, import unsigned paths)"
+            return
+        fi
+    done
+    doctor_ok "$me is not a nix trusted-user"
+}
+
+doctor_helpers() {
+    local cellgen b
+    if ! cellgen=$(find_cellgen 2>/dev/null); then
+        doctor_fail "cellgen not found next to $0 or on PATH"
+        return
+    fi
+    doctor_ok "cellgen: $cellgen"
+    for b in relay proxy; do
+        if [[ -x $(dirname "$cellgen")/$b || -x $(dirname "$cellgen")/../$b/$b ]] || command -v "$b" >/dev/null; then
+            doctor_ok "$b found"
+        else
+            doctor_fail "$b not found next to cellgen or on PATH (pass --$b-bin PATH)"
+        fi
+    done
+}
+
+doctor() {
+    local warned=0 failed=0 sock=/nix/var/nix/daemon-socket
+    [[ ${1:-} == --nix-daemon-socket ]] && sock=${2:-$sock}
+    echo "cell doctor:"
+    doctor_bwrap
+    doctor_nix "$sock"
+    doctor_helpers
+    if ((failed)); then
+        echo "cells cannot run here until the FAIL lines are fixed"
+        return 1
+    fi
+    if ((warned)); then echo "cells can run here (read the warnings)"; else echo "cells can run here"; fi
+}
+
+main() {
+    case ${1:-} in
+    doctor)
+        shift
+        doctor "$@"
+        exit $?
+        ;;
+    -h | --help | "")
+        usage
+        [[ -n ${1:-} ]]
+        exit $?
+        ;;
+    esac
+    local cellgen arg script
+    cellgen=$(find_cellgen)
+    for arg in "$@"; do
+        [[ $arg == -- ]] && break
+        if [[ $arg == --print || $arg == --print=* ]]; then
+            exec "$cellgen" "$@"
+        fi
+    done
+    script=$("$cellgen" --print script "$@") || exit $?
+    # Run the script from a pipe, not from argv: a plan with thousands of
+    # binds must not hit E2BIG, and our stdin stays the command's stdin.
+    exec bash <(printf '%s\n' "$script")
+}
+
+main "$@"

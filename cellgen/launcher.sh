@@ -1,4 +1,259 @@
-# unsafe-cell launcher body (placeholder; the launcher issue fills it).
-# Appended by `cellgen --print script` after the plan function `cell_plan`.
-echo "cell: launcher not implemented yet" >&2
-exit 70
+# ---- unsafe-cell launcher -------------------------------------------------
+# The one implementation of "execute a plan". `cellgen --print script` emits a
+# `cell_plan` function and then this file verbatim; the `cell` command runs
+# exactly that script, so `cell` and a generated wrapper cannot drift apart.
+#
+# Theory of operation:
+#  1. make a private runtime dir (0700) and call cell_plan to fill it;
+#  2. start the host daemons (proxy, nix relay) as ONE job, hence one new
+#     process group, each with a ready fifo and a lifeline fifo: the launcher
+#     holds the lifeline's only write end, so even a launcher killed with
+#     SIGKILL closes it, every daemon exits on EOF, and the job's supervisor
+#     removes the runtime dir;
+#  3. wait, bounded, for each daemon's ready line; a daemon that exits first is
+#     reported with its name and the tail of its stderr;
+#  4. run bwrap (options through --args FD, never argv) in the background and
+#     wait for it, so INT/TERM/HUP traps run at once;
+#  5. on every exit path: stop bwrap, TERM then KILL the daemon group, count
+#     success as "the processes are gone" (already dead is fine), summarise
+#     what the proxy refused, remove the runtime dir.
+
+set -uo pipefail
+shopt -s extglob
+
+CELL_RT=
+CELL_PGID=
+CELL_BWRAP_PID=
+CELL_CLEANED=
+CELL_LAUNCH_LOG=
+CELL_LIFELINE_W=
+CELL_LIFELINE_R=
+CELL_READY_TIMEOUT=${CELL_READY_TIMEOUT:-10}
+
+cell_say() {
+    printf 'cell: %s\n' "$*" >&2
+    cell_note "$*"
+}
+
+# Launcher log only (for the log dir), not the terminal.
+cell_note() {
+    [[ -n $CELL_LAUNCH_LOG ]] || return 0
+    printf '%(%FT%T)T %s\n' -1 "$*" >>"$CELL_LAUNCH_LOG" 2>/dev/null || true
+}
+
+cell_make_runtime_dir() {
+    local parent=${XDG_RUNTIME_DIR:-/tmp}
+    [[ -d $parent && -w $parent ]] || parent=/tmp
+    CELL_RT=$(umask 077 && mktemp -d "$parent/cell.XXXXXXXX") || {
+        printf 'cell: cannot create a runtime dir in %s\n' "$parent" >&2
+        exit 70
+    }
+}
+
+# Opens an anonymous-enough pipe: a fifo in the runtime dir opened by us.
+# Lifeline: we keep only the write end; daemons get the read end.
+cell_open_lifeline() {
+    local fifo=$CELL_RT/lifeline rw
+    mkfifo -m 600 "$fifo" || return 1
+    exec {rw}<>"$fifo"
+    exec {CELL_LIFELINE_R}<"$fifo"
+    exec {CELL_LIFELINE_W}>"$fifo"
+    exec {rw}>&-
+}
+
+# Names of daemons that will actually start (auto ones with a missing
+# socket are skipped with one line; `on` ones fail).
+cell_select_daemons() {
+    local name mode needs kept=()
+    for name in "${CELL_DAEMONS[@]}"; do
+        mode=CELL_DAEMON_MODE_$name needs=CELL_DAEMON_NEEDS_$name
+        mode=${!mode:-on} needs=${!needs:-}
+        if [[ -n $needs && ! -S $needs ]]; then
+            if [[ $mode == auto ]]; then
+                cell_say "$name: $needs is not a socket; running without it (use --nix off to silence, --nix on to require it)"
+                continue
+            fi
+            cell_say "$name: required socket $needs is missing (is the daemon running?)"
+            return 1
+        fi
+        kept+=("$name")
+    done
+    CELL_DAEMONS=("${kept[@]}")
+}
+
+# Runs in the daemon job's subshell: starts every daemon, then records each
+# one's exit status as it ends so the launcher can tell "died at start".
+cell_supervise() {
+    trap - INT TERM HUP EXIT
+    local name argv i pid rc
+    local -A by_pid=()
+    for i in "${!CELL_DAEMONS[@]}"; do
+        name=${CELL_DAEMONS[i]}
+        argv="CELL_DAEMON_ARGV_$name[@]"
+        "${!argv}" --ready-fd 3 --lifeline-fd 4 \
+            3>"$CELL_RT/ready.$name" 4<&"$CELL_LIFELINE_R" \
+            {CELL_LIFELINE_W}>&- 2>>"$CELL_LOG_DIR/$name.log" </dev/null &
+        by_pid[$!]=$name
+    done
+    exec {CELL_LIFELINE_W}>&-
+    while ((${#by_pid[@]})); do
+        wait -n -p pid
+        rc=$?
+        [[ -n ${pid:-} && -n ${by_pid[$pid]:-} ]] || continue
+        printf '%s\n' "$rc" >"$CELL_RT/exit.${by_pid[$pid]}"
+        unset "by_pid[$pid]"
+    done
+    # A launcher that cleans up TERMs this group before it lets go of the
+    # lifeline, so reaching EOF here means it died without cleaning up
+    # (SIGKILL): the runtime dir is ours to remove.
+    read -r -u "$CELL_LIFELINE_R" _
+    rm -rf -- "$CELL_RT"
+}
+
+cell_start_daemons() {
+    local name
+    local -A ready_fd=()
+    for name in "${CELL_DAEMONS[@]}"; do
+        mkfifo -m 600 "$CELL_RT/ready.$name" || return 1
+        exec {ready_fd[$name]}<>"$CELL_RT/ready.$name"
+    done
+    # Job control only for this one job: it gets a process group of its own.
+    set -m
+    cell_supervise >/dev/null &
+    CELL_PGID=$!
+    set +m
+    cell_note "daemons ${CELL_DAEMONS[*]} started in process group $CELL_PGID"
+    for name in "${CELL_DAEMONS[@]}"; do
+        cell_await_ready "$name" "${ready_fd[$name]}" || return 1
+        exec {ready_fd[$name]}<&-
+    done
+}
+
+cell_await_ready() {
+    local name=$1 fd=$2 line deadline=$((SECONDS + CELL_READY_TIMEOUT))
+    while ((SECONDS <= deadline)); do
+        if read -r -t 0.1 -u "$fd" line; then
+            cell_note "$name ready"
+            return 0
+        fi
+        if [[ -e $CELL_RT/exit.$name ]]; then
+            cell_say "$name failed to start (exit $(<"$CELL_RT/exit.$name")); its stderr ends with:"
+            tail -n 5 "$CELL_LOG_DIR/$name.log" | sed 's/^/  | /' >&2
+            return 1
+        fi
+    done
+    cell_say "$name did not become ready within ${CELL_READY_TIMEOUT}s; its stderr ends with:"
+    tail -n 5 "$CELL_LOG_DIR/$name.log" | sed 's/^/  | /' >&2
+    return 1
+}
+
+cell_run_bwrap() {
+    local args_file=$CELL_RT/bwrap.args in
+    printf '%s\0' "${CELL_BWRAP_ARGS[@]}" >"$args_file" || return 70
+    # A background job's stdin would be /dev/null; hand ours over explicitly.
+    exec {in}<&0
+    "$CELL_BWRAP" --args 9 -- "${CELL_COMMAND[@]}" "$@" \
+        9<"$args_file" <&"$in" {in}<&- \
+        {CELL_LIFELINE_W}>&- {CELL_LIFELINE_R}<&- &
+    CELL_BWRAP_PID=$!
+    exec {in}<&-
+    cell_note "bwrap started as $CELL_BWRAP_PID"
+    local rc
+    wait "$CELL_BWRAP_PID"
+    rc=$?
+    CELL_BWRAP_PID=
+    return "$rc"
+}
+
+# True while any process of the daemon group exists.
+cell_group_alive() {
+    [[ -n $CELL_PGID ]] && kill -0 -- "-$CELL_PGID" 2>/dev/null
+}
+
+cell_stop_daemons() {
+    [[ -n $CELL_PGID ]] || return 0
+    kill -TERM -- "-$CELL_PGID" 2>/dev/null
+    [[ -n $CELL_LIFELINE_W ]] && exec {CELL_LIFELINE_W}>&-
+    CELL_LIFELINE_W=
+    local i
+    for ((i = 0; i < 40; i++)); do
+        wait "$CELL_PGID" 2>/dev/null
+        cell_group_alive || break
+        sleep 0.05
+    done
+    if cell_group_alive; then
+        cell_note "daemons still alive after TERM; sending KILL"
+        kill -KILL -- "-$CELL_PGID" 2>/dev/null
+        for ((i = 0; i < 40; i++)); do
+            wait "$CELL_PGID" 2>/dev/null
+            cell_group_alive || break
+            sleep 0.05
+        done
+    fi
+    if cell_group_alive; then
+        cell_say "daemon process group $CELL_PGID is still alive after KILL"
+        return 1
+    fi
+    cell_note "daemon group $CELL_PGID gone"
+    CELL_PGID=
+}
+
+# One short line a person or an agent can act on.
+cell_refusal_summary() {
+    [[ -n ${CELL_PROXY_LOG:-} && -s $CELL_PROXY_LOG ]] || return 0
+    local summary
+    summary=$(grep -F '"decision":"deny"' "$CELL_PROXY_LOG" 2>/dev/null |
+        sed -n 's/.*"host":"\([^"]*\)".*"port":\([0-9]*\).*/\1:\2/p' |
+        sort | uniq -c | sort -rn | awk '{printf "%s%s (%d)", sep, $2, $1; sep=", "}')
+    [[ -n $summary ]] || return 0
+    cell_say "the proxy refused: $summary — allow a host with --allow HOST or a filter line"
+}
+
+cell_cleanup() {
+    [[ -z $CELL_CLEANED ]] || return 0
+    CELL_CLEANED=1
+    local ok=0
+    if [[ -n $CELL_BWRAP_PID ]]; then
+        kill -TERM "$CELL_BWRAP_PID" 2>/dev/null
+        wait "$CELL_BWRAP_PID" 2>/dev/null
+    fi
+    cell_stop_daemons || ok=1
+    cell_refusal_summary
+    if [[ -n $CELL_RT && -d $CELL_RT ]]; then
+        rm -rf -- "$CELL_RT" || ok=1
+    fi
+    return "$ok"
+}
+
+cell_on_signal() {
+    local sig=$1 num=$2
+    cell_note "caught SIG$sig"
+    trap - EXIT
+    cell_cleanup
+    exit $((128 + num))
+}
+
+cell_main() {
+    cell_make_runtime_dir
+    trap 'cell_cleanup' EXIT
+    trap 'cell_on_signal INT 2' INT
+    trap 'cell_on_signal TERM 15' TERM
+    trap 'cell_on_signal HUP 1' HUP
+    CELL_DAEMONS=()
+    cell_plan || exit 70
+    mkdir -p -- "$CELL_LOG_DIR" || exit 70
+    CELL_LAUNCH_LOG=$CELL_LOG_DIR/launcher.log
+    cell_note "runtime dir $CELL_RT"
+    cell_select_daemons || exit 70
+    cell_open_lifeline || exit 70
+    cell_start_daemons || exit 70
+    local rc
+    cell_run_bwrap "$@"
+    rc=$?
+    cell_note "command exited with $rc"
+    trap - EXIT
+    cell_cleanup || { ((rc)) || rc=70; }
+    exit "$rc"
+}
+
+cell_main "$@"
