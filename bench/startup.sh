@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Side-by-side cell start-up and proxied throughput, in one run:
+#   cell      `cell -- true` with the proxy and the nix relay on
+#   bare      bwrap with the very same mounts running `true` (no daemons)
+#   ref       a reference launcher built from Debian's tinyproxy + socat doing
+#             the same job (host proxy, unix bridge, nix bridge, in-jail
+#             TCP->unix bridge, readiness polling, cleanup)
+# Prints mean start-up per variant and the ratios; then 1 GiB fetched from a
+# loopback nginx through the proxy from inside each cell.
+# Usage: bench/startup.sh [RUNS] [MiB]     (defaults 30, 1024)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-30}
+MIB=${2:-1024}
+B=${BUILD:-build}
+CELL=$B/cellgen/cell
+for t in bwrap tinyproxy socat nginx nix-daemon curl; do
+    command -v "$t" >/dev/null || { echo "bench: needs $t" >&2; exit 2; }
+done
+
+W=$(mktemp -d /tmp/cell-bench.XXXXXX)
+chmod 755 "$W"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+mkdir -p "$W/wt" "$W/rt" "$W/www" "$W/nixd"
+
+# A real nix daemon socket for both cells' nix bridges.
+NIX_DAEMON_SOCKET_PATH=$W/nixd/socket nix-daemon >"$W/nixd.log" 2>&1 &
+PIDS+=($!)
+# nginx serving a sparse file of MIB MiB on loopback.
+truncate -s "${MIB}M" "$W/www/big"
+NGINX_PORT=18080
+cat >"$W/nginx.conf" <<NGX
+daemon off; worker_processes 1; pid $W/nginx.pid; error_log $W/nginx.err;
+events { worker_connections 1024; }
+http { access_log off; sendfile on;
+  server { listen 127.0.0.1:$NGINX_PORT; root $W/www; } }
+NGX
+nginx -c "$W/nginx.conf" &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do [[ -S $W/nixd/socket ]] && break; sleep 0.05; done
+
+now() { date +%s%N; }
+# mean_ms LABEL CMD...: runs CMD RUNS times, prints mean milliseconds.
+mean_ms() {
+    local t0 t1 i
+    "$@" >/dev/null 2>&1 || { echo "bench: $* failed" >&2; return 1; }
+    t0=$(now)
+    for ((i = 0; i < RUNS; i++)); do "$@" >/dev/null 2>&1; done
+    t1=$(now)
+    echo $(((t1 - t0) / RUNS / 1000))
+}
+
+CELL_ARGS=(--worktree "$W/wt" --nix on --nix-daemon-socket "$W/nixd" --allow localhost
+    --allow-cidr 127.0.0.0/8 --connect-port "$NGINX_PORT")
+cell_true() { "$CELL" "${CELL_ARGS[@]}" -- "$@"; }
+
+# The same mounts, bare: the plan's own bwrap options without daemons.
+eval "$("$CELL" --print script "${CELL_ARGS[@]}" -- true | sed -n '/^cell_plan()/,/^}/p')"
+CELL_RT=$W/rt cell_plan
+bare_true() { "$CELL_BWRAP" "${CELL_BWRAP_ARGS[@]}" -- true; }
+
+# The reference launcher: what a hand-written tinyproxy + socat + bwrap does.
+REF_PORT=18888
+ref_cell() {
+    local rt
+    rt=$(mktemp -d "$W/ref.XXXXXX")
+    mkdir -p "$rt/proxy" "$rt/nix"
+    printf 'Port %s\nListen 127.0.0.1\nTimeout 600\nMaxClients 100\nLogLevel Critical\n' \
+        "$REF_PORT" >"$rt/tp.conf"
+    tinyproxy -d -c "$rt/tp.conf" &
+    local tp=$!
+    socat UNIX-LISTEN:"$rt/proxy/proxy.sock",fork TCP:127.0.0.1:$REF_PORT &
+    local s1=$!
+    socat UNIX-LISTEN:"$rt/nix/socket",fork UNIX-CONNECT:"$W/nixd/socket" &
+    local s2=$!
+    until [[ -S $rt/proxy/proxy.sock && -S $rt/nix/socket ]] &&
+        (exec 3<>/dev/tcp/127.0.0.1/$REF_PORT) 2>/dev/null; do sleep 0.005; done
+    local bw=() a
+    for a in "${CELL_BWRAP_ARGS[@]}"; do bw+=("${a//$W\/rt/$rt}"); done
+    "$CELL_BWRAP" "${bw[@]}" -- /bin/sh -c '
+        socat TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/cell/proxy/proxy.sock &
+        until (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null; do sleep 0.005; done 2>/dev/null
+        "$@"; rc=$?; kill $!; exit $rc' sh "$@"
+    local rc=$?
+    kill "$tp" "$s1" "$s2" 2>/dev/null
+    wait "$tp" "$s1" "$s2" 2>/dev/null
+    rm -rf "$rt"
+    return $rc
+}
+
+echo "start-up, mean of $RUNS runs (ms):"
+c=$(mean_ms cell_true true)
+b=$(mean_ms bare_true)
+r=$(mean_ms ref_cell true)
+awk -v c="$c" -v b="$b" -v r="$r" 'BEGIN {
+    printf "  cell %.1f ms, bare bwrap %.1f ms, reference %.1f ms\n", c/1000, b/1000, r/1000
+    printf "  cell / bare = %.2fx (target <= 3x); reference / cell = %.2fx (target >= 4x)\n", c/b, r/c }'
+
+fetch() {
+    curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' "http://localhost:$NGINX_PORT/big"
+}
+echo "${MIB} MiB fetched through the proxy from inside the cell:"
+read -r cs ct < <(cell_true bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
+read -r rs rtm < <(ref_cell bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
+awk -v cs="$cs" -v ct="$ct" -v rs="$rs" -v rt="$rtm" 'BEGIN {
+    printf "  cell %.0f MiB/s, reference %.0f MiB/s: cell / reference = %.2fx (target >= 4x)\n",
+        cs/ct/1048576, rs/rt/1048576, (cs/ct)/(rs/rt) }'

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The launcher leaves nothing behind — no daemon, socket or runtime dir —
+# whichever way a cell ends.
+set -uo pipefail
+source "$(dirname -- "$0")/lib.sh"
+
+WT=$SCRATCH/wt
+mkdir -p "$WT"
+cell=("$CELL" --worktree "$WT" --nix off --allow example.com)
+
+# wait_gone: the launcher may still be tearing down for a moment.
+wait_gone() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ -z $(leftovers) ]] && return 0
+        sleep 0.1
+    done
+    leftovers
+    return 1
+}
+
+# start_cell: a long-running cell in the background; sets CELL_PID once the
+# command inside runs (it touches a file in the worktree).
+start_cell() {
+    rm -f "$WT/started"
+    # env: background jobs start with SIGINT ignored; the launcher must see it.
+    setsid env --default-signal "${cell[@]}" -- sh -c 'touch started; exec sleep 60' >/dev/null 2>&1 &
+    CELL_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -e $WT/started ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+"${cell[@]}" -- true
+check "normal exit leaves nothing" wait_gone
+
+"${cell[@]}" -- sh -c 'kill -9 $$' 2>/dev/null
+check "a command killed with SIGKILL leaves nothing" wait_gone
+
+for sig in TERM INT HUP KILL; do
+    if start_cell; then
+        check "the daemons run while the cell runs ($sig case)" pgrep -f "$SCRATCH/run/cell"
+        kill -"$sig" "$CELL_PID"
+        wait "$CELL_PID" 2>/dev/null
+        check "the launcher sent SIG$sig leaves nothing" wait_gone
+    else
+        check "cell started for the SIG$sig case" false
+    fi
+done
+
+if start_cell; then
+    pkill -KILL -f "proxy.*$SCRATCH/run/cell"
+    wait "$CELL_PID" 2>/dev/null
+    check "the proxy killed mid-run: the cell still ends and leaves nothing" wait_gone
+else
+    check "cell started for the proxy-killed case" false
+fi
+
+printf 'this is not a regex: \\(\n' >"$SCRATCH/bad.filter"
+out=$("${cell[@]}" --filter "$SCRATCH/bad.filter" -- true 2>&1)
+rc=$?
+check "a daemon that fails at start fails the cell (exit $rc)" test "$rc" -ne 0
+check "the failure names the file or daemon" grep -qE 'bad.filter|proxy' <<<"$out"
+check "a daemon that fails at start leaves nothing" wait_gone
+
+start=$SECONDS
+failures=0
+for ((n = 0; n < 200; n++)); do
+    "${cell[@]}" -- true 2>/dev/null || failures=$((failures + 1))
+done
+expect_eq "200 back-to-back cells all succeed ($((SECONDS - start)) s)" 0 "$failures"
+check "200 back-to-back cells leave nothing" wait_gone
+tap_done
