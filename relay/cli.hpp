@@ -1,0 +1,33 @@
+// Command line of the `relay` program: one pass over the arguments into an
+// Options value; usage errors exit 2 with a single `relay: ...` line.
+#pragma once
+
+#include "endpoint.hpp"
+#include "lifetime.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace relay {
+
+struct Options {
+    Endpoint listen;
+    Endpoint connect;
+    std::vector<std::string> command; // after `--`; only with --background
+    LifetimeOptions lifetime;
+    std::size_t max_connections = 0; // 0 = no limit
+    std::chrono::steady_clock::duration idle_timeout{};
+    std::optional<mode_t> mode;
+    std::string log_file;
+    bool quiet = false;
+    bool background = false;
+};
+
+// Parses argv; prints help and exits 0 for --help; exits 2 on a usage error.
+Options parse_cli(int argc, char** argv);
+
+} // namespace relay

@@ -1,0 +1,62 @@
+// relay: forwards every connection accepted on LISTEN to CONNECT, a socat
+// replacement for the two places a cell needs one (the nix daemon socket and
+// the proxy port). The order here is the whole program: parse, bind (so bind
+// errors reach the caller even in --background), detach if asked, then serve
+// until a signal, the lifeline or an error stops us.
+#include "background.hpp"
+#include "cli.hpp"
+#include "conn_log.hpp"
+#include "lifetime.hpp"
+#include "listener.hpp"
+#include "server.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdio>
+#include <optional>
+
+namespace {
+
+[[noreturn]] void fail(std::optional<relay::DaemonLink>& link, std::string const& message) {
+    if (link) {
+        link->failed(message);
+    }
+    std::fprintf(stderr, "relay: %s\n", message.c_str());
+    std::exit(1);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    auto options = relay::parse_cli(argc, argv);
+    boost::asio::io_context ioc(1);
+    std::optional<relay::DaemonLink> link;
+
+    auto listener = relay::Listener::open(ioc.get_executor(), options.listen, {options.mode});
+    if (!listener) {
+        fail(link, listener.error().message);
+    }
+    auto log = relay::ConnLog::open(options.log_file, options.quiet);
+    if (!log) {
+        fail(link, log.error().message);
+    }
+    if (options.background) {
+        link.emplace(relay::daemonize(ioc, *listener, options.command));
+    }
+
+    relay::ServerOptions server_options{options.connect, options.max_connections,
+                                        relay::PumpOptions{options.idle_timeout}};
+    relay::Server server(ioc, std::move(*listener), server_options, *log);
+    relay::Lifetime lifetime(ioc, options.lifetime,
+                             [&server](std::string const& reason) { server.stop(reason); });
+    if (auto started = lifetime.start(); !started) {
+        fail(link, started.error().message);
+    }
+    server.start();
+    lifetime.ready();
+    if (link) {
+        link->ready();
+    }
+    ioc.run();
+    return 0;
+}

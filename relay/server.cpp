@@ -1,0 +1,107 @@
+// Server: accept loop with back-off and a connection cap; sessions that
+// connect to the target and pump. See server.hpp.
+#include "server.hpp"
+
+#include "connector.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+namespace relay {
+namespace {
+
+using boost::asio::as_tuple;
+using boost::asio::use_awaitable;
+
+// After an accept error such as EMFILE, wait this long before trying again:
+// retrying at once would spin at 100% CPU while the error persists.
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
+
+} // namespace
+
+Server::Slots::Slots(boost::asio::io_context& ioc) : freed(ioc) {}
+
+Server::Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log)
+    : ioc_(ioc), listener_(std::move(listener)), options_(std::move(options)), log_(log),
+      slots_(std::make_shared<Slots>(ioc)) {}
+
+void Server::start() {
+    boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
+}
+
+void Server::stop(std::string const& reason) {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    log_.stopped(reason);
+    listener_.close();
+    slots_->freed.cancel();
+    ioc_.stop();
+}
+
+boost::asio::awaitable<void> Server::wait_for_free_slot() {
+    while (options_.max_connections != 0 && slots_->active >= options_.max_connections &&
+           !stopping_) {
+        slots_->freed.expires_at(boost::asio::steady_timer::time_point::max());
+        co_await slots_->freed.async_wait(as_tuple(use_awaitable));
+    }
+}
+
+boost::asio::awaitable<void> Server::accept_loop() {
+    boost::asio::steady_timer backoff(ioc_);
+    while (!stopping_) {
+        co_await wait_for_free_slot();
+        if (stopping_) {
+            break;
+        }
+        auto [ec, client] = co_await listener_.acceptor().async_accept(as_tuple(use_awaitable));
+        if (stopping_) {
+            break;
+        }
+        if (ec) {
+            log_.warn(
+                fmt::format("accept on {}: {}; retrying", listener_.endpoint().text, ec.message()));
+            backoff.expires_after(accept_backoff);
+            co_await backoff.async_wait(as_tuple(use_awaitable));
+            continue;
+        }
+        boost::asio::co_spawn(ioc_, session(std::move(client), next_id_++), boost::asio::detached);
+    }
+}
+
+boost::asio::awaitable<void> Server::session(Listener::socket_type client, std::uint64_t id) {
+    // Keeps the slot count right on every exit path, including teardown.
+    struct SlotGuard {
+        std::shared_ptr<Slots> slots;
+        explicit SlotGuard(std::shared_ptr<Slots> s) : slots(std::move(s)) { ++slots->active; }
+        ~SlotGuard() {
+            --slots->active;
+            slots->freed.cancel();
+        }
+    } guard(slots_);
+    auto started = std::chrono::steady_clock::now();
+    log_.opened(id, listener_.endpoint().text, options_.target.text);
+    Listener::socket_type upstream(ioc_);
+    if (auto ec = co_await connect_endpoint(upstream, options_.target); ec) {
+        boost::system::error_code ignored;
+        client.close(ignored);
+        log_.closed(id, PumpResult{}, std::chrono::steady_clock::now() - started,
+                    fmt::format("connect {}: {}", options_.target.text, ec.message()));
+        co_return;
+    }
+    set_no_delay_if_tcp(client);
+    auto result = co_await pump(client, upstream, options_.pump);
+    std::string error;
+    if (result.error) {
+        error = fmt::format("pump: {}", result.error.message());
+    } else if (result.idle_timeout) {
+        error = "idle timeout";
+    }
+    log_.closed(id, result, std::chrono::steady_clock::now() - started, error);
+}
+
+} // namespace relay

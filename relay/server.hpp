@@ -1,0 +1,62 @@
+// Server: relay's accept loop and sessions on one io_context. Each accepted
+// client gets a session coroutine that owns both sockets: it connects to the
+// target (a failure closes the client at once and is logged), then runs the
+// pump. No fork and no thread per connection.
+#pragma once
+
+#include "conn_log.hpp"
+#include "endpoint.hpp"
+#include "listener.hpp"
+#include "pump.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace relay {
+
+struct ServerOptions {
+    Endpoint target;
+    std::size_t max_connections = 0; // 0 = no limit
+    PumpOptions pump;
+};
+
+class Server {
+public:
+    Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log);
+
+    // Spawns the accept loop; the listener is already listening.
+    void start();
+
+    // Stops accepting, closes the listener (removing its socket file) and
+    // stops the io_context. Safe to call twice.
+    void stop(std::string const& reason);
+
+private:
+    // Counts live sessions; shared with them so that a session frame destroyed
+    // after the Server (at io_context teardown) never touches a dead object.
+    struct Slots {
+        explicit Slots(boost::asio::io_context& ioc);
+        std::size_t active = 0;
+        boost::asio::steady_timer freed; // cancelled when a session ends
+    };
+
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> wait_for_free_slot();
+    boost::asio::awaitable<void> session(Listener::socket_type client, std::uint64_t id);
+
+    boost::asio::io_context& ioc_;
+    Listener listener_;
+    ServerOptions options_;
+    ConnLog& log_;
+    std::shared_ptr<Slots> slots_;
+    std::uint64_t next_id_ = 1;
+    bool stopping_ = false;
+};
+
+} // namespace relay
