@@ -1,0 +1,48 @@
+// The access log: one JSON object per line with exactly the keys the cell
+// launcher reads to summarise denials: time, client, method, host, port,
+// decision ("allow"|"deny"), reason, status, bytes_up, bytes_down,
+// duration_ms. A log that cannot be written never stops the proxy; the
+// problem is reported once on stderr.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace proxy {
+
+struct AccessRecord {
+    std::chrono::system_clock::time_point time;
+    std::string client;
+    std::string method;
+    std::string host;
+    std::uint16_t port = 0;
+    bool allowed = false;
+    std::string reason;
+    int status = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+    std::uint64_t duration_ms = 0;
+};
+
+// One line, without the newline. Time is RFC 3339 UTC with milliseconds.
+std::string format_access_record(const AccessRecord& r);
+
+class AccessLog {
+public:
+    AccessLog() = default; // disabled
+    explicit AccessLog(const std::string& path);
+
+    void write(const AccessRecord& r);
+
+private:
+    void complain(const char* what);
+
+    std::string path_;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
+    bool complained_ = false;
+};
+
+} // namespace proxy

@@ -1,0 +1,120 @@
+// See address_policy.hpp. Ranges: RFC 6890 special-purpose registries, the
+// subset a host-local attacker could use.
+#include "address_policy.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace proxy {
+namespace {
+
+using boost::asio::ip::address;
+using boost::asio::ip::address_v4;
+using boost::asio::ip::address_v6;
+
+struct Range {
+    std::string_view cidr;
+    std::string_view name;
+};
+
+constexpr std::array<Range, 17> special = {{
+    {"0.0.0.0/8", "unspecified (this network)"},
+    {"127.0.0.0/8", "loopback"},
+    {"10.0.0.0/8", "private (RFC 1918)"},
+    {"172.16.0.0/12", "private (RFC 1918)"},
+    {"192.168.0.0/16", "private (RFC 1918)"},
+    {"100.64.0.0/10", "shared (CGNAT, RFC 6598)"},
+    {"169.254.0.0/16", "link-local (cloud metadata)"},
+    {"224.0.0.0/4", "multicast"},
+    {"240.0.0.0/4", "reserved or broadcast"},
+    {"::/128", "unspecified"},
+    {"::1/128", "loopback"},
+    {"fe80::/10", "link-local"},
+    {"fec0::/10", "site-local"},
+    {"fc00::/7", "unique local (ULA)"},
+    {"ff00::/8", "multicast"},
+    {"100::/64", "discard-only"},
+    {"2001:db8::/32", "documentation"},
+}};
+
+// ::ffff:a.b.c.d, ::a.b.c.d and 64:ff9b::a.b.c.d all reach an IPv4 host.
+address unwrap(const address& a) {
+    if (!a.is_v6())
+        return a;
+    auto v6 = a.to_v6();
+    if (v6.is_v4_mapped())
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
+    auto b = v6.to_bytes();
+    bool compat = std::all_of(b.begin(), b.begin() + 12, [](unsigned char c) { return c == 0; }) &&
+                  !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1);
+    static constexpr std::array<unsigned char, 12> nat64 = {0, 0x64, 0xff, 0x9b, 0, 0,
+                                                            0, 0,    0,    0,    0, 0};
+    if (compat || std::equal(nat64.begin(), nat64.end(), b.begin()))
+        return address_v4(address_v4::bytes_type{b[12], b[13], b[14], b[15]});
+    return a;
+}
+
+} // namespace
+
+bool Cidr::contains(const address& a) const {
+    auto x = network.is_v4() ? unwrap(a) : a;
+    if (x.is_v4() != network.is_v4())
+        return false;
+    auto prefix_equal = [&](const auto& p, const auto& q) {
+        for (unsigned bit = 0; bit < prefix; ++bit) {
+            unsigned mask = 0x80u >> (bit % 8);
+            if ((p[bit / 8] & mask) != (q[bit / 8] & mask))
+                return false;
+        }
+        return true;
+    };
+    if (x.is_v4())
+        return prefix_equal(x.to_v4().to_bytes(), network.to_v4().to_bytes());
+    return prefix_equal(x.to_v6().to_bytes(), network.to_v6().to_bytes());
+}
+
+Parsed<Cidr> parse_cidr(std::string_view text) {
+    auto slash = text.find('/');
+    boost::system::error_code ec;
+    auto net = boost::asio::ip::make_address(std::string(text.substr(0, slash)), ec);
+    if (ec)
+        return fail(
+            fmt::format("CIDR '{}': '{}' is not an IP address", text, text.substr(0, slash)));
+    unsigned max = net.is_v4() ? 32 : 128;
+    unsigned prefix = max;
+    if (slash != std::string_view::npos) {
+        auto digits = text.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3 ||
+            digits.find_first_not_of("0123456789") != std::string_view::npos)
+            return fail(fmt::format("CIDR '{}': prefix length is not a number", text));
+        prefix = static_cast<unsigned>(std::stoul(std::string(digits)));
+        if (prefix > max)
+            return fail(fmt::format("CIDR '{}': prefix length above {}", text, max));
+    }
+    return Cidr{net, prefix, std::string(text)};
+}
+
+std::optional<std::string_view> special_range(const address& a) {
+    auto x = unwrap(a);
+    for (const auto& r : special) {
+        auto c = parse_cidr(r.cidr);
+        if (c && c->contains(x))
+            return r.name;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> AddressPolicy::refusal(const address& a) const {
+    if (allow_private)
+        return std::nullopt;
+    auto range = special_range(a);
+    if (!range)
+        return std::nullopt;
+    for (const auto& c : allowed)
+        if (c.contains(a))
+            return std::nullopt;
+    return fmt::format("{} is a {} address", a.to_string(), *range);
+}
+
+} // namespace proxy

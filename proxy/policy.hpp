@@ -1,0 +1,36 @@
+// The domain policy: which (host, port) a request may reach, and why. It
+// combines, in this order: the CONNECT port list, `--deny` patterns (deny
+// wins over everything), then the allowlists: the filter file and `--allow`
+// patterns, either of which admits a host. With neither, every domain is
+// allowed (the destination address policy still applies after resolving).
+#pragma once
+
+#include "domain_pattern.hpp"
+#include "filter.hpp"
+#include "host_normalize.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace proxy {
+
+struct Decision {
+    bool allowed = false;
+    std::string reason; // for the log: "filter FILE:LINE", "allow PATTERN", "deny PATTERN", ...
+    std::string why;    // for a 403 body (denials only)
+    std::string how_to_allow; // for a 403 body (denials only)
+};
+
+struct Policy {
+    std::optional<Filter> filter;
+    std::vector<DomainPattern> allow;
+    std::vector<DomainPattern> deny;
+    std::set<std::uint16_t> connect_ports{80, 443};
+
+    Decision decide(const Host& host, std::uint16_t port, bool is_connect) const;
+};
+
+} // namespace proxy

@@ -1,0 +1,100 @@
+// See request_target.hpp.
+#include "request_target.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace proxy {
+
+std::string Target::host_header() const {
+    auto h = host.authority();
+    return port == 80 ? h : fmt::format("{}:{}", h, port);
+}
+
+Parsed<std::uint16_t> parse_port(std::string_view text) {
+    if (text.empty() || text.size() > 5 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return fail(fmt::format("port '{}' is not a number from 1 to 65535", text));
+    unsigned value = 0;
+    for (char c : text)
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    if (value == 0 || value > 65535)
+        return fail(fmt::format("port '{}' is not a number from 1 to 65535", text));
+    return static_cast<std::uint16_t>(value);
+}
+
+Parsed<Target> parse_authority_form(std::string_view text) {
+    if (text.find('@') != std::string_view::npos)
+        return fail(fmt::format("CONNECT target '{}' must not carry userinfo", text));
+    std::string_view host;
+    std::string_view rest;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos)
+            return fail(fmt::format("CONNECT target '{}' has an unclosed '['", text));
+        host = text.substr(1, close - 1);
+        rest = text.substr(close + 1);
+        if (host.find(':') == std::string_view::npos)
+            return fail(fmt::format("CONNECT target '{}' brackets a non-IPv6 host", text));
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos)
+            return fail(fmt::format("CONNECT target '{}' needs a port (host:port)", text));
+        host = text.substr(0, colon);
+        rest = text.substr(colon);
+        if (host.find(':') != std::string_view::npos)
+            return fail(fmt::format("CONNECT target '{}': write IPv6 hosts as [addr]:port", text));
+    }
+    if (rest.empty() || rest.front() != ':')
+        return fail(fmt::format("CONNECT target '{}' needs a port (host:port)", text));
+    auto port = parse_port(rest.substr(1));
+    if (!port)
+        return fail(fmt::format("CONNECT target '{}': {}", text, port.error()));
+    auto h = normalize_host(host);
+    if (!h)
+        return fail(h.error());
+    return Target{*h, *port, {}};
+}
+
+Parsed<Target> parse_absolute_form(std::string_view text) {
+    auto url = boost::urls::parse_absolute_uri(text);
+    if (!url)
+        return fail(fmt::format("request target '{}' is not an absolute URI", text));
+    if (url->scheme_id() != boost::urls::scheme::http)
+        return fail(
+            fmt::format("scheme '{}' is not forwarded; use CONNECT for https", url->scheme()));
+    if (url->has_userinfo())
+        return fail(fmt::format("request target '{}' must not carry userinfo", text));
+    std::string_view host = url->encoded_host();
+    if (url->host_type() == boost::urls::host_type::ipvfuture)
+        return fail(fmt::format("request target '{}' uses an IPvFuture literal", text));
+    if (url->host_type() == boost::urls::host_type::ipv6)
+        host = host.substr(1, host.size() - 2);
+    auto h = normalize_host(host);
+    if (!h)
+        return fail(h.error());
+    std::uint16_t port = 80;
+    if (url->has_port() && !url->port().empty()) {
+        auto p = parse_port(url->port());
+        if (!p)
+            return fail(p.error());
+        port = *p;
+    }
+    // Built by appending: GCC 12 at -O3 warns falsely on `origin = "/"`.
+    std::string_view path = url->encoded_path();
+    std::string origin;
+    origin.reserve(path.size() + url->encoded_query().size() + 2);
+    if (path.empty())
+        origin.push_back('/');
+    origin.append(path.data(), path.size());
+    if (url->has_query()) {
+        origin.push_back('?');
+        origin.append(url->encoded_query().data(), url->encoded_query().size());
+    }
+    return Target{*h, port, std::move(origin)};
+}
+
+} // namespace proxy

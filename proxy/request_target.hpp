@@ -1,0 +1,32 @@
+// Request targets a proxy accepts: authority-form for CONNECT (RFC 9112
+// §3.2.3, port mandatory) and absolute-form http:// for forwarding (§3.2.2).
+// The host comes out normalised (host_normalize.hpp) so the policy and the
+// connector see the same name; userinfo is refused outright because
+// `allowed.com@evil.com` is the classic way to confuse a filter.
+#pragma once
+
+#include "host_normalize.hpp"
+#include "parsed.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace proxy {
+
+struct Target {
+    Host host;
+    std::uint16_t port = 0;
+    std::string origin_form; // path?query for the upstream request line ("/" if empty)
+
+    // host[:port] for a Host header: the port only when not 80.
+    std::string host_header() const;
+};
+
+Parsed<Target> parse_authority_form(std::string_view text);
+Parsed<Target> parse_absolute_form(std::string_view text);
+
+// "1".."65535", digits only.
+Parsed<std::uint16_t> parse_port(std::string_view text);
+
+} // namespace proxy

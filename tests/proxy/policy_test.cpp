@@ -1,0 +1,110 @@
+// --allow/--deny patterns, public-suffix refusal and the combined decision.
+#include "domain_pattern.hpp"
+#include "policy.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace proxy;
+
+namespace {
+
+const PublicSuffixes& suffixes() {
+    static const auto s =
+        PublicSuffixes::parse("// comment\ncom\nuk\nco.uk\ngithub.io\n*.ck\n!www.ck\n");
+    return s;
+}
+
+Host host(const char* h) {
+    return *normalize_host(h);
+}
+
+} // namespace
+
+TEST_CASE("public suffixes", "[policy]") {
+    CHECK(suffixes().is_public_suffix("com"));
+    CHECK(suffixes().is_public_suffix("unlisted"));
+    CHECK(suffixes().is_public_suffix("co.uk"));
+    CHECK(suffixes().is_public_suffix("github.io"));
+    CHECK(suffixes().is_public_suffix("foo.ck"));
+    CHECK_FALSE(suffixes().is_public_suffix("www.ck"));
+    CHECK_FALSE(suffixes().is_public_suffix("example.com"));
+    CHECK_FALSE(suffixes().is_public_suffix("example.co.uk"));
+}
+
+TEST_CASE("domain patterns match", "[policy]") {
+    struct Case {
+        const char* pattern;
+        const char* host;
+        int port;
+        bool match;
+    };
+    auto c = GENERATE(values<Case>({
+        {"example.com", "example.com", 443, true},
+        {"example.com", "EXAMPLE.com.", 443, true},
+        {"example.com", "www.example.com", 443, false},
+        {"example.com", "example.com.evil.net", 443, false},
+        {"example.com", "badexample.com", 443, false},
+        {"*.example.com", "www.example.com", 443, true},
+        {"*.example.com", "a.b.example.com", 443, true},
+        {"*.example.com", "example.com", 443, false},
+        {"*.example.com", "wwwexample.com", 443, false},
+        {"**.example.com", "example.com", 443, true},
+        {"**.example.com", "a.example.com", 80, true},
+        {"example.com:443", "example.com", 443, true},
+        {"example.com:443", "example.com", 80, false},
+        {"**.Example.COM:8443", "x.example.com", 8443, true},
+        {"10.0.0.5", "10.0.0.5", 80, true},
+        {"[::1]:443", "::1", 443, true},
+        {"::1", "::1", 80, true},
+    }));
+    CAPTURE(c.pattern, c.host);
+    auto p = parse_domain_pattern(c.pattern, suffixes());
+    REQUIRE(p.has_value());
+    CHECK(p->matches(host(c.host), static_cast<std::uint16_t>(c.port)) == c.match);
+}
+
+TEST_CASE("domain patterns refused", "[policy]") {
+    auto text = GENERATE("*.com", "**.com", "*.co.uk", "**.github.io", "*.foo.ck", "*", "**",
+                         "ex*ample.com", "example.*", "*.10.0.0.1", "example.com:0",
+                         "example.com:http", "[::1", "ex%61mple.com",
+                         "b\xc3\xbc"
+                         "cher.de",
+                         "*.", "");
+    CAPTURE(text);
+    CHECK_FALSE(parse_domain_pattern(text, suffixes()).has_value());
+}
+
+TEST_CASE("public-suffix error says why", "[policy]") {
+    auto p = parse_domain_pattern("*.com", suffixes());
+    REQUIRE_FALSE(p.has_value());
+    CHECK(p.error().find("broader than a registrable domain") != std::string::npos);
+}
+
+TEST_CASE("policy decisions", "[policy]") {
+    Policy none;
+    CHECK(none.decide(host("anything.example"), 443, true).allowed);
+    CHECK_FALSE(none.decide(host("anything.example"), 22, true).allowed);
+    CHECK(none.decide(host("anything.example"), 8080, false).allowed); // ports: CONNECT only
+
+    Policy p;
+    p.allow.push_back(*parse_domain_pattern("**.example.com", suffixes()));
+    p.deny.push_back(*parse_domain_pattern("secret.example.com", suffixes()));
+    p.filter = *Filter::parse("^github\\.com$\n", "flt", {});
+    CHECK(p.decide(host("example.com"), 443, true).allowed);
+    CHECK(p.decide(host("github.com"), 443, true).allowed);
+    CHECK(p.decide(host("github.com"), 443, true).reason == "filter flt:1");
+    CHECK(p.decide(host("www.example.com"), 443, true).reason == "allow **.example.com");
+    auto denied = p.decide(host("secret.example.com"), 443, true);
+    CHECK_FALSE(denied.allowed);
+    CHECK(denied.reason == "deny secret.example.com");
+    auto other = p.decide(host("evil.net"), 443, true);
+    CHECK_FALSE(other.allowed);
+    CHECK(other.how_to_allow == "add --allow evil.net or the line '^evil\\.net$' to flt");
+    auto port = p.decide(host("github.com"), 8443, true);
+    CHECK_FALSE(port.allowed);
+    CHECK(port.how_to_allow == "add --connect-port 8443");
+
+    Policy only_filter;
+    only_filter.filter = *Filter::parse("", "empty", {});
+    CHECK_FALSE(only_filter.decide(host("github.com"), 443, true).allowed);
+}
