@@ -1,0 +1,80 @@
+// Parse -> compose -> plan -> render. Usage errors of any layer arrive here as
+// UsageError and become one line and exit status 2; nothing is written to
+// disk on any path (cellgen never creates files, the launcher does).
+#include "cli.hpp"
+
+#include "error.hpp"
+#include "help_text.hpp"
+#include "helper_bins.hpp"
+#include "options.hpp"
+#include "registry.hpp"
+#include "render.hpp"
+
+namespace cellgen {
+
+namespace {
+
+Context make_context(const Request& req, const CliEnvironment& cli_env) {
+    Context ctx{req.settings, cli_env.env};
+    auto path = cli_env.env("PATH");
+    if (!ctx.settings.relay_bin) {
+        ctx.settings.relay_bin = find_helper("relay", cli_env.self_dir, path);
+    }
+    if (!ctx.settings.proxy_bin) {
+        ctx.settings.proxy_bin = find_helper("proxy", cli_env.self_dir, path);
+    }
+    return ctx;
+}
+
+std::string bwrap_path(const Context& ctx) {
+    if (ctx.settings.bwrap_bin) {
+        return *ctx.settings.bwrap_bin;
+    }
+    auto found = find_on_path("bwrap", ctx.env("PATH"));
+    if (!found) {
+        throw UsageError("bwrap not found on PATH (install bubblewrap or use --bwrap-bin)");
+    }
+    return *found;
+}
+
+std::string render(const Plan& plan, const Request& req, const CliEnvironment& cli_env) {
+    RenderOptions opts{req.runtime_dir, req.nul, cli_env.version};
+    if (req.print == "argv") {
+        return render_argv(plan, opts);
+    }
+    if (req.print == "json") {
+        return render_json(plan, opts);
+    }
+    if (req.print == "script") {
+        return render_script(plan, opts, cli_env.launcher);
+    }
+    return render_shell(plan, opts);
+}
+
+CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_env) {
+    auto table = combinator_table();
+    auto req = parse_request(args, table);
+    if (req.help) {
+        return {0, help_text(table), {}};
+    }
+    if (req.version) {
+        return {0, "cellgen " + cli_env.version + "\n", {}};
+    }
+    auto ctx = make_context(req, cli_env);
+    auto jail = compose(req.invocations, table, ctx);
+    Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin};
+    auto plan = make_plan(jail, ctx.settings.proxy, bins, req.command);
+    return {0, render(plan, req, cli_env), {}};
+}
+
+} // namespace
+
+CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cli_env) {
+    try {
+        return run(args, cli_env);
+    } catch (const UsageError& e) {
+        return {2, {}, std::string("cellgen: ") + e.what() + "\n"};
+    }
+}
+
+} // namespace cellgen

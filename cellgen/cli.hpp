@@ -1,0 +1,28 @@
+// The cellgen program as a function: arguments in, output text and exit status
+// out. main.cpp only does I/O; tests call this directly.
+#pragma once
+
+#include "settings.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cellgen {
+
+struct CliEnvironment {
+    EnvLookup env;             // the caller's environment (fwd-env, PATH)
+    std::string self_dir;      // where cellgen runs from (helper lookup)
+    std::string_view launcher; // launcher.sh text for --print script
+    std::string version;
+};
+
+struct CliResult {
+    int status = 0;
+    std::string out;
+    std::string err;
+};
+
+CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cli_env);
+
+} // namespace cellgen

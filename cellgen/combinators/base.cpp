@@ -1,0 +1,61 @@
+// `base`: the locked-down starting point every cell builds on (jail.nix's
+// base): every namespace unshared, a fresh session, cleared env, a private
+// /tmp and home, and an identity `cell` mapped to the caller.
+#include "combinators.hpp"
+
+#include <fmt/format.h>
+
+namespace cellgen {
+
+namespace {
+
+void add_identity(Jail& jail, int uid, int gid) {
+    jail.uid = uid;
+    jail.gid = gid;
+    jail.add_runtime_file(
+        "etc/passwd", fmt::format("cell:x:{}:{}:cell:{}:/bin/bash\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                                  uid, gid, kJailHome));
+    jail.add_runtime_file("etc/group", fmt::format("cell:x:{}:\nnogroup:x:65534:\n", gid));
+    // The jail has only `lo`; name it so tools that resolve localhost work offline.
+    jail.add_runtime_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n");
+    for (const char* file : {"passwd", "group", "hosts"}) {
+        jail.mount("--ro-bind",
+                   {RuntimePath{fmt::format("etc/{}", file)}, fmt::format("/etc/{}", file)});
+    }
+}
+
+void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
+    using enum Namespace;
+    jail.unshared = {user, ipc, pid, net, uts, cgroup};
+    jail.new_session = true;
+    jail.die_with_parent = true;
+    jail.clear_env = true;
+    jail.hostname = "cell";
+    jail.mount("--proc", {"/proc"});
+    jail.mount("--dev", {"/dev"});
+    jail.mount("--tmpfs", {"/tmp"});
+    jail.mount("--tmpfs", {kJailHome});
+    add_identity(jail, ctx.settings.uid, ctx.settings.gid);
+    jail.set_env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin");
+    jail.set_env("HOME", kJailHome);
+    jail.set_env("USER", "cell");
+    jail.set_env("LOGNAME", "cell");
+    jail.set_env("SHELL", "/bin/bash");
+    jail.set_env("LANG", "C.UTF-8");
+    jail.chdir = kJailHome;
+}
+
+} // namespace
+
+std::vector<Combinator> base_combinators() {
+    return {{"base", "",
+             "The locked-down start (always first; leave it out to replace it): unshare the "
+             "user, ipc, pid, net, uts and cgroup namespaces, --new-session, --die-with-parent, "
+             "--clearenv, /proc, /dev, tmpfs /tmp and /home/cell, hostname `cell`, a sane PATH; "
+             "run as user `cell` (--uid/--gid, default 1000) mapped to the caller, with "
+             "generated /etc/passwd, /etc/group and /etc/hosts.",
+             0, 0, apply_base}};
+}
+
+} // namespace cellgen

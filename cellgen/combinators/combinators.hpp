@@ -1,0 +1,26 @@
+// The combinator groups; registry.cpp puts them into the one table.
+#pragma once
+
+#include "../combinator.hpp"
+
+#include <vector>
+
+namespace cellgen {
+
+std::vector<Combinator> base_combinators();        // base.cpp
+std::vector<Combinator> host_system_combinators(); // host_system.cpp
+std::vector<Combinator> bind_combinators();        // binds.cpp
+std::vector<Combinator> fs_combinators();          // fs.cpp
+std::vector<Combinator> env_combinators();         // env.cpp
+std::vector<Combinator> process_combinators();     // process.cpp
+std::vector<Combinator> nix_combinators();         // nix.cpp
+std::vector<Combinator> proxy_combinators();       // proxy.cpp
+std::vector<Combinator> cell_dir_combinators();    // cell_dirs.cpp
+std::vector<Combinator> raw_combinators();         // raw_args.cpp
+
+// Shared argument checks that fail with the invocation's origin.
+std::string jail_path_arg(const Invocation& inv, const std::string& path);
+std::string host_dir_arg(const Invocation& inv, const std::string& path); // must be a dir
+std::string env_name_arg(const Invocation& inv, const std::string& name);
+
+} // namespace cellgen

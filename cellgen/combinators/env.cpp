@@ -1,0 +1,55 @@
+// The jail's environment. bwrap starts from a cleared env (base), so every
+// variable the program sees is listed here and in the plan.
+#include "combinators.hpp"
+
+#include <fmt/format.h>
+
+namespace cellgen {
+
+namespace {
+
+void apply_set_env(Jail& jail, const Invocation& inv, const Context&) {
+    std::string value = inv.args.size() > 1 ? inv.args[1] : std::string();
+    jail.set_env(env_name_arg(inv, inv.args.at(0)), std::move(value));
+}
+
+void apply_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
+    const auto& name = env_name_arg(inv, inv.args.at(0));
+    auto value = ctx.env(name);
+    if (!value) {
+        fail(inv,
+             fmt::format("{} is not set in the caller's environment (try-fwd-env skips it)", name));
+    }
+    jail.set_env(name, *value);
+}
+
+void apply_try_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
+    const auto& name = env_name_arg(inv, inv.args.at(0));
+    if (auto value = ctx.env(name)) {
+        jail.set_env(name, *value);
+    }
+}
+
+void apply_add_path(Jail& jail, const Invocation& inv, const Context&) {
+    auto dir = jail_path_arg(inv, inv.args.at(0));
+    if (dir.find(':') != std::string::npos) {
+        fail(inv, "a PATH entry cannot contain ':'");
+    }
+    auto path = jail.env_value("PATH");
+    jail.set_env("PATH", path && !path->empty() ? *path + ":" + dir : dir);
+}
+
+} // namespace
+
+std::vector<Combinator> env_combinators() {
+    return {
+        {"set-env", "NAME VALUE", "Set NAME=VALUE in the jail.", 1, 2, apply_set_env},
+        {"fwd-env", "NAME", "Copy NAME from the caller's environment; an error when it is unset.",
+         1, 1, apply_fwd_env},
+        {"try-fwd-env", "NAME", "Copy NAME from the caller's environment when it is set.", 1, 1,
+         apply_try_fwd_env},
+        {"add-path", "DIR", "Append jail DIR to PATH.", 1, 1, apply_add_path},
+    };
+}
+
+} // namespace cellgen

@@ -1,0 +1,75 @@
+// The Jail value that combinators transform. It holds decisions, not argv:
+// the planner (planner.cpp) turns it into bwrap arguments and a process plan.
+#pragma once
+
+#include "arg.hpp"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cellgen {
+
+enum class Namespace { user, ipc, pid, net, uts, cgroup };
+
+// One bwrap setup operation, e.g. {"--ro-bind", {"/usr", "/usr"}}. Order is kept:
+// later mounts shadow earlier ones.
+struct MountOp {
+    std::string flag;
+    Args args;
+    bool operator==(const MountOp&) const = default;
+};
+
+// A file the launcher writes into the runtime dir before bwrap runs.
+struct RuntimeFile {
+    std::string rel; // e.g. "etc/passwd"
+    std::string content;
+};
+
+// A host daemon bridging the nix daemon socket into the jail.
+struct NixDaemonSpec {
+    std::string socket_dir; // host dir holding `socket`
+    std::string mode;       // "on" or "auto"
+};
+
+struct ProxySpec {
+    std::string relay_bin; // absolute host path, bound into the jail
+};
+
+struct Jail {
+    std::set<Namespace> unshared;
+    bool new_session = false;
+    bool die_with_parent = false;
+    bool clear_env = false;
+    std::optional<int> uid;
+    std::optional<int> gid;
+    std::optional<std::string> hostname;
+    std::vector<MountOp> mounts;
+    std::vector<std::pair<std::string, std::string>> env; // ordered, names unique
+    std::optional<std::string> chdir;
+    std::vector<std::string> runtime_dirs; // relative to the runtime dir
+    std::vector<RuntimeFile> runtime_files;
+    std::optional<NixDaemonSpec> nix_daemon;
+    std::optional<ProxySpec> proxy;
+    std::optional<Arg> log_dir; // host side, bound at kJailLogDir
+    std::vector<RawArg> raw_args;
+
+    void mount(std::string flag, Args args) {
+        mounts.push_back({std::move(flag), std::move(args)});
+    }
+    void set_env(const std::string& name, std::string value);
+    std::optional<std::string> env_value(const std::string& name) const;
+    void add_runtime_dir(const std::string& rel);
+    void add_runtime_file(std::string rel, std::string content);
+};
+
+inline constexpr const char* kJailHome = "/home/cell";
+inline constexpr const char* kJailWorktree = "/home/cell/worktree";
+inline constexpr const char* kJailLogDir = "/var/log/cell";
+inline constexpr const char* kJailRelay = "/run/cell/bin/relay";
+inline constexpr const char* kJailProxyDir = "/run/cell/proxy";
+inline constexpr const char* kJailNixSocketDir = "/nix/var/nix/daemon-socket";
+
+} // namespace cellgen

@@ -1,0 +1,214 @@
+// Parsing happens in one pass over the flags, in order: settings are gathered
+// first (profile, then flags), then combinator invocations are listed
+// (profile, then flags). Iterating `parsed.options` keeps repeated options in
+// the order they were given.
+#include "options.hpp"
+
+#include "error.hpp"
+#include "profile.hpp"
+
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/value_semantic.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace cellgen {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct SettingDoc {
+    const char* name;
+    const char* arg;
+    const char* help;
+};
+
+constexpr SettingDoc kSettings[] = {
+    {"uid", "N", "uid of user `cell` inside the jail (default 1000)"},
+    {"gid", "N", "gid of group `cell` inside the jail (default 1000)"},
+    {"nix", "auto|on|off",
+     "host nix daemon: auto = when its socket exists (default), on = required, off = never"},
+    {"nix-daemon-socket", "DIR",
+     "directory holding the host daemon's `socket` (default /nix/var/nix/daemon-socket)"},
+    {"filter", "FILE", "proxy: tinyproxy-style filter file (allowlist, one pattern a line)"},
+    {"filter-type", "bre|ere|fnmatch", "proxy: pattern flavour of --filter (default bre)"},
+    {"allow", "PATTERN", "proxy: allow a domain pattern (repeatable)"},
+    {"deny", "PATTERN", "proxy: deny a domain pattern (repeatable)"},
+    {"allow-cidr", "CIDR", "proxy: allow connecting to addresses in CIDR (repeatable)"},
+    {"connect-port", "N", "proxy: allow CONNECT to port N (repeatable)"},
+    {"proxy-port", "N", "proxy port inside the jail (default 3128)"},
+    {"relay-bin", "PATH", "relay binary (default: next to cellgen, build tree, PATH)"},
+    {"proxy-bin", "PATH", "proxy binary (default: next to cellgen, build tree, PATH)"},
+    {"bwrap-bin", "PATH", "bwrap binary (default: bwrap on PATH)"},
+};
+
+void add_combinators(po::options_description& desc, const std::vector<Combinator>& table) {
+    for (const auto& c : table) {
+        desc.add_options()(c.name.c_str(),
+                           po::value<std::vector<std::string>>()->multitoken()->zero_tokens(),
+                           c.help.c_str());
+    }
+}
+
+// Zero-argument combinators are written `name =` (or `name = true`) in a profile;
+// the others split their value at whitespace, the last argument taking the rest.
+std::vector<std::string> split_profile_value(const std::string& value, int max_args) {
+    std::vector<std::string> out;
+    if (max_args == 0) {
+        if (!value.empty() && value != "true") {
+            out.push_back(value);
+        }
+        return out;
+    }
+    std::size_t pos = 0;
+    while (pos < value.size()) {
+        auto start = value.find_first_not_of(" \t", pos);
+        if (start == std::string::npos) {
+            break;
+        }
+        if (max_args > 0 && static_cast<int>(out.size()) == max_args - 1) {
+            out.push_back(value.substr(start));
+            break;
+        }
+        auto end = value.find_first_of(" \t", start);
+        out.push_back(value.substr(start, end == std::string::npos ? end : end - start));
+        pos = end;
+    }
+    return out;
+}
+
+struct Collected {
+    std::vector<std::pair<std::string, std::string>> settings; // name, value
+    std::vector<std::string> setting_origins;
+    std::vector<Invocation> invocations;
+};
+
+void collect_profile(Collected& out, const std::vector<ProfileEntry>& entries,
+                     const std::vector<Combinator>& table) {
+    for (const auto& e : entries) {
+        if (is_setting(e.key)) {
+            out.settings.emplace_back(e.key, e.value);
+            out.setting_origins.push_back(fmt::format("{}: {}", e.origin, e.key));
+            continue;
+        }
+        auto it = std::find_if(table.begin(), table.end(),
+                               [&](const Combinator& c) { return c.name == e.key; });
+        out.invocations.push_back({e.key, split_profile_value(e.value, it->max_args), e.origin});
+    }
+}
+
+void collect_flag(Request& req, Collected& out, const po::option& opt) {
+    const auto& key = opt.string_key;
+    auto value = opt.value.empty() ? std::string() : opt.value.front();
+    if (key == "help") {
+        req.help = true;
+    } else if (key == "version") {
+        req.version = true;
+    } else if (key == "print") {
+        req.print = value;
+    } else if (key == "null") {
+        req.nul = true;
+    } else if (key == "runtime-dir") {
+        req.runtime_dir = value;
+    } else if (key == "profile") {
+        // read before the flags are collected; see parse_request
+    } else if (is_setting(key)) {
+        out.settings.emplace_back(key, value);
+        out.setting_origins.push_back("--" + key);
+    } else {
+        out.invocations.push_back({key, opt.value, "--" + key});
+    }
+}
+
+void check_request(const Request& req) {
+    if (req.print != "argv" && req.print != "shell" && req.print != "json" &&
+        req.print != "script") {
+        throw UsageError(
+            fmt::format("--print '{}': must be argv, shell, json or script", req.print));
+    }
+    if (req.nul && req.print != "argv") {
+        throw UsageError("-0: only with --print argv");
+    }
+    if (req.runtime_dir && (req.runtime_dir->empty() || req.runtime_dir->front() != '/')) {
+        throw UsageError(fmt::format("--runtime-dir '{}': must be absolute", *req.runtime_dir));
+    }
+}
+
+po::parsed_options parse_flags(const std::vector<std::string>& flags,
+                               const po::options_description& desc) {
+    try {
+        // No abbreviations: --allow must never be read as --allow-cidr.
+        auto style =
+            po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+        return po::command_line_parser(flags).options(desc).style(style).run();
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+}
+
+std::optional<std::string> profile_flag(const po::parsed_options& parsed) {
+    std::optional<std::string> path;
+    for (const auto& opt : parsed.options) {
+        if (opt.string_key == "profile") {
+            path = opt.value.empty() ? std::string() : opt.value.front();
+        }
+    }
+    return path;
+}
+
+} // namespace
+
+po::options_description profile_options(const std::vector<Combinator>& table) {
+    po::options_description desc("Cell settings");
+    for (const auto& s : kSettings) {
+        desc.add_options()(s.name, po::value<std::string>()->value_name(s.arg), s.help);
+    }
+    add_combinators(desc, table);
+    return desc;
+}
+
+po::options_description cli_options() {
+    po::options_description desc("Output and control");
+    desc.add_options()("help,h", "show this help and exit")("version", "print the version")(
+        "profile", po::value<std::string>()->value_name("FILE"),
+        "INI profile (same option names); replaces the embedded default profile")(
+        "print", po::value<std::string>()->value_name("FORMAT"),
+        "argv | shell | json | script (default shell)")(
+        "null,0", "with --print argv: separate arguments with NUL instead of newline")(
+        "runtime-dir", po::value<std::string>()->value_name("DIR"),
+        "spell runtime-dir paths under DIR instead of $CELL_RT");
+    return desc;
+}
+
+Request parse_request(const std::vector<std::string>& args, const std::vector<Combinator>& table) {
+    Request req;
+    auto dashdash = std::find(args.begin(), args.end(), "--");
+    std::vector<std::string> flags(args.begin(), dashdash);
+    if (dashdash != args.end()) {
+        req.command.assign(dashdash + 1, args.end());
+    }
+    auto in_profile = profile_options(table);
+    po::options_description all;
+    all.add(cli_options()).add(in_profile);
+    auto parsed = parse_flags(flags, all);
+
+    Collected collected;
+    auto path = profile_flag(parsed);
+    collect_profile(collected, path ? read_profile(*path, in_profile) : default_profile(in_profile),
+                    table);
+    for (const auto& opt : parsed.options) {
+        collect_flag(req, collected, opt);
+    }
+    check_request(req);
+    for (std::size_t i = 0; i < collected.settings.size(); ++i) {
+        const auto& [name, value] = collected.settings[i];
+        apply_setting(req.settings, name, value, collected.setting_origins[i]);
+    }
+    req.invocations = std::move(collected.invocations);
+    return req;
+}
+
+} // namespace cellgen

@@ -1,0 +1,57 @@
+// The plan: everything the launcher needs to run one cell, already decided.
+// Renderers (render_*.cpp) only format it.
+#pragma once
+
+#include "arg.hpp"
+#include "jail.hpp"
+#include "settings.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cellgen {
+
+struct Daemon {
+    std::string name;                 // "proxy", "nix"
+    Args argv;                        // launcher appends --ready-fd N --lifeline-fd M
+    Arg ready_socket;                 // the socket it listens on once ready
+    std::string mode;                 // "on" | "auto"
+    std::optional<std::string> needs; // host socket that must exist first
+};
+
+struct InJailHelper {
+    std::string name;
+    std::vector<std::string> argv;
+};
+
+struct Plan {
+    std::string bwrap;                       // absolute path
+    Args bwrap_args;                         // options only
+    std::vector<std::string> command_prefix; // in-jail helpers before the user command
+    std::vector<std::string> user_command;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<std::string> runtime_dirs;
+    std::vector<RuntimeFile> runtime_files;
+    std::vector<Daemon> daemons;
+    std::vector<InJailHelper> in_jail;
+    std::optional<Arg> log_dir;
+    std::vector<std::pair<std::string, Arg>> log_files; // name -> host path
+    std::optional<Arg> proxy_log;
+
+    // What follows bwrap's `--`.
+    std::vector<std::string> command() const;
+};
+
+// Helper binaries the plan refers to (absolute host paths).
+struct Binaries {
+    std::string bwrap;
+    std::optional<std::string> relay;
+    std::optional<std::string> proxy;
+};
+
+Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
+               std::vector<std::string> user_command);
+
+} // namespace cellgen

@@ -1,0 +1,161 @@
+// Jail -> Plan: the bwrap option list in a fixed order (namespaces, identity,
+// process flags, mounts in combinator order, log dir, env, chdir, raw args
+// last), the host daemons and the in-jail helpers.
+#include "plan.hpp"
+
+#include <fmt/format.h>
+
+namespace cellgen {
+
+namespace {
+
+constexpr std::pair<Namespace, const char*> kUnshareFlags[] = {
+    {Namespace::user, "--unshare-user"}, {Namespace::ipc, "--unshare-ipc"},
+    {Namespace::pid, "--unshare-pid"},   {Namespace::net, "--unshare-net"},
+    {Namespace::uts, "--unshare-uts"},   {Namespace::cgroup, "--unshare-cgroup"},
+};
+
+void add_process_args(const Jail& jail, Args& out) {
+    for (const auto& [ns, flag] : kUnshareFlags) {
+        if (jail.unshared.contains(ns)) {
+            out.emplace_back(flag);
+        }
+    }
+    // bwrap only maps ids inside a new user namespace.
+    if (jail.unshared.contains(Namespace::user)) {
+        if (jail.uid) {
+            out.insert(out.end(), {std::string("--uid"), std::to_string(*jail.uid)});
+        }
+        if (jail.gid) {
+            out.insert(out.end(), {std::string("--gid"), std::to_string(*jail.gid)});
+        }
+    }
+    if (jail.hostname && jail.unshared.contains(Namespace::uts)) {
+        out.insert(out.end(), {std::string("--hostname"), *jail.hostname});
+    }
+    if (jail.new_session) {
+        out.emplace_back("--new-session");
+    }
+    if (jail.die_with_parent) {
+        out.emplace_back("--die-with-parent");
+    }
+    if (jail.clear_env) {
+        out.emplace_back("--clearenv");
+    }
+}
+
+void add_fs_and_env_args(const Jail& jail, Args& out) {
+    for (const auto& op : jail.mounts) {
+        out.emplace_back(op.flag);
+        out.insert(out.end(), op.args.begin(), op.args.end());
+    }
+    if (jail.log_dir) {
+        out.insert(out.end(), {std::string("--bind"), *jail.log_dir, std::string(kJailLogDir)});
+    }
+    for (const auto& [name, value] : jail.env) {
+        out.insert(out.end(), {std::string("--setenv"), name, value});
+    }
+    if (jail.chdir) {
+        out.insert(out.end(), {std::string("--chdir"), *jail.chdir});
+    }
+    for (const auto& raw : jail.raw_args) {
+        out.emplace_back(raw.text);
+    }
+}
+
+Arg log_file(const Arg& dir, const std::string& name) {
+    if (const auto* rt = std::get_if<RuntimePath>(&dir)) {
+        return RuntimePath{rt->rel + "/" + name};
+    }
+    return std::get<std::string>(dir) + "/" + name;
+}
+
+Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optional<Arg>& log) {
+    Args argv{bin, std::string("--listen"), RuntimePath{"proxy/proxy.sock", "unix:"}};
+    auto add = [&](const char* flag, const std::string& value) {
+        argv.insert(argv.end(), {std::string(flag), value});
+    };
+    if (s.filter) {
+        add("--filter", *s.filter);
+    }
+    if (s.filter_type) {
+        add("--filter-type", *s.filter_type);
+    }
+    for (const auto& p : s.allow) {
+        add("--allow", p);
+    }
+    for (const auto& p : s.deny) {
+        add("--deny", p);
+    }
+    for (const auto& c : s.allow_cidr) {
+        add("--allow-cidr", c);
+    }
+    for (int port : s.connect_ports) {
+        add("--connect-port", std::to_string(port));
+    }
+    if (log) {
+        argv.emplace_back(std::string("--log"));
+        argv.push_back(*log);
+    }
+    return argv;
+}
+
+void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
+    if (plan.log_dir) {
+        plan.proxy_log = log_file(*plan.log_dir, "proxy.log");
+        plan.log_files.emplace_back("proxy", *plan.proxy_log);
+    }
+    plan.daemons.push_back(Daemon{"proxy",
+                                  proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),
+                                  RuntimePath{"proxy/proxy.sock"}, "on", std::nullopt});
+    std::vector<std::string> relay{kJailRelay, "--background",
+                                   fmt::format("tcp:127.0.0.1:{}", s.port),
+                                   fmt::format("unix:{}/proxy.sock", kJailProxyDir)};
+    plan.in_jail.push_back({"proxy-port-relay", relay});
+    plan.command_prefix = relay;
+    plan.command_prefix.emplace_back("--");
+}
+
+void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) {
+    auto host_socket = nix.socket_dir + "/socket";
+    Daemon d{
+        "nix",
+        {bins.relay.value_or("relay"), RuntimePath{"nix/socket", "unix:"}, "unix:" + host_socket},
+        RuntimePath{"nix/socket"},
+        nix.mode,
+        host_socket};
+    plan.daemons.push_back(std::move(d));
+    if (plan.log_dir) {
+        plan.log_files.emplace_back("nix", log_file(*plan.log_dir, "nix.log"));
+    }
+}
+
+} // namespace
+
+std::vector<std::string> Plan::command() const {
+    auto all = command_prefix;
+    all.insert(all.end(), user_command.begin(), user_command.end());
+    return all;
+}
+
+Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
+               std::vector<std::string> user_command) {
+    Plan plan;
+    plan.bwrap = bins.bwrap;
+    add_process_args(jail, plan.bwrap_args);
+    add_fs_and_env_args(jail, plan.bwrap_args);
+    plan.user_command = std::move(user_command);
+    plan.env = jail.env;
+    plan.runtime_dirs = jail.runtime_dirs;
+    plan.runtime_files = jail.runtime_files;
+    plan.log_dir = jail.log_dir;
+    if (jail.proxy) {
+        add_proxy(plan, proxy, bins);
+    }
+    if (jail.nix_daemon) {
+        add_nix_daemon(plan, *jail.nix_daemon, bins);
+    }
+    return plan;
+}
+
+} // namespace cellgen

@@ -1,0 +1,22 @@
+// `--print shell`: a single copy-pasteable bash command. Without --runtime-dir
+// the runtime paths expand "$CELL_RT", which the reader sets to a directory
+// holding the files the plan lists (the launcher does this itself).
+#include "render.hpp"
+
+#include "shell_quote.hpp"
+
+namespace cellgen {
+
+std::string render_shell(const Plan& plan, const RenderOptions& opts) {
+    std::string out;
+    for (const auto& arg : full_argv(plan)) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out += shell_word(arg, opts.runtime_dir);
+    }
+    out += '\n';
+    return out;
+}
+
+} // namespace cellgen

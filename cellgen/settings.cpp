@@ -1,0 +1,141 @@
+// Cell-level settings from flags and profiles. Scalars: the last one wins
+// (flags come after the profile). Lists: appended in order.
+#include "settings.hpp"
+
+#include "error.hpp"
+#include "validate.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <unistd.h>
+
+namespace cellgen {
+
+namespace {
+
+using Setter = void (*)(Settings&, const std::string& value, const std::string& where);
+
+[[noreturn]] void bad(const std::string& where, const std::string& value, std::string_view why) {
+    throw UsageError(fmt::format("{} '{}': {}", where, value, why));
+}
+
+int parse_id(const std::string& value, const std::string& where) {
+    int id = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
+    if (ec != std::errc{} || end != value.data() + value.size() || id < 0) {
+        bad(where, value, "not a numeric id");
+    }
+    return id;
+}
+
+int parse_port(const std::string& value, const std::string& where) {
+    int port = 0;
+    if (auto why = check_port(value, port); !why.empty()) {
+        bad(where, value, why);
+    }
+    return port;
+}
+
+std::string readable_file(const std::string& value, const std::string& where) {
+    auto path = absolute_host_path(value);
+    if (::access(path.c_str(), R_OK) != 0) {
+        bad(where, value, "cannot read this file");
+    }
+    return path;
+}
+
+std::string one_of(const std::string& value, const std::string& where,
+                   std::initializer_list<std::string_view> allowed) {
+    for (auto a : allowed) {
+        if (value == a) {
+            return value;
+        }
+    }
+    bad(where, value, fmt::format("must be one of {}", fmt::join(allowed, ", ")));
+}
+
+const std::map<std::string, Setter, std::less<>>& setters() {
+    static const std::map<std::string, Setter, std::less<>> table{
+        {"uid",
+         [](Settings& s, const std::string& v, const std::string& w) { s.uid = parse_id(v, w); }},
+        {"gid",
+         [](Settings& s, const std::string& v, const std::string& w) { s.gid = parse_id(v, w); }},
+        {"nix",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.nix_mode = one_of(v, w, {"auto", "on", "off"});
+         }},
+        {"nix-daemon-socket", [](Settings& s, const std::string& v,
+                                 const std::string&) { s.nix_socket_dir = absolute_host_path(v); }},
+        {"filter", [](Settings& s, const std::string& v,
+                      const std::string& w) { s.proxy.filter = readable_file(v, w); }},
+        {"filter-type",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.proxy.filter_type = one_of(v, w, {"bre", "ere", "fnmatch"});
+         }},
+        {"allow",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             if (v.empty()) {
+                 bad(w, v, "empty pattern");
+             }
+             s.proxy.allow.push_back(v);
+         }},
+        {"deny",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             if (v.empty()) {
+                 bad(w, v, "empty pattern");
+             }
+             s.proxy.deny.push_back(v);
+         }},
+        {"allow-cidr",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             if (auto why = check_cidr(v); !why.empty()) {
+                 bad(w, v, why);
+             }
+             s.proxy.allow_cidr.push_back(v);
+         }},
+        {"connect-port",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.proxy.connect_ports.push_back(parse_port(v, w));
+         }},
+        {"proxy-port", [](Settings& s, const std::string& v,
+                          const std::string& w) { s.proxy.port = parse_port(v, w); }},
+        {"relay-bin", [](Settings& s, const std::string& v,
+                         const std::string&) { s.relay_bin = absolute_host_path(v); }},
+        {"proxy-bin", [](Settings& s, const std::string& v,
+                         const std::string&) { s.proxy_bin = absolute_host_path(v); }},
+        {"bwrap-bin", [](Settings& s, const std::string& v,
+                         const std::string&) { s.bwrap_bin = absolute_host_path(v); }},
+    };
+    return table;
+}
+
+} // namespace
+
+EnvLookup process_env() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        // getenv reads the environment we were started with; nothing here writes it.
+        if (const char* value = std::getenv(name.c_str())) { // NOLINT(concurrency-mt-unsafe)
+            return std::string(value);
+        }
+        return std::nullopt;
+    };
+}
+
+bool is_setting(const std::string& name) {
+    return setters().contains(name);
+}
+
+bool apply_setting(Settings& settings, const std::string& name, const std::string& value,
+                   const std::string& where) {
+    auto it = setters().find(name);
+    if (it == setters().end()) {
+        return false;
+    }
+    it->second(settings, value, where);
+    return true;
+}
+
+} // namespace cellgen

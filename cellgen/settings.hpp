@@ -1,0 +1,47 @@
+// Cell-level settings: options that are not combinators but parameterise them
+// (identity, nix mode, proxy filter, helper binaries). They are collected from
+// the profile and the flags before any combinator runs, so a flag's position
+// relative to the combinators does not matter.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cellgen {
+
+struct ProxySettings {
+    std::optional<std::string> filter; // absolute host path
+    std::optional<std::string> filter_type;
+    std::vector<std::string> allow;
+    std::vector<std::string> deny;
+    std::vector<std::string> allow_cidr;
+    std::vector<int> connect_ports;
+    int port = 3128; // inside the jail
+};
+
+struct Settings {
+    int uid = 1000;
+    int gid = 1000;
+    std::string nix_mode = "auto"; // auto | on | off
+    std::string nix_socket_dir = "/nix/var/nix/daemon-socket";
+    ProxySettings proxy;
+    std::optional<std::string> relay_bin; // overrides from --relay-bin etc.
+    std::optional<std::string> proxy_bin;
+    std::optional<std::string> bwrap_bin;
+};
+
+// Reads the caller's environment (fwd-env); injectable so tests need no setenv.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+EnvLookup process_env();
+
+// Applies one `name = value` setting; `where` names the flag or file:line for errors.
+// Returns false when `name` is not a setting.
+bool apply_setting(Settings& settings, const std::string& name, const std::string& value,
+                   const std::string& where);
+
+bool is_setting(const std::string& name);
+
+} // namespace cellgen

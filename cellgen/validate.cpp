@@ -1,0 +1,108 @@
+// Input checks. They only look at text (and, for host paths, the cwd), so the
+// same rules apply to flags and profile lines.
+#include "validate.hpp"
+
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <charconv>
+#include <filesystem>
+
+namespace cellgen {
+
+namespace {
+
+bool has_dotdot(std::string_view path) {
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        auto end = path.find('/', start);
+        if (end == std::string_view::npos) {
+            end = path.size();
+        }
+        if (path.substr(start, end - start) == "..") {
+            return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+} // namespace
+
+bool is_env_name(std::string_view name) {
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
+        return false;
+    }
+    for (char c : name) {
+        bool ok =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string check_jail_path(std::string_view path) {
+    if (path.empty() || path[0] != '/') {
+        return "jail path must be absolute";
+    }
+    if (has_dotdot(path)) {
+        return "jail path must not contain '..'";
+    }
+    if (path.find('\0') != std::string_view::npos) {
+        return "jail path must not contain NUL";
+    }
+    return {};
+}
+
+std::string check_port(std::string_view text, int& port) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 65535) {
+        return "not a port number (1-65535)";
+    }
+    port = value;
+    return {};
+}
+
+std::string check_cidr(std::string_view text) {
+    if (text.find('/') == std::string_view::npos) {
+        return "not a CIDR (ADDRESS/PREFIX)";
+    }
+    try {
+        if (text.find(':') != std::string_view::npos) {
+            (void)boost::asio::ip::make_network_v6(std::string(text));
+        } else {
+            (void)boost::asio::ip::make_network_v4(std::string(text));
+        }
+    } catch (const boost::system::system_error&) {
+        return "not a CIDR (ADDRESS/PREFIX)";
+    }
+    return {};
+}
+
+std::string check_time_zone(std::string_view zone) {
+    if (zone.empty() || zone[0] == '/' || has_dotdot(zone)) {
+        return "not a time zone name (like Europe/Paris or UTC)";
+    }
+    for (char c : zone) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '+' || c == '/';
+        if (!ok) {
+            return "not a time zone name (like Europe/Paris or UTC)";
+        }
+    }
+    return {};
+}
+
+std::string absolute_host_path(std::string_view path) {
+    auto text = std::filesystem::absolute(std::filesystem::path(path)).lexically_normal().string();
+    if (text.size() > 1 && text.back() == '/') {
+        text.pop_back();
+    }
+    return text;
+}
+
+} // namespace cellgen

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Runs a plan rendered by cellgen through the real bwrap, as root and as an
+# unprivileged user, and checks from inside: the user is `cell`, HOME is
+# /home/cell, the worktree is writable and the write shows on the host owned
+# by the caller, /usr is read-only, the network namespace has only `lo`.
+# The runtime dir is made by the script's own cell_plan, as the launcher does.
+set -euo pipefail
+: "${CELLGEN:?path to cellgen}" "${UNPRIV_LIB:?path to tests/lib/unpriv_user.sh}"
+# shellcheck source=../lib/unpriv_user.sh
+source "$UNPRIV_LIB"
+
+work=$(mktemp -d /tmp/cellgen-bwrap.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf -- "$work"' EXIT
+
+failures=0
+check() { # check DESCRIPTION CONDITION...
+    local what=$1
+    shift
+    if "$@"; then
+        echo "ok - $what"
+    else
+        echo "not ok - $what"
+        failures=$((failures + 1))
+    fi
+}
+
+# The part run as each user: prints KEY=VALUE lines from inside the jail.
+cat >"$work/case.sh" <<'CASE'
+set -euo pipefail
+cellgen=$1 dir=$2
+wt=$dir/worktree rt=$dir/rt
+mkdir -p "$wt" "$rt"
+printf 'base =\nhost-system =\n' >"$dir/profile.ini"
+opts=(--profile "$dir/profile.ini" --worktree "$wt" --runtime-dir "$rt")
+script=$("$cellgen" "${opts[@]}" --print script)
+CELL_RT=$rt
+eval "$(sed -n '/^cell_plan() {$/,/^}$/p' <<<"$script")"
+cell_plan
+mapfile -d '' argv < <("$cellgen" "${opts[@]}" --print argv -0 -- bash -c '
+    echo "user=$(id -un)"
+    echo "uid=$(id -u)"
+    echo "home=$HOME"
+    echo "pwd=$PWD"
+    echo inside >made-inside && echo "wt_write=ok"
+    if touch /usr/cell-probe 2>/dev/null; then echo usr=writable; else echo usr=readonly; fi
+    echo "links=$(ip -o link show | awk -F": " "{print \$2}" | tr "\n" " ")"
+    echo "netdev=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " ")"
+    echo "arg=$0"
+' 'a b $c')
+"${argv[@]}"
+CASE
+
+run_as() { # run_as LABEL RUNNER...
+    local label=$1
+    shift
+    local dir=$work/$label
+    mkdir -p "$dir"
+    [[ $label == root ]] || chown "$(unpriv_user)" "$dir"
+    local out
+    if ! out=$("$@" bash "$work/case.sh" "$CELLGEN" "$dir" 2>&1); then
+        echo "not ok - $label: cell failed to run:"
+        sed 's/^/#   /' <<<"$out"
+        failures=$((failures + 1))
+        return
+    fi
+    sed 's/^/#   /' <<<"$out"
+    local caller
+    caller=$("$@" id -u)
+    check "$label: id -un is cell" grep -qx 'user=cell' <<<"$out"
+    check "$label: uid is 1000 inside" grep -qx 'uid=1000' <<<"$out"
+    check "$label: HOME is /home/cell" grep -qx 'home=/home/cell' <<<"$out"
+    check "$label: starts in the worktree" grep -qx 'pwd=/home/cell/worktree' <<<"$out"
+    check "$label: worktree writable" grep -qx 'wt_write=ok' <<<"$out"
+    check "$label: write visible on the host" grep -qx inside "$dir/worktree/made-inside"
+    check "$label: host file owned by the caller" test "$(stat -c %u "$dir/worktree/made-inside")" = "$caller"
+    check "$label: /usr read-only" grep -qx 'usr=readonly' <<<"$out"
+    check "$label: ip link shows only lo" grep -qx 'links=lo ' <<<"$out"
+    check "$label: /proc/net/dev shows only lo" grep -qx 'netdev=lo ' <<<"$out"
+    check "$label: arguments intact" grep -qxF 'arg=a b $c' <<<"$out"
+    check "$label: no probe file left in /usr" test ! -e /usr/cell-probe
+}
+
+run_as root env
+if unpriv_user >/dev/null; then
+    run_as unpriv as_unpriv
+else
+    echo "not ok - no unprivileged user available"
+    failures=$((failures + 1))
+fi
+
+# Usage errors from the real binary: exit 2, one line, nothing created.
+set +e
+printf 'base =\n' >"$work/base.ini"
+err=$("$CELLGEN" --profile "$work/base.ini" --worktree "$work/missing" --print argv 2>&1 >/dev/null)
+rc=$?
+set -e
+check "missing worktree exits 2" test "$rc" = 2
+check "missing worktree names the flag" grep -q -- "--worktree: '$work/missing': no such directory" <<<"$err"
+check "missing worktree is not created" test ! -e "$work/missing"
+
+((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
+echo "all checks passed"

@@ -1,0 +1,174 @@
+// The command line and profiles: merge order, repeated options, and every
+// usage error (one line naming the flag or FILE:LINE, exit 2, nothing created).
+#include "plan_fixture.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using cellgen_test::Fixture;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+std::string write_profile(const cellgen_test::TempDir& dir, const std::string& text) {
+    auto path = dir.path + "/profile.ini";
+    std::ofstream(path) << text;
+    return path;
+}
+
+Strings argv_lines(const std::string& out) {
+    Strings lines;
+    std::size_t start = 0;
+    for (auto end = out.find('\n'); end != std::string::npos; end = out.find('\n', start)) {
+        lines.push_back(out.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
+}
+
+const Strings kBins{"--relay-bin", "/opt/r", "--proxy-bin", "/opt/p"};
+
+// The helper flags go first: everything after `--` is the command.
+Strings with(const Strings& a, Strings b) {
+    b.insert(b.end(), a.begin(), a.end());
+    return b;
+}
+
+} // namespace
+
+TEST_CASE("profile combinators come first, then the flags'; repeats keep order") {
+    Fixture f;
+    cellgen_test::TempDir dir;
+    auto profile = write_profile(dir, "# comment\n"
+                                      "ro-bind = /p1 /x\n"
+                                      "set-env = MSG hello  world\n"
+                                      "tmpfs = /t1\n"
+                                      "allow = from-profile.org\n"
+                                      "proxy =\n"
+                                      "proxy-port = 1111\n");
+    auto r = f.cli(
+        with({"--profile", profile,   "--print", "argv",  "--tmpfs",      "/t2",   "--ro-bind",
+              "/f1",       "/y",      "--allow", "a.org", "--proxy-port", "2222",  "--allow",
+              "b.org",     "--tmpfs", "/t3",     "--",    "cmd",          "--flag"},
+             kBins));
+    REQUIRE(r.err == "");
+    REQUIRE(r.status == 0);
+    auto lines = argv_lines(r.out);
+    Strings mounts;
+    for (const auto& l : lines) {
+        if (l == "/p1" || l == "/f1" || l.starts_with("/t")) {
+            mounts.push_back(l);
+        }
+    }
+    CHECK(mounts == Strings{"/p1", "/t1", "/t2", "/f1", "/t3"});
+    CHECK(std::find(lines.begin(), lines.end(), "hello  world") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(), "tcp:127.0.0.1:2222") != lines.end());
+    CHECK(Strings(lines.end() - 2, lines.end()) == Strings{"cmd", "--flag"});
+
+    auto json = f.cli(with(
+        {"--profile", profile, "--print", "json", "--allow", "a.org", "--allow", "b.org"}, kBins));
+    REQUIRE(json.status == 0);
+    auto argv = boost::json::parse(json.out).at("daemons").at(0).at("argv").as_array();
+    Strings allowed;
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i].as_string() == "--allow") {
+            allowed.emplace_back(argv[i + 1].as_string().c_str());
+        }
+    }
+    CHECK(allowed == Strings{"from-profile.org", "a.org", "b.org"});
+}
+
+TEST_CASE("the default profile: base, host-system, nix, proxy, log-dir; --nix off") {
+    Fixture f;
+    auto r = f.cli(with({"--print", "json", "--runtime-dir", "/rt"}, kBins));
+    REQUIRE(r.err == "");
+    auto plan = boost::json::parse(r.out);
+    const auto& daemons = plan.at("daemons").as_array();
+    REQUIRE(daemons.size() == 2);
+    CHECK(daemons[0].at("name").as_string() == "proxy");
+    CHECK(daemons[1].at("name").as_string() == "nix");
+    CHECK(plan.at("logs").at("dir").as_string() == "/rt/log");
+    CHECK(plan.at("env").at("TERM").as_string() == "xterm");
+    auto off = f.cli(with({"--print", "json", "--nix", "off"}, kBins));
+    CHECK(boost::json::parse(off.out).at("daemons").as_array().size() == 1);
+    CHECK(
+        f.cli(with({"--print", "shell"}, kBins)).out.starts_with("/usr/bin/bwrap --unshare-user"));
+}
+
+TEST_CASE("--help lists every combinator") {
+    Fixture f;
+    auto r = f.cli({"--help"});
+    CHECK(r.status == 0);
+    for (const auto& c : cellgen::combinator_table()) {
+        CHECK(r.out.find("  --" + c.name) != std::string::npos);
+    }
+}
+
+TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") {
+    Fixture f;
+    cellgen_test::TempDir dir;
+    auto bad_key = write_profile(dir, "base =\n\n# x\nno-such-key = 1\n");
+    auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path);
+    struct Case {
+        Strings args;
+        std::string expected;
+    };
+    const std::vector<Case> cases{
+        {{"--worktree", dir.path + "/nope"},
+         "--worktree: '" + dir.path + "/nope': no such directory"},
+        {{"--ro-bind", "/a", "b"}, "--ro-bind: 'b': jail path must be absolute"},
+        {{"--set-env", "BAD-NAME", "x"}, "'BAD-NAME' is not a valid environment variable name"},
+        {{"--share-ns", "mnt"}, "unknown namespace 'mnt'"},
+        {{"--profile", dir.path + "/missing.ini"},
+         "--profile " + dir.path + "/missing.ini: cannot read"},
+        {{"--profile", bad_key}, bad_key + ":4: unknown key 'no-such-key'"},
+        {{"--fwd-env", "CELLGEN_SURELY_UNSET"}, "CELLGEN_SURELY_UNSET is not set"},
+        {{"--print", "yaml"}, "--print 'yaml'"},
+        {{"--allow-cidr", "10.0.0.0"}, "--allow-cidr '10.0.0.0': not a CIDR"},
+        {{"--allow-cidr", "10.0.0.300/8"}, "not a CIDR"},
+        {{"--proxy-port", "70000"}, "--proxy-port '70000': not a port"},
+        {{"--connect-port", "x"}, "--connect-port 'x': not a port"},
+        {{"--filter-type", "pcre"}, "--filter-type 'pcre': must be one of"},
+        {{"--filter", dir.path + "/nofilter"}, "cannot read this file"},
+        {{"--nix", "maybe"}, "--nix 'maybe'"},
+        {{"--no-such-flag"}, "unrecognised option '--no-such-flag'"},
+        {{"--tmpfs"}, "--tmpfs: expects DEST (got 0 arguments)"},
+        {{"--host-system", "extra"}, "--host-system: takes no arguments"},
+        {{"--base"}, "base must be the first"},
+        {{"-0"}, "-0: only with --print argv"},
+    };
+    for (const auto& c : cases) {
+        auto r = f.cli(with(c.args, kBins));
+        INFO(c.args.front());
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.starts_with("cellgen: "));
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.err.find(c.expected) != std::string::npos);
+    }
+    std::filesystem::current_path(cwd);
+    Strings left;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+        left.push_back(e.path().filename().string());
+    }
+    CHECK(left == Strings{"profile.ini"});
+}
+
+TEST_CASE("profile lines: values split at whitespace, zero-arg keys, bad lines") {
+    Fixture f;
+    cellgen_test::TempDir dir;
+    auto p = write_profile(dir, "symlink = usr/bin /bin\nhost-system = true\n");
+    auto r = f.cli({"--profile", p, "--print", "argv"});
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("--symlink\nusr/bin\n/bin\n--ro-bind\n/usr\n/usr\n") != std::string::npos);
+    auto bad = write_profile(dir, "tmpfs = /a\njust text\n");
+    CHECK(f.cli({"--profile", bad}).err ==
+          "cellgen: " + bad + ":2: expected `name = value`, got 'just text'\n");
+    auto wrong = write_profile(dir, "\n\nworktree = /does/not/exist\n");
+    CHECK(f.cli({"--profile", wrong}).err ==
+          "cellgen: " + wrong + ":3: worktree: '/does/not/exist': no such directory\n");
+}
