@@ -1,0 +1,158 @@
+# mkCell's arguments -> the cellgen command line that renders the cell.
+#
+# Pure: no derivations are built and nothing from nixpkgs' lib is used, so the
+# tests evaluate this file with Debian's nix-instantiate and a stub `pkgs`.
+# Every argument is checked here and a bad one stops evaluation with a message
+# naming it; mk-cell.nix only turns the result into a derivation.
+#
+# Result: { name; program; argv; } where `argv` is what follows
+# `cellgen --print script` (options, then `--` and the command's program).
+let
+  defaults = {
+    extraArgs = [ ];
+    proxyFilter = null;
+    proxyFilterType = null;
+    allow = [ ];
+    logDir = null;
+    nixDaemonSocket = "/nix/var/nix/daemon-socket";
+    name = null;
+    package = null;
+  };
+  required = [ "pkgs" "command" "worktreePath" ];
+  known = required ++ builtins.attrNames defaults;
+
+  # Names from the reference flake, so a port gets a pointed hint.
+  renamed = {
+    tinyproxyFilter = "proxyFilter";
+    extraCombinators = "extraArgs";
+  };
+
+  fail = arg: msg: throw "mkCell: argument '${arg}': ${msg}";
+
+  typeOf = builtins.typeOf;
+  isAbsolute = s: builtins.substring 0 1 s == "/";
+  hasDotDot = s: builtins.elem ".." (builtins.filter builtins.isString (builtins.split "/" s));
+
+  # Host paths are baked into the wrapper as strings. A Nix path literal would
+  # be copied into the (read-only) store, which is never what a worktree or a
+  # log dir means, so those must be strings.
+  checkHostPath = arg: v:
+    if !builtins.isString v then
+      fail arg "expected an absolute host path as a string, got a ${typeOf v}${
+        if builtins.isPath v then " (a Nix path would be copied into the read-only store; write it as a string)" else ""}"
+    else if !isAbsolute v then
+      fail arg "'${v}' is not absolute"
+    else if hasDotDot v then
+      fail arg "'${v}' contains '..'"
+    else if builtins.match ".*[\n].*" v != null then
+      fail arg "contains a newline"
+    else
+      v;
+
+  checkOptionalHostPath = arg: v: if v == null then null else checkHostPath arg v;
+
+  # A filter file must be readable when cellgen renders the wrapper inside the
+  # Nix build sandbox, so it has to live in the store: a path literal is
+  # copied there by interpolation; a string must already be a store path.
+  checkFilter = v:
+    if v == null then
+      null
+    else if builtins.isPath v then
+      "${v}"
+    else if builtins.isString v && builtins.match "/nix/store/.+" v != null then
+      v
+    else if builtins.isString v then
+      fail "proxyFilter" "'${v}' is not in the Nix store; pass a path literal (./allow.filter) so it is copied there"
+    else
+      fail "proxyFilter" "expected a path or null, got a ${typeOf v}";
+
+  checkFilterType = filter: v:
+    if v != null && filter == null then
+      fail "proxyFilterType" "is set but proxyFilter is null (the type says how to read the filter file)"
+    else if v == null || builtins.elem v [ "bre" "ere" "fnmatch" ] then
+      v
+    else
+      fail "proxyFilterType" "expected null, \"bre\", \"ere\" or \"fnmatch\", got ${builtins.toJSON v}";
+
+  # A list whose every element is a string; `what` names the elements.
+  checkStrings = arg: what: v:
+    if !builtins.isList v then
+      fail arg "expected a list of ${what}, got a ${typeOf v}"
+    else
+      builtins.genList (i:
+        let e = builtins.elemAt v i; in
+        if builtins.isString e then e
+        else fail arg "element ${toString i} is a ${typeOf e}, expected a string") (builtins.length v);
+
+  # Domain patterns: cellgen would reject these too, but only at build time
+  # and without the Nix argument's name.
+  checkPatterns = arg: v:
+    map (p:
+      if p == "" then fail arg "contains an empty pattern"
+      else if builtins.match ".*[[:space:]].*" p != null then fail arg "pattern '${p}' contains whitespace"
+      else p) (checkStrings arg "domain patterns" v);
+
+  # The program the wrapper runs: what lib.getExe would pick, without lib.
+  mainProgram = drv:
+    drv.meta.mainProgram or drv.pname or (builtins.parseDrvName drv.name).name;
+
+  checkCommand = pkgs: command:
+    if !builtins.isFunction command then
+      fail "command" "expected a function pkgs -> derivation, got a ${typeOf command}"
+    else
+      let drv = command pkgs; in
+      if !(builtins.isAttrs drv && drv ? outPath) then
+        fail "command" "the function must return a derivation, got a ${typeOf drv}"
+      else if !(drv ? meta.mainProgram || drv ? pname || drv ? name) then
+        fail "command" "cannot tell the derivation's main program; set meta.mainProgram"
+      else
+        { inherit drv; exe = mainProgram drv; };
+
+  checkName = v:
+    if !builtins.isString v then
+      fail "name" "expected a string, got a ${typeOf v}"
+    else if builtins.match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" v == null then
+      fail "name" "'${v}' is not a valid file name (letters, digits and + . _ ? = -)"
+    else
+      v;
+
+  checkKnown = args:
+    let unknown = builtins.filter (n: !builtins.elem n known) (builtins.attrNames args); in
+    if unknown == [ ] then
+      args
+    else
+      let n = builtins.head unknown; in
+      throw ("mkCell: unknown argument '${n}'"
+        + (if renamed ? ${n} then " (use '${renamed.${n}}')" else "")
+        + "; known: ${builtins.concatStringsSep ", " known}");
+
+  checkRequired = args:
+    let missing = builtins.filter (n: !(args ? ${n})) required; in
+    if missing == [ ] then args else fail (builtins.head missing) "is required";
+
+  opt = flag: value: if value == null then [ ] else [ flag value ];
+  each = flag: values: builtins.concatMap (v: [ flag v ]) values;
+in
+userArgs:
+let
+  args = defaults // checkRequired (checkKnown userArgs);
+  pkgs = if builtins.isAttrs args.pkgs then args.pkgs else fail "pkgs" "expected a nixpkgs package set, got a ${typeOf args.pkgs}";
+  bwrap = if pkgs ? bubblewrap then "${pkgs.bubblewrap}/bin/bwrap" else fail "pkgs" "has no 'bubblewrap' package";
+  cmd = checkCommand pkgs args.command;
+  program = "${cmd.drv}/bin/${cmd.exe}";
+  name = if args.name == null then checkName "cell-${cmd.exe}" else checkName args.name;
+in
+{
+  inherit name program;
+  argv =
+    # bwrap from the same nixpkgs: the wrapper must not depend on the PATH.
+    [ "--bwrap-bin" bwrap ]
+    ++ [ "--worktree" (checkHostPath "worktreePath" args.worktreePath) ]
+    ++ [ "--nix-daemon-socket" (checkHostPath "nixDaemonSocket" args.nixDaemonSocket) ]
+    ++ opt "--log-dir" (checkOptionalHostPath "logDir" args.logDir)
+    ++ opt "--filter" (checkFilter args.proxyFilter)
+    ++ opt "--filter-type" (checkFilterType args.proxyFilter args.proxyFilterType)
+    ++ each "--allow" (checkPatterns "allow" args.allow)
+    ++ checkStrings "extraArgs" "cellgen arguments" args.extraArgs
+    ++ [ "--" program ];
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# nix/cell-args.nix against a stub pkgs: the exact cellgen command line for
+# each combination of mkCell's arguments, and an error naming the argument
+# for each bad one. Also shell.nix's quoting, read back by a real bash.
+set -uo pipefail
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SOURCE_ROOT/tests/lib/tap.sh"
+source "$SOURCE_ROOT/tests/nix/nix_eval.sh"
+
+# cell ATTRS: the expression for cell-args.nix applied to ATTRS + stub pkgs.
+cell() {
+    printf '(let pkgs = import ./tests/nix/stub-pkgs.nix { }; in import ./nix/cell-args.nix ({ inherit pkgs; command = pkgs: pkgs.hello; } // { %s }))' "$1"
+}
+
+bwrap=(--bwrap-bin /stub/bubblewrap/bin/bwrap)
+sock=(--nix-daemon-socket /nix/var/nix/daemon-socket)
+hello=(-- /stub/hello-2.12/bin/hello)
+
+expect_json "defaults: worktree, daemon socket, no filter, no allow" \
+    "$(cell 'worktreePath = "/src/app";').argv" \
+    "$(json_list "${bwrap[@]}" --worktree /src/app "${sock[@]}" "${hello[@]}")"
+
+expect_json "default name is cell-<main program>" \
+    "$(cell 'worktreePath = "/src/app";').name" '"cell-hello"'
+
+expect_json "filter + filter type + allow list + logDir, in that order" \
+    "$(cell 'worktreePath = "/w"; logDir = "/var/log/agent";
+             proxyFilter = "/nix/store/00000000000000000000000000000000-allow.filter";
+             proxyFilterType = "ere"; allow = [ "api.example.com" "*.npmjs.org" "**.pypi.org" ];').argv" \
+    "$(json_list "${bwrap[@]}" --worktree /w "${sock[@]}" --log-dir /var/log/agent \
+        --filter /nix/store/00000000000000000000000000000000-allow.filter --filter-type ere \
+        --allow api.example.com --allow '*.npmjs.org' --allow '**.pypi.org' "${hello[@]}")"
+
+# A path literal is copied into the store so cellgen can read it while the
+# wrapper is built in the sandbox; the expected value is the same copy.
+expect_json "a path literal filter becomes its store copy" \
+    "let a = $(cell 'worktreePath = "/w"; proxyFilter = ./examples/filters/allowlist.filter;'); in
+     builtins.elemAt a.argv 7 == \"\${./examples/filters/allowlist.filter}\"
+       && builtins.match \"/nix/store/[a-z0-9]{32}-allowlist.filter\" (builtins.elemAt a.argv 7) != null" \
+    true
+
+expect_json "extraArgs are appended verbatim, in order, after the cell options" \
+    "$(cell 'worktreePath = "/w"; allow = [ "a.example" ];
+             extraArgs = [ "--nix" "on" "--raw-arg" "--cap-drop" "--raw-arg" "ALL" "--set-env" "EMPTY" "" "--allow" "z.example" ];').argv" \
+    "$(json_list "${bwrap[@]}" --worktree /w "${sock[@]}" --allow a.example \
+        --nix on --raw-arg --cap-drop --raw-arg ALL --set-env EMPTY '' --allow z.example "${hello[@]}")"
+
+expect_json "null filter, null logDir, empty allow: no --filter, --log-dir, --allow" \
+    "$(cell 'worktreePath = "/w"; proxyFilter = null; logDir = null; allow = [ ];').argv" \
+    "$(json_list "${bwrap[@]}" --worktree /w "${sock[@]}" "${hello[@]}")"
+
+expect_json "nixDaemonSocket and name are honoured" \
+    "let c = $(cell 'worktreePath = "/w"; nixDaemonSocket = "/run/nix"; name = "my-agent";'); in [ c.name ] ++ c.argv" \
+    "$(json_list my-agent "${bwrap[@]}" --worktree /w --nix-daemon-socket /run/nix "${hello[@]}")"
+
+expect_json "meta.mainProgram picks the program" \
+    "$(cell 'worktreePath = "/w"; command = pkgs: pkgs.opencode;').program" \
+    '"/stub/opencode-0.1/bin/opencode"'
+
+expect_json "worktree with spaces and quotes stays one argument" \
+    "builtins.elemAt $(cell "worktreePath = \"/src/it's a \\\$dir\";").argv 3" \
+    '"/src/it'"'"'s a $dir"'
+
+# --- errors name the argument at fault ---------------------------------------
+e() { expect_error "$1" "$(cell "$2")" "$3"; }
+e "missing worktreePath" '' "argument 'worktreePath': is required"
+e "worktreePath as a path literal" 'worktreePath = ./.;' "argument 'worktreePath': expected an absolute host path as a string, got a path"
+e "relative worktreePath" 'worktreePath = "src/app";' "argument 'worktreePath': 'src/app' is not absolute"
+e "worktreePath with .." 'worktreePath = "/src/../etc";' "argument 'worktreePath': '/src/../etc' contains '..'"
+e "worktreePath null" 'worktreePath = null;' "argument 'worktreePath': expected an absolute host path as a string, got a null"
+e "relative logDir" 'worktreePath = "/w"; logDir = "logs";' "argument 'logDir': 'logs' is not absolute"
+e "relative nixDaemonSocket" 'worktreePath = "/w"; nixDaemonSocket = "run/nix";' "argument 'nixDaemonSocket': 'run/nix' is not absolute"
+e "proxyFilter outside the store" 'worktreePath = "/w"; proxyFilter = "/etc/cell.filter";' "argument 'proxyFilter': '/etc/cell.filter' is not in the Nix store"
+e "proxyFilter of the wrong type" 'worktreePath = "/w"; proxyFilter = 3;' "argument 'proxyFilter': expected a path or null, got a int"
+e "unknown proxyFilterType" 'worktreePath = "/w"; proxyFilter = ./flake.nix; proxyFilterType = "pcre";' "argument 'proxyFilterType': expected null"
+e "proxyFilterType without proxyFilter" 'worktreePath = "/w"; proxyFilterType = "ere";' "argument 'proxyFilterType': is set but proxyFilter is null"
+e "allow as a string" 'worktreePath = "/w"; allow = "a.example";' "argument 'allow': expected a list of domain patterns, got a string"
+e "allow with a non-string" 'worktreePath = "/w"; allow = [ "a.example" 42 ];' "argument 'allow': element 1 is a int"
+e "allow with an empty pattern" 'worktreePath = "/w"; allow = [ "" ];' "argument 'allow': contains an empty pattern"
+e "allow with whitespace" 'worktreePath = "/w"; allow = [ "a.example b.example" ];' "argument 'allow': pattern 'a.example b.example' contains whitespace"
+e "extraArgs as a string" 'worktreePath = "/w"; extraArgs = "--nix on";' "argument 'extraArgs': expected a list of cellgen arguments, got a string"
+e "extraArgs with a non-string" 'worktreePath = "/w"; extraArgs = [ "--proxy-port" 8080 ];' "argument 'extraArgs': element 1 is a int"
+e "name with a slash" 'worktreePath = "/w"; name = "bin/agent";' "argument 'name': 'bin/agent' is not a valid file name"
+e "command not a function" 'worktreePath = "/w"; command = pkgs.hello;' "argument 'command': expected a function pkgs -> derivation, got a set"
+e "command returning a string" 'worktreePath = "/w"; command = pkgs: "hello";' "argument 'command': the function must return a derivation, got a string"
+e "pkgs not a package set" 'worktreePath = "/w"; pkgs = "nixpkgs";' "argument 'pkgs': expected a nixpkgs package set, got a string"
+e "reference flake's tinyproxyFilter gets a hint" 'worktreePath = "/w"; tinyproxyFilter = null;' "unknown argument 'tinyproxyFilter' (use 'proxyFilter')"
+e "reference flake's extraCombinators gets a hint" 'worktreePath = "/w"; extraCombinators = _: [ ];' "unknown argument 'extraCombinators' (use 'extraArgs')"
+e "a typo is named" 'worktreePath = "/w"; alow = [ ];' "unknown argument 'alow'"
+
+# --- shell.nix: quoting survives a real bash ---------------------------------
+odd=("plain" "two words" "it's" 'a "quote"' '$HOME and `cmd`' $'new\nline' 'back\slash' 'ünïcødé' '' '*' '--')
+quoted=$(nix_eval "(import ./nix/shell.nix).quoteArgs (builtins.fromJSON ''$(json_list "${odd[@]}")'')" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin))')
+mapfile -d '' -t back < <(bash -c "printf '%s\\0' $quoted")
+readback=$(json_list "${back[@]}")
+expect_eq "quoteArgs: bash reads back the same arguments" "$(json_list "${odd[@]}")" "$readback"
+
+tap_done

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# flake.nix and examples/flake/flake.nix evaluated with stub inputs (a stub
+# nixpkgs; the example gets this repository's evaluated outputs as its
+# unsafe-cell input): the outputs exist, the apps point at the four
+# programs, lib.mkCell and the overlay work, default.nix agrees.
+set -uo pipefail
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SOURCE_ROOT/tests/lib/tap.sh"
+source "$SOURCE_ROOT/tests/nix/nix_eval.sh"
+
+prelude='let
+  stub = import ./tests/nix/stub-pkgs.nix { };
+  nixpkgs = { legacyPackages = { x86_64-linux = stub; aarch64-linux = stub; }; };
+  flake = import ./flake.nix;
+  uc = flake.outputs { self = uc // { outPath = ./.; }; inherit nixpkgs; };
+  example = import ./examples/flake/flake.nix;
+  ex = example.outputs { self = ex; inherit nixpkgs; unsafe-cell = uc; };
+in'
+
+expect_json "flake: inputs and description" \
+    "$prelude [ flake.inputs.nixpkgs.url (builtins.isString flake.description) (builtins.functionArgs flake.outputs) ]" \
+    '["github:NixOS/nixpkgs/nixos-24.11",true,{"nixpkgs":false,"self":false}]'
+
+expect_json "flake: packages for both Linux systems, built by nix/package.nix" \
+    "$prelude map (s: [ uc.packages.\${s}.default.pname (toString uc.packages.\${s}.default) (uc.packages.\${s}.unsafe-cell == uc.packages.\${s}.default) ]) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
+    '[["unsafe-cell","/stub/unsafe-cell",true],["unsafe-cell","/stub/unsafe-cell",true]]'
+
+expect_json "flake: apps run cell, cellgen, relay and proxy" \
+    "$prelude uc.apps.x86_64-linux" \
+    '{"cell":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"cellgen":{"program":"/stub/unsafe-cell/bin/cellgen","type":"app"},"default":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"proxy":{"program":"/stub/unsafe-cell/bin/proxy","type":"app"},"relay":{"program":"/stub/unsafe-cell/bin/relay","type":"app"}}'
+
+expect_json "flake: lib.mkCell renders a wrapper with the caller's pkgs" \
+    "$prelude let c = uc.lib.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }; in [ c.name c.cellgenArgs ]" \
+    '["cell-hello",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+
+expect_json "flake: the overlay adds unsafe-cell" \
+    "$prelude (uc.overlays.default stub stub).unsafe-cell.pname" '"unsafe-cell"'
+
+expect_json "default.nix: the same package and mkCell" \
+    "$prelude let d = import ./default.nix { pkgs = stub; }; in [ d.unsafe-cell.pname (d.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }).cellgenArgs ]" \
+    '["unsafe-cell",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+
+expect_json "example flake: the agent cell's arguments" \
+    "$prelude [ ex.packages.x86_64-linux.agent.name ex.packages.x86_64-linux.agent.cellgenArgs ex.apps.x86_64-linux.agent.program ]" \
+    '["agent",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/home/me/src/project","--nix-daemon-socket","/nix/var/nix/daemon-socket","--log-dir","/home/me/.local/state/agent-cell","--allow","api.anthropic.com","--allow","api.openai.com","--allow","registry.npmjs.org","--allow","pypi.org","--allow","files.pythonhosted.org","--","/stub/opencode-0.1/bin/opencode"],"/stub/cells/agent/bin/agent"]'
+
+expect_json "example flake: the CI cell uses its filter from the store, as ERE, with nix on" \
+    "$prelude let a = ex.packages.x86_64-linux.ci.cellgenArgs; in
+       [ (builtins.elemAt a 6) (builtins.match \"/nix/store/[a-z0-9]{32}-ci.filter\" (builtins.elemAt a 7) != null) ]
+       ++ builtins.genList (i: builtins.elemAt a (i + 8)) (builtins.length a - 8)" \
+    '["--filter",true,"--filter-type","ere","--nix","on","--","/stub/ci-job/bin/ci-job"]'
+
+tap_done

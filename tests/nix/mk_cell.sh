@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# nix/mk-cell.nix against a stub pkgs whose runCommand returns the build
+# script: the script runs cellgen with exactly cell-args.nix's arguments, and
+# which unsafe-cell package it uses. When the real cellgen is built (CELLGEN),
+# the build script itself is run, the wrapper it writes is checked against
+# `cellgen --print script`, and — when bwrap works here — run as a real cell.
+set -uo pipefail
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SOURCE_ROOT/tests/lib/tap.sh"
+source "$SOURCE_ROOT/tests/nix/nix_eval.sh"
+
+# mk ROOT MKARGS CELLARGS: mkCell's derivation (stub) for CELLARGS.
+mk() {
+    printf '(let pkgs = import ./tests/nix/stub-pkgs.nix { root = "%s"; }; in
+      import ./nix/mk-cell.nix { %s } ({ inherit pkgs; command = pkgs: pkgs.hello; } // { %s }))' "$1" "$2" "$3"
+}
+args='worktreePath = "/src/my app"; allow = [ "api.example.com" "*.npmjs.org" ]; logDir = "/var/log/agent"; extraArgs = [ "--nix" "on" ];'
+
+want_line="'/opt/unsafe-cell/bin/cellgen' --print script '--bwrap-bin' '/stub/bubblewrap/bin/bwrap' '--worktree' '/src/my app' '--nix-daemon-socket' '/nix/var/nix/daemon-socket' '--log-dir' '/var/log/agent' '--allow' 'api.example.com' '--allow' '*.npmjs.org' '--nix' 'on' '--' '/stub/hello-2.12/bin/hello' > rendered"
+script=$(nix_eval "$(mk /stub 'package = "/opt/unsafe-cell";' "$args").script" | sed 's/^"//; s/"$//; s/\\n/\n/g; s/\\"/"/g')
+expect_eq "build script runs cellgen --print script with the exact arguments" \
+    "$want_line" "$(grep -F -- '--print script' <<<"$script")"
+
+expect_json "build script: our shebang and a PATH with the launcher's tools" \
+    "let s = $(mk /stub 'package = "/opt/unsafe-cell";' "$args").script; in
+     builtins.match \".*printf '%s.n' '#!/bin/bash'.*'export PATH=/stub/coreutils/bin:/stub/gnused/bin:/stub/gnugrep/bin:/stub/gawk/bin[\$][{]PATH:[+]:[\$]PATH}'.*> \\\"[\$]out/bin/\\\"'cell-hello'.*chmod 0555 .*\" s != null" \
+    true
+
+expect_json "passthru.cellgenArgs is cell-args.nix's argv; name and mainProgram agree" \
+    "let d = $(mk /stub '' "$args");
+         a = import ./nix/cell-args.nix ({ pkgs = import ./tests/nix/stub-pkgs.nix { }; command = pkgs: pkgs.hello; } // { $args });
+     in [ (d.cellgenArgs == a.argv) d.name d.meta.mainProgram d.program ]" \
+    '[true,"cell-hello","cell-hello","/stub/hello-2.12/bin/hello"]'
+
+expect_json "without a package, mkCell builds unsafe-cell from the caller's pkgs" \
+    "let d = $(mk /stub '' "$args"); in [ (toString d.unsafe-cell) (builtins.substring 0 36 (builtins.elemAt (builtins.filter (l: builtins.match \".*--print script.*\" l != null) (builtins.filter builtins.isString (builtins.split \"\n\" d.script))) 0)) ]" \
+    '["/stub/unsafe-cell","'"'"'/stub/unsafe-cell/bin/cellgen'"'"' --pr"]'
+
+expect_json "the caller's package argument wins over mk-cell.nix's default" \
+    "toString ($(mk /stub 'package = "/opt/a";' "$args package = \"/opt/b\";")).unsafe-cell" '"/opt/b"'
+
+expect_json "a custom name names bin/<name>" \
+    "builtins.match \".*[\$]out/bin/\\\"'my-agent'.*\" ($(mk /stub '' "$args name = \"my-agent\";")).script != null" \
+    true
+
+expect_error "mkCell passes cell-args.nix's errors through" \
+    "($(mk /stub '' 'worktreePath = "relative";')).script" "mkCell: argument 'worktreePath': 'relative' is not absolute"
+
+# --- run the build script with the real cellgen ------------------------------
+if [[ -z ${CELLGEN:-} || ! -x ${CELLGEN:-} ]]; then
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - build script with the real cellgen # SKIP cellgen is not built"
+    tap_done
+    exit $?
+fi
+
+T=$NIX_TEST_TMP
+mkdir -p "$T/root/unsafe-cell/bin" "$T/build" "$T/worktree" "$T/out"
+for p in bubblewrap coreutils gnused gnugrep gawk; do ln -s /usr "$T/root/$p"; done
+ln -s "$(readlink -f "$CELLGEN")" "$T/root/unsafe-cell/bin/cellgen"
+extra=('"--nix"' '"off"')
+[[ -n ${RELAY:-} ]] && extra+=('"--relay-bin"' "\"$RELAY\"")
+[[ -n ${PROXY:-} ]] && extra+=('"--proxy-bin"' "\"$PROXY\"")
+real_args="worktreePath = \"$T/worktree\"; allow = [ \"example.com\" ]; extraArgs = [ ${extra[*]} ];
+           command = _: { outPath = \"/usr\"; name = \"coreutils\"; meta.mainProgram = \"env\"; };"
+script=$(nix_eval "$(mk "$T/root" '' "$real_args").script" | sed 's/^"//; s/"$//; s/\\n/\n/g; s/\\"/"/g; s/\\\$/$/g')
+check "the build script runs and writes bin/cell-env" \
+    bash -c 'cd "$1" && out="$2" bash -euo pipefail -c "$3" && test -x "$2/bin/cell-env"' _ "$T/build" "$T/out" "$script"
+mapfile -t real_argv < <(nix_eval "$(mk "$T/root" '' "$real_args").cellgenArgs" | tr -d '[]' | tr ',' '\n' | sed 's/^"//; s/"$//')
+direct=$("$CELLGEN" --print script "${real_argv[@]}" | sed '1{/^#!/d}')
+expect_eq "the wrapper is cellgen's script after our shebang and PATH lines" \
+    "$direct" "$(tail -n +3 "$T/out/bin/cell-env")"
+expect_eq "the wrapper's first line is the runtime shell" '#!/bin/bash' "$(head -n 1 "$T/out/bin/cell-env")"
+
+if bwrap --unshare-user --unshare-net --ro-bind / / true 2>/dev/null; then
+    out=$(timeout 30 "$T/out/bin/cell-env" 2>&1)
+    rc=$?
+    TAP_N=$((TAP_N + 1))
+    if ((rc == 0)) && grep -qx 'HOME=/home/cell' <<<"$out"; then
+        echo "ok $TAP_N - the wrapper runs env in a cell (HOME=/home/cell)"
+    else
+        echo "not ok $TAP_N - the wrapper runs env in a cell (exit $rc)"
+        printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+else
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - the wrapper runs in a cell # SKIP bwrap cannot create namespaces here"
+fi
+
+tap_done
