@@ -14,31 +14,32 @@
 
 #include <cstdio>
 #include <optional>
+#include <string>
 
 namespace {
 
-[[noreturn]] void fail(std::optional<relay::DaemonLink>& link, std::string const& message) {
+// Reports a startup failure (to the waiting caller too, in --background) and
+// gives the exit status; returning rather than exiting lets destructors remove
+// a socket file that was already bound.
+int failed(std::optional<relay::DaemonLink>& link, std::string const& message) {
     if (link) {
         link->failed(message);
     }
     std::fprintf(stderr, "relay: %s\n", message.c_str());
-    std::exit(1);
+    return 1;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    auto options = relay::parse_cli(argc, argv);
+int run(relay::Options const& options) {
     boost::asio::io_context ioc(1);
     std::optional<relay::DaemonLink> link;
 
     auto listener = relay::Listener::open(ioc.get_executor(), options.listen, {options.mode});
     if (!listener) {
-        fail(link, listener.error().message);
+        return failed(link, listener.error().message);
     }
     auto log = relay::ConnLog::open(options.log_file, options.quiet);
     if (!log) {
-        fail(link, log.error().message);
+        return failed(link, log.error().message);
     }
     if (options.background) {
         link.emplace(relay::daemonize(ioc, *listener, options.command));
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
     relay::Lifetime lifetime(ioc, options.lifetime,
                              [&server](std::string const& reason) { server.stop(reason); });
     if (auto started = lifetime.start(); !started) {
-        fail(link, started.error().message);
+        return failed(link, started.error().message);
     }
     server.start();
     lifetime.ready();
@@ -59,4 +60,10 @@ int main(int argc, char** argv) {
     }
     ioc.run();
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return run(relay::parse_cli(argc, argv));
 }
