@@ -100,10 +100,13 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optio
     return argv;
 }
 
+// The launcher sends each daemon's stderr to LOGDIR/NAME.log; the proxy's access
+// log (JSON lines the launcher summarises) is a file of its own.
 void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     if (plan.log_dir) {
-        plan.proxy_log = log_file(*plan.log_dir, "proxy.log");
-        plan.log_files.emplace_back("proxy", *plan.proxy_log);
+        plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
+        plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
+        plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
     }
     plan.daemons.push_back(Daemon{"proxy",
                                   proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),
@@ -149,6 +152,9 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     plan.runtime_dirs = jail.runtime_dirs;
     plan.runtime_files = jail.runtime_files;
     plan.log_dir = jail.log_dir;
+    if (plan.log_dir) {
+        plan.log_files.emplace_back("launcher", log_file(*plan.log_dir, "launcher.log"));
+    }
     if (jail.proxy) {
         add_proxy(plan, proxy, bins);
     }
