@@ -41,9 +41,9 @@ expect_json "a path literal filter becomes its store copy" \
 
 expect_json "extraArgs are appended verbatim, in order, after the cell options" \
     "$(cell 'worktreePath = "/w"; allow = [ "a.example" ];
-             extraArgs = [ "--nix" "on" "--raw-arg" "--cap-drop" "--raw-arg" "ALL" "--set-env" "EMPTY" "" "--allow" "z.example" ];').argv" \
+             extraArgs = [ "--nix" "on" "--raw-arg=--cap-drop" "--raw-arg" "ALL" "--set-env" "EMPTY" "" "--allow" "z.example" ];').argv" \
     "$(json_list "${bwrap[@]}" --worktree /w "${sock[@]}" --allow a.example \
-        --nix on --raw-arg --cap-drop --raw-arg ALL --set-env EMPTY '' --allow z.example "${hello[@]}")"
+        --nix on --raw-arg=--cap-drop --raw-arg ALL --set-env EMPTY '' --allow z.example "${hello[@]}")"
 
 expect_json "null filter, null logDir, empty allow: no --filter, --log-dir, --allow" \
     "$(cell 'worktreePath = "/w"; proxyFilter = null; logDir = null; allow = [ ];').argv" \

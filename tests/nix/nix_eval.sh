@@ -17,6 +17,11 @@ nix_eval() {
         --show-trace -E "$1")
 }
 
+# nix_eval_string EXPR: the string value, raw (JSON-decoded).
+nix_eval_string() {
+    nix_eval "$1" | python3 -c 'import json, sys; sys.stdout.write(json.load(sys.stdin))'
+}
+
 # json_list ARGS...: the compact JSON nix-instantiate prints for a list of
 # strings (escapes: backslash, quote, newline, tab; UTF-8 kept as is).
 json_list() {
