@@ -15,11 +15,16 @@
 , catch2
 , boost
 , fmt
+, glibc
 , boost181 ? null
 , fmt_9 ? null
 }:
 let
-  boostPkg = if boost181 != null then boost181 else boost;
+  # cellgen and relay link Boost statically (relay must start in a jail that
+  # may hold nothing but itself; cellgen runs at every cell start), so the
+  # static archives are needed next to the shared ones. nixpkgs' cache has no
+  # such Boost: the first build compiles it.
+  boostPkg = (if boost181 != null then boost181 else boost).override { enableStatic = true; };
   fmtPkg = if fmt_9 != null then fmt_9 else fmt;
 
   # Meson's Boost finder does not look where nixpkgs splits headers (dev) and
@@ -46,8 +51,9 @@ stdenv.mkDerivation {
   inherit src;
 
   nativeBuildInputs = [ meson ninja pkg-config makeWrapper ];
-  # Catch2 only for the unit tests meson builds by default.
-  buildInputs = [ boostPkg fmtPkg catch2 ];
+  # Catch2 only for the unit tests meson builds by default; libc.a so that
+  # meson's `-static` probe succeeds as it does on Debian.
+  buildInputs = [ boostPkg fmtPkg catch2 glibc.static ];
 
   mesonBuildType = "release";
   mesonFlags = [
@@ -61,13 +67,11 @@ stdenv.mkDerivation {
   # none of which the build sandbox offers; .ci/run runs it instead.
   doCheck = false;
 
-  # bwrap is found on PATH unless cellgen is told otherwise; ship ours.
+  # cellgen puts the bwrap it finds on PATH into every plan; `cell` (which
+  # runs cellgen) gets ours first on PATH. cellgen itself stays unwrapped:
+  # it is static for start-up speed, and a shell wrapper would undo that.
   postFixup = ''
-    for prog in cell cellgen; do
-      if [ -e "$out/bin/$prog" ]; then
-        wrapProgram "$out/bin/$prog" --prefix PATH : ${lib.makeBinPath [ bubblewrap ]}
-      fi
-    done
+    wrapProgram "$out/bin/cell" --prefix PATH : ${lib.makeBinPath [ bubblewrap ]}
   '';
 
   meta = {

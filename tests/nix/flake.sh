@@ -25,6 +25,10 @@ expect_json "flake: packages for both Linux systems, built by nix/package.nix" \
     "$prelude map (s: [ uc.packages.\${s}.default.pname (toString uc.packages.\${s}.default) (uc.packages.\${s}.unsafe-cell == uc.packages.\${s}.default) ]) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
     '[["unsafe-cell","/stub/unsafe-cell",true],["unsafe-cell","/stub/unsafe-cell",true]]'
 
+expect_json "package: static Boost and libc.a (cellgen and relay link statically), werror off" \
+    "$prelude let p = uc.packages.x86_64-linux.default; in [ (map toString p.buildInputs) p.mesonFlags p.doCheck ]" \
+    '[["/stub/boost-static","/stub/fmt","/stub/catch2","/stub/glibc-static"],["--native-file=/stub/unsafe-cell-boost.ini","-Dwerror=false"],false]'
+
 expect_json "flake: apps run cell, cellgen, relay and proxy" \
     "$prelude uc.apps.x86_64-linux" \
     '{"cell":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"cellgen":{"program":"/stub/unsafe-cell/bin/cellgen","type":"app"},"default":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"proxy":{"program":"/stub/unsafe-cell/bin/proxy","type":"app"},"relay":{"program":"/stub/unsafe-cell/bin/relay","type":"app"}}'

@@ -34,7 +34,8 @@ let
     pkg-config = pkg "pkg-config";
     makeWrapper = pkg "make-wrapper";
     catch2 = pkg "catch2";
-    boost = pkg "boost";
+    boost = pkg "boost" // { override = o: pkg "boost-static${if o.enableStatic or false then "" else "-NOT"}"; };
+    glibc = pkg "glibc" // { static = pkg "glibc-static"; };
     fmt = pkg "fmt";
     runtimeShell = "/bin/bash";
     hello = pkg "hello-2.12" // { pname = "hello"; };
