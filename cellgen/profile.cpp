@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -98,6 +99,10 @@ std::vector<ProfileEntry> parse_text(const std::string& text, const std::string&
 
 std::vector<ProfileEntry> read_profile(const std::string& path,
                                        const po::options_description& desc) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw UsageError(fmt::format("--profile {}: is a directory", path));
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw UsageError(fmt::format("--profile {}: cannot read: {}", path, std::strerror(errno)));

@@ -126,6 +126,7 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--profile", dir.path + "/missing.ini"},
          "--profile " + dir.path + "/missing.ini: cannot read"},
         {{"--profile", bad_key}, bad_key + ":4: unknown key 'no-such-key'"},
+        {{"--profile", dir.path}, "--profile " + dir.path + ": is a directory"},
         {{"--fwd-env", "CELLGEN_SURELY_UNSET"}, "CELLGEN_SURELY_UNSET is not set"},
         {{"--print", "yaml"}, "--print 'yaml'"},
         {{"--allow-cidr", "10.0.0.0"}, "--allow-cidr '10.0.0.0': not a CIDR"},
