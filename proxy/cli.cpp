@@ -1,0 +1,137 @@
+// See cli.hpp. The option table is data; checks that need more than a type
+// conversion follow it, each naming its flag.
+#include "cli.hpp"
+
+#include "public_suffix.hpp"
+#include "request_target.hpp"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fcntl.h>
+
+namespace proxy {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::string_view usage_line = "usage: proxy --listen ENDPOINT [OPTIONS]\n"
+                                        "       proxy --check [POLICY OPTIONS]";
+
+std::chrono::steady_clock::duration seconds_flag(const char* name, double seconds) {
+    if (!(seconds > 0) || seconds > 86400 * 365)
+        usage_error(fmt::format("--{} {}: must be more than 0 seconds", name, seconds));
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds));
+}
+
+std::optional<int> fd_flag(const po::variables_map& vm, const char* name) {
+    if (!vm.count(name))
+        return std::nullopt;
+    int fd = vm[name].as<int>();
+    if (fd < 0 || ::fcntl(fd, F_GETFD) < 0)
+        usage_error(fmt::format("--{} {}: not an open file descriptor", name, fd));
+    return fd;
+}
+
+po::options_description option_table(Options& o, double& head, double& connect, double& idle) {
+    po::options_description d("options");
+    d.add_options()("help,h",
+                    "print this help")("listen", po::value<std::vector<std::string>>(),
+                                       "unix:/path, tcp:HOST:PORT or tcp:[V6]:PORT (repeatable)")(
+        "filter", po::value<std::string>(),
+        "tinyproxy-style filter FILE: an allowlist, one pattern per line")(
+        "filter-type", po::value<std::string>()->default_value("bre"), "bre, ere or fnmatch")(
+        "filter-case-sensitive", po::bool_switch(&o.filter_options.case_sensitive),
+        "match filter patterns case-sensitively")(
+        "allow", po::value<std::vector<std::string>>(&o.allow),
+        "allow example.com, *.example.com, **.example.com[:PORT] (repeatable)")(
+        "deny", po::value<std::vector<std::string>>(&o.deny),
+        "deny a domain pattern; deny wins (repeatable)")(
+        "connect-port", po::value<std::vector<unsigned>>(),
+        "port CONNECT may reach (repeatable; default 80 and 443)")(
+        "allow-private", po::bool_switch(&o.allow_private),
+        "allow loopback, private and link-local destinations")(
+        "allow-cidr", po::value<std::vector<std::string>>(&o.allow_cidr),
+        "allow destinations in this CIDR despite the address policy (repeatable)")(
+        "public-suffix-list",
+        po::value<std::string>(&o.public_suffix_list)
+            ->default_value(std::string(default_public_suffix_list)),
+        "public suffix list for refusing *.com-like patterns")(
+        "log", po::value<std::string>(&o.log_file), "append JSON-lines access log to FILE")(
+        "max-connections", po::value<std::size_t>(&o.max_connections)->default_value(1024),
+        "answer 503 past this many clients")("head-timeout",
+                                             po::value<double>(&head)->default_value(10),
+                                             "seconds to receive a request head (408)")(
+        "connect-timeout", po::value<double>(&connect)->default_value(10),
+        "seconds to resolve and connect (504)")("idle-timeout",
+                                                po::value<double>(&idle)->default_value(300),
+                                                "seconds a tunnel or exchange may stay silent")(
+        "ready-fd", po::value<int>(), "write 'ready' to this fd once listening")(
+        "lifeline-fd", po::value<int>(), "exit when this fd reaches EOF")(
+        "check", po::bool_switch(&o.check),
+        "validate the policy, print compiled rules and warnings, exit");
+    return d;
+}
+
+void parse_lists(const po::variables_map& vm, Options& o) {
+    if (vm.count("listen")) {
+        for (const auto& text : vm["listen"].as<std::vector<std::string>>()) {
+            auto e = relay::parse_endpoint(text);
+            if (!e)
+                usage_error(fmt::format("--listen {}", e.error().message));
+            o.listen.push_back(*e);
+        }
+    }
+    if (vm.count("connect-port")) {
+        for (unsigned p : vm["connect-port"].as<std::vector<unsigned>>()) {
+            if (p == 0 || p > 65535)
+                usage_error(fmt::format("--connect-port {}: not a port from 1 to 65535", p));
+            o.connect_ports.push_back(static_cast<std::uint16_t>(p));
+        }
+    }
+    if (vm.count("filter"))
+        o.filter_file = vm["filter"].as<std::string>();
+    auto type = parse_filter_type(vm["filter-type"].as<std::string>());
+    if (!type)
+        usage_error("--filter-type: " + type.error());
+    o.filter_options.type = *type;
+}
+
+} // namespace
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::cerr << "proxy: " << message << "\n";
+    std::exit(2);
+}
+
+Options parse_cli(int argc, char** argv) {
+    Options o;
+    double head = 0, connect = 0, idle = 0;
+    auto table = option_table(o, head, connect, idle);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(table).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        usage_error(e.what());
+    }
+    if (vm.count("help")) {
+        std::cout << usage_line << "\n\n" << table;
+        std::exit(0);
+    }
+    parse_lists(vm, o);
+    o.timeouts = {seconds_flag("head-timeout", head), seconds_flag("connect-timeout", connect),
+                  seconds_flag("idle-timeout", idle)};
+    o.lifetime = {fd_flag(vm, "ready-fd"), fd_flag(vm, "lifeline-fd")};
+    if (o.max_connections == 0)
+        usage_error("--max-connections 0: must be at least 1");
+    if (o.listen.empty() && !o.check)
+        usage_error("--listen ENDPOINT is required (try --help)");
+    return o;
+}
+
+} // namespace proxy

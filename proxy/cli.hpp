@@ -1,0 +1,49 @@
+// Command line of the `proxy` program: one pass over the arguments into an
+// Options value; usage errors exit 2 with one `proxy: ...` line naming the
+// flag. Policy flags are kept as text here and compiled by policy_load.cpp,
+// so SIGHUP can recompile them with the filter file.
+#pragma once
+
+#include "filter.hpp"
+
+#include "relay/endpoint.hpp"
+#include "relay/lifetime.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace proxy {
+
+struct Timeouts {
+    std::chrono::steady_clock::duration head = std::chrono::seconds(10);
+    std::chrono::steady_clock::duration connect = std::chrono::seconds(10);
+    std::chrono::steady_clock::duration idle = std::chrono::seconds(300);
+};
+
+struct Options {
+    std::vector<relay::Endpoint> listen;
+    std::optional<std::string> filter_file;
+    FilterOptions filter_options;
+    std::vector<std::string> allow;
+    std::vector<std::string> deny;
+    std::vector<std::uint16_t> connect_ports; // empty = 80 and 443
+    bool allow_private = false;
+    std::vector<std::string> allow_cidr;
+    std::string public_suffix_list;
+    std::string log_file;
+    std::size_t max_connections = 1024;
+    Timeouts timeouts;
+    relay::LifetimeOptions lifetime;
+    bool check = false;
+};
+
+// Prints help and exits 0 for --help; exits 2 on a usage error.
+Options parse_cli(int argc, char** argv);
+
+[[noreturn]] void usage_error(const std::string& message);
+
+} // namespace proxy

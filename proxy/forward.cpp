@@ -1,0 +1,125 @@
+// Session: absolute-form forwarding. One request per call: target, Host
+// check, framing, policy, upstream (reused when the same host:port kept it
+// alive), then the request body upload and the response relay run together,
+// so a server's `100 Continue` or early final answer reaches the client.
+#include "session.hpp"
+
+#include "http_rewrite.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+
+namespace proxy {
+namespace {
+
+// Thrown by the response relay when the response ended before the request
+// body: the upload is cancelled and the client connection closed.
+struct EarlyResponse {};
+
+// Host header present and naming another host (or port) than the URI: the
+// request would mean different things to different servers, so refuse it.
+std::optional<std::string> host_mismatch(const RequestHead& req, const Target& t) {
+    auto hosts = field_values(req.fields, "Host");
+    if (hosts.empty())
+        return std::nullopt;
+    if (hosts.size() > 1)
+        return std::string("more than one Host header");
+    auto h = std::string(hosts.front());
+    auto parsed = parse_absolute_form("http://" + h + "/");
+    if (!parsed || parsed->host != t.host || parsed->port != t.port)
+        return fmt::format("Host header '{}' differs from the request URI's host '{}'", h,
+                           t.host_header());
+    return std::nullopt;
+}
+
+} // namespace
+
+boost::asio::awaitable<bool> Session::forward(const RequestHead& req) {
+    auto target = parse_absolute_form(req.target);
+    begin_record(req.method, target ? target->host.name : "", target ? target->port : 0);
+    Refusal bad{{400, "http_request_error", {}, {}}, "bad_request"};
+    if (!target) {
+        bad.error.details = target.error();
+        bad.reason = "bad_target";
+        co_await refuse(bad);
+        co_return false;
+    }
+    if (auto why = host_mismatch(req, *target)) {
+        bad.error.details = *why;
+        bad.reason = "host_mismatch";
+        co_await refuse(bad);
+        co_return false;
+    }
+    auto framing = request_framing(req);
+    if (!framing) {
+        bad.error.details = framing.error();
+        co_await refuse(bad);
+        co_return false;
+    }
+    if (auto no = check_policy(*target, false)) {
+        co_await refuse(std::move(*no));
+        co_return false;
+    }
+    if (auto no = co_await open_upstream(*target)) {
+        co_await refuse(std::move(*no));
+        co_return false;
+    }
+    auto head = upstream_request_head(req, *target);
+    set_phase(Phase::awaiting_response, idle_);
+    if (co_await write_all(upstream_, head)) {
+        co_await refuse(
+            {{502, "connection_terminated", "the destination closed the connection", {}},
+             "upstream_closed",
+             false});
+        co_return false;
+    }
+    record_->bytes_up += head.size();
+    bool keep = co_await exchange(req, *framing);
+    finish_record();
+    co_return keep;
+}
+
+boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing body) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    bool upload_done = body.kind == BodyKind::none;
+    bool response_started = false;
+    std::string upload_problem;
+    auto upload = [&]() -> boost::asio::awaitable<void> {
+        auto r = co_await copy_body(client_, cbuf_, upstream_, body, [this] { touch(); });
+        if (record_) // gone when the response side already answered and logged
+            record_->bytes_up += r.bytes;
+        if (!r.complete) {
+            upload_problem = r.framing_error.empty() ? "request body incomplete" : r.framing_error;
+            throw boost::system::system_error(boost::asio::error::eof);
+        }
+        upload_done = true;
+    };
+    auto download = [&]() -> boost::asio::awaitable<bool> {
+        bool keep = co_await relay_response(req, response_started);
+        if (!upload_done)
+            throw EarlyResponse{};
+        co_return keep;
+    };
+    bool keep = false;
+    bool answer_bad_body = false;
+    try {
+        if (upload_done)
+            keep = co_await download();
+        else
+            keep = co_await (upload() && download());
+    } catch (const EarlyResponse&) {
+        keep = false;
+    } catch (const Answered&) {
+        keep = false;
+    } catch (const std::exception& e) {
+        answer_bad_body = !response_started && !upload_problem.empty();
+        if (record_ && !answer_bad_body)
+            record_->reason += fmt::format("; error: {}", e.what());
+        keep = false;
+    }
+    if (answer_bad_body) // co_await is not allowed inside a catch block
+        co_await refuse({{400, "http_request_error", upload_problem, {}}, "bad_body"});
+    co_return keep&& keeps_alive(req.minor_version, req.fields);
+}
+
+} // namespace proxy

@@ -1,0 +1,72 @@
+// proxy: the cell's only way out. Parse, compile the policy (or just print
+// it with --check), bind every listener, then serve until a signal or the
+// lifeline stops us. The order matters: policy errors and bind errors reach
+// the caller before readiness is signalled.
+#include "cli.hpp"
+#include "policy_load.hpp"
+#include "proxy_context.hpp"
+#include "server.hpp"
+
+#include "relay/lifetime.hpp"
+#include "relay/listener.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace {
+
+int check(const proxy::Options& options) {
+    auto compiled = proxy::compile_policy(options);
+    if (!compiled) {
+        fmt::print(stderr, "proxy: {}\n", compiled.error());
+        return 1;
+    }
+    std::cout << proxy::describe_policy(*compiled);
+    for (const auto& w : compiled->warnings)
+        std::cout << w << "\n";
+    return 0;
+}
+
+int run(proxy::Options options) {
+    auto compiled = proxy::compile_policy(options);
+    if (!compiled) {
+        fmt::print(stderr, "proxy: {}\n", compiled.error());
+        return 1;
+    }
+    for (const auto& w : compiled->warnings)
+        fmt::print(stderr, "proxy: {}\n", w);
+    boost::asio::io_context ioc(1);
+    std::vector<relay::Listener> listeners;
+    for (const auto& e : options.listen) {
+        auto l = relay::Listener::open(ioc.get_executor(), e);
+        if (!l) {
+            fmt::print(stderr, "proxy: --listen {}\n", l.error().message);
+            return 1;
+        }
+        listeners.push_back(std::move(*l));
+    }
+    auto ctx = std::make_shared<proxy::ProxyContext>();
+    ctx->log = options.log_file.empty() ? proxy::AccessLog() : proxy::AccessLog(options.log_file);
+    ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
+    ctx->options = std::move(options);
+    proxy::Server server(ioc, std::move(listeners), ctx);
+    relay::Lifetime lifetime(ioc, ctx->options.lifetime,
+                             [&server](const std::string& reason) { server.stop(reason); });
+    if (auto started = lifetime.start(); !started) {
+        fmt::print(stderr, "proxy: {}\n", started.error().message);
+        return 1;
+    }
+    server.start();
+    lifetime.ready();
+    ioc.run();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    auto options = proxy::parse_cli(argc, argv);
+    return options.check ? check(options) : run(std::move(options));
+}

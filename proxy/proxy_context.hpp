@@ -1,0 +1,24 @@
+// State shared by the server and every session: the options (kept for
+// SIGHUP recompiles), the current policy (a snapshot per request, swapped
+// whole on reload so open tunnels are untouched), the access log and the
+// live-session count. Sessions hold it by shared_ptr: a session frame
+// destroyed at io_context teardown must not outlive it.
+#pragma once
+
+#include "access_log.hpp"
+#include "cli.hpp"
+#include "policy_load.hpp"
+
+#include <cstddef>
+#include <memory>
+
+namespace proxy {
+
+struct ProxyContext {
+    Options options;
+    std::shared_ptr<const CompiledPolicy> policy;
+    AccessLog log;
+    std::size_t active = 0;
+};
+
+} // namespace proxy

@@ -1,0 +1,108 @@
+// See server.hpp.
+#include "server.hpp"
+
+#include "session.hpp"
+#include "status_page.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+
+#include <sys/socket.h>
+
+namespace proxy {
+namespace {
+
+using boost::asio::as_tuple;
+using boost::asio::use_awaitable;
+
+// After an accept error such as EMFILE, wait before retrying instead of spinning.
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
+
+} // namespace
+
+Server::Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
+               std::shared_ptr<ProxyContext> ctx)
+    : ioc_(ioc), listeners_(std::move(listeners)), ctx_(std::move(ctx)), hangup_(ioc, SIGHUP) {}
+
+void Server::start() {
+    for (auto& l : listeners_)
+        boost::asio::co_spawn(ioc_, accept_loop(l), boost::asio::detached);
+    watch_reload();
+}
+
+void Server::stop(const std::string& reason) {
+    if (stopping_)
+        return;
+    stopping_ = true;
+    fmt::print(stderr, "proxy: stopping ({})\n", reason);
+    for (auto& l : listeners_)
+        l.close();
+    boost::system::error_code ignored;
+    hangup_.cancel(ignored);
+    ioc_.stop();
+}
+
+boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
+    boost::asio::steady_timer backoff(ioc_);
+    while (!stopping_) {
+        auto [ec, client] = co_await listener.acceptor().async_accept(as_tuple(use_awaitable));
+        if (stopping_)
+            break;
+        if (ec) {
+            fmt::print(stderr, "proxy: accept on {}: {}; retrying\n", listener.endpoint().text,
+                       ec.message());
+            backoff.expires_after(accept_backoff);
+            co_await backoff.async_wait(as_tuple(use_awaitable));
+            continue;
+        }
+        if (ctx_->active >= ctx_->options.max_connections) {
+            // Answer at once rather than leaving the client to time out.
+            auto text = render_error({503,
+                                      "connection_limit_reached",
+                                      fmt::format("more than {} connections; try again later",
+                                                  ctx_->options.max_connections),
+                                      {}});
+            [[maybe_unused]] auto n = ::send(client.native_handle(), text.data(), text.size(),
+                                             MSG_DONTWAIT | MSG_NOSIGNAL);
+            AccessRecord r;
+            r.time = std::chrono::system_clock::now();
+            r.client = peer_name(client);
+            r.method = "-";
+            r.reason = "max_connections";
+            r.status = 503;
+            r.bytes_down = text.size();
+            ctx_->log.write(r);
+            continue;
+        }
+        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client)), boost::asio::detached);
+    }
+}
+
+void Server::watch_reload() {
+    hangup_.async_wait([this](boost::system::error_code ec, int) {
+        if (ec)
+            return;
+        reload();
+        watch_reload();
+    });
+}
+
+void Server::reload() {
+    auto compiled = compile_policy(ctx_->options);
+    if (!compiled) {
+        fmt::print(stderr, "proxy: SIGHUP: keeping the previous rules: {}\n", compiled.error());
+        return;
+    }
+    for (const auto& w : compiled->warnings)
+        fmt::print(stderr, "proxy: {}\n", w);
+    ctx_->policy = std::make_shared<const CompiledPolicy>(std::move(*compiled));
+    fmt::print(stderr, "proxy: SIGHUP: policy reloaded\n");
+}
+
+} // namespace proxy

@@ -1,0 +1,42 @@
+// Server: the listeners (relay's Listener, so unix: and tcp: behave exactly
+// as in relay), one accept loop per listener, the connection cap answered
+// with 503 instead of a stall, and SIGHUP policy reloads that keep the old
+// rules when the new ones do not compile.
+#pragma once
+
+#include "proxy_context.hpp"
+
+#include "relay/listener.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace proxy {
+
+class Server {
+public:
+    Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
+           std::shared_ptr<ProxyContext> ctx);
+
+    void start();
+    // Stops accepting, removes socket files, stops the io_context. Idempotent.
+    void stop(const std::string& reason);
+
+private:
+    boost::asio::awaitable<void> accept_loop(relay::Listener& listener);
+    void watch_reload();
+    void reload();
+
+    boost::asio::io_context& ioc_;
+    std::vector<relay::Listener> listeners_;
+    std::shared_ptr<ProxyContext> ctx_;
+    boost::asio::signal_set hangup_;
+    bool stopping_ = false;
+};
+
+} // namespace proxy

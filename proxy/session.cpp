@@ -1,0 +1,220 @@
+// See session.hpp. This file: the request loop, the watchdog, refusals and
+// access-log records.
+#include "session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include <sys/socket.h>
+
+namespace proxy {
+namespace {
+
+using boost::asio::as_tuple;
+using boost::asio::use_awaitable;
+
+// Methods a proxy forwards: RFC 9110's, PATCH, and WebDAV/DeltaV (git and
+// svn over HTTP use some). Anything else gets 501.
+constexpr std::array<std::string_view, 22> known_methods = {
+    "GET",      "HEAD",      "POST",     "PUT",        "DELETE",  "OPTIONS", "TRACE",  "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL",    "COPY",       "MOVE",    "LOCK",    "UNLOCK", "REPORT",
+    "SEARCH",   "MERGE",     "CHECKOUT", "MKACTIVITY", "CONNECT", "ACL"};
+
+// Never blocks: a client that does not read its 408 does not hold the session.
+void send_now(Socket& s, std::string_view bytes) {
+    [[maybe_unused]] auto n =
+        ::send(s.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+Refusal bad_request(std::string details) {
+    return {{400, "http_request_error", std::move(details), {}}, "bad_request", true};
+}
+
+} // namespace
+
+std::string peer_name(const Socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec)
+        return "unknown";
+    if (ep.protocol().family() == AF_INET || ep.protocol().family() == AF_INET6) {
+        boost::asio::ip::tcp::endpoint tcp;
+        std::memcpy(tcp.data(), ep.data(), std::min<std::size_t>(ep.size(), sizeof(sockaddr_in6)));
+        auto a = tcp.address();
+        return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), tcp.port())
+                         : fmt::format("{}:{}", a.to_string(), tcp.port());
+    }
+    return "unix";
+}
+
+Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client)
+    : ctx_(std::move(ctx)), client_(std::move(client)), upstream_(client_.get_executor()),
+      idle_(ctx_->options.timeouts.idle) {
+    client_name_ = peer_name(client_);
+}
+
+boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client) {
+    Session s(std::move(ctx), std::move(client));
+    co_await s.run();
+}
+
+boost::asio::awaitable<void> Session::run() {
+    using namespace boost::asio::experimental::awaitable_operators;
+    ++ctx_->active;
+    set_phase(Phase::head, ctx_->options.timeouts.head);
+    co_await (serve() || watchdog());
+    --ctx_->active;
+    if (record_)
+        finish_record();
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    upstream_.close(ignored);
+}
+
+void Session::set_phase(Phase p, Clock::duration budget) {
+    phase_ = p;
+    deadline_ = budget == Clock::duration::max() ? Clock::time_point::max() : Clock::now() + budget;
+}
+
+void Session::touch() {
+    deadline_ = Clock::now() + idle_;
+}
+
+boost::asio::awaitable<void> Session::watchdog() {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    for (;;) {
+        timer.expires_at(deadline_);
+        auto [ec] = co_await timer.async_wait(as_tuple(use_awaitable));
+        if (ec == boost::asio::error::operation_aborted)
+            co_return; // the session ended first
+        if (Clock::now() >= deadline_)
+            break;
+    }
+    on_timeout();
+}
+
+void Session::on_timeout() {
+    auto answer = [&](int status, std::string_view type, std::string details) {
+        send_now(client_, render_error({status, type, details, {}}));
+        if (record_) {
+            record_->status = status;
+            record_->reason = std::move(details);
+        }
+    };
+    switch (phase_) {
+    case Phase::head:
+        if (!cbuf_.empty()) {
+            begin_record("-", "", 0);
+            answer(408, "http_request_error", "request head not received in time");
+            record_->allowed = false;
+        }
+        break;
+    case Phase::connect:
+        answer(504, "connection_timeout", "connecting to the destination timed out");
+        break;
+    case Phase::awaiting_response:
+        answer(504, "http_response_timeout", "the destination did not answer in time");
+        break;
+    case Phase::streaming:
+    case Phase::tunnel:
+        if (record_)
+            record_->reason = "idle_timeout";
+        break;
+    }
+}
+
+boost::asio::awaitable<void> Session::serve() {
+    try {
+        while (co_await one_request()) {
+        }
+    } catch (const std::exception& e) {
+        // After a watchdog timeout the cancelled session lands here too; keep
+        // the timeout's reason then.
+        if (record_ && record_->reason.empty())
+            record_->reason = fmt::format("error: {}", e.what());
+    }
+}
+
+boost::asio::awaitable<bool> Session::one_request() {
+    set_phase(Phase::head, ctx_->options.timeouts.head);
+    auto head = co_await read_head(client_, cbuf_, max_head_bytes);
+    if (head.status == HeadStatus::closed_clean || head.status == HeadStatus::closed_partial)
+        co_return false;
+    if (head.status == HeadStatus::too_large) {
+        co_await refuse(
+            {{431, "http_request_error", "request head larger than 64 KiB", {}}, "head_too_large"});
+        co_return false;
+    }
+    auto req = parse_request_head(std::string_view(cbuf_).substr(0, head.size));
+    cbuf_.erase(0, head.size);
+    if (!req) {
+        bool big = req.error().kind == HeadError::too_large;
+        co_await refuse({{big ? 431 : 400, "http_request_error", req.error().text, {}},
+                         big ? "head_too_large" : "bad_request"});
+        co_return false;
+    }
+    policy_ = ctx_->policy; // one snapshot per request; SIGHUP swaps the pointer
+    if (std::find(known_methods.begin(), known_methods.end(), req->method) == known_methods.end()) {
+        co_await refuse({{501,
+                          "http_request_error",
+                          fmt::format("method '{}' is not supported by this proxy", req->method),
+                          {}},
+                         "unknown_method"});
+        co_return false;
+    }
+    if (req->method == "CONNECT") {
+        co_await tunnel(*req);
+        co_return false;
+    }
+    if (req->target.starts_with('/') || req->target == "*") {
+        co_await refuse(bad_request(
+            "this is a proxy: send absolute-form requests (GET http://host/path) or CONNECT "
+            "host:port, with the proxy configured as HTTP_PROXY/HTTPS_PROXY"));
+        co_return false;
+    }
+    co_return co_await forward(*req);
+}
+
+boost::asio::awaitable<void> Session::refuse(Refusal r) {
+    if (!record_)
+        begin_record("-", "", 0);
+    record_->allowed = !r.denied;
+    record_->reason = r.reason;
+    record_->status = r.error.status;
+    auto bytes = render_error(r.error);
+    record_->bytes_down += bytes.size();
+    set_phase(Phase::streaming, idle_);
+    co_await write_all(client_, bytes);
+    finish_record();
+}
+
+void Session::begin_record(std::string_view method, std::string_view host, std::uint16_t port) {
+    record_.emplace();
+    record_->time = std::chrono::system_clock::now();
+    record_->client = client_name_;
+    record_->method = method;
+    record_->host = host;
+    record_->port = port;
+    record_start_ = Clock::now();
+}
+
+void Session::finish_record() {
+    if (!record_)
+        return;
+    record_->duration_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - record_start_)
+            .count());
+    ctx_->log.write(*record_);
+    record_.reset();
+}
+
+} // namespace proxy

@@ -1,0 +1,90 @@
+// One client connection, owned by one coroutine: it reads request heads,
+// answers CONNECT with a tunnel (tunnel.cpp) and absolute-form requests by
+// forwarding (forward.cpp) with client keep-alive, and owns the upstream
+// socket too. A single watchdog timer per session enforces the head, connect
+// and idle deadlines: it answers 408 or 504 itself and ends the session.
+#pragma once
+
+#include "access_log.hpp"
+#include "http_head.hpp"
+#include "proxy_context.hpp"
+#include "request_target.hpp"
+#include "status_page.hpp"
+#include "stream_io.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace proxy {
+
+// A refusal the session answers itself: the response, the log reason, and
+// whether it is a denial (policy or bad request) rather than an upstream fault.
+struct Refusal {
+    ProxyError error;
+    std::string reason;
+    bool denied = true;
+};
+
+// Thrown inside a session once the client has been answered with an error,
+// to unwind (and cancel a concurrent upload) without answering twice.
+struct Answered {};
+
+class Session {
+public:
+    Session(std::shared_ptr<ProxyContext> ctx, Socket client);
+    boost::asio::awaitable<void> run();
+
+private:
+    using Clock = std::chrono::steady_clock;
+    // What the watchdog does when the deadline passes depends on the phase.
+    enum class Phase { head, connect, awaiting_response, streaming, tunnel };
+
+    boost::asio::awaitable<void> serve();
+    boost::asio::awaitable<bool> one_request();
+    boost::asio::awaitable<void> watchdog();
+    void on_timeout();
+    void set_phase(Phase p, Clock::duration budget);
+    void touch(); // progress: push the idle deadline out
+
+    // tunnel.cpp
+    boost::asio::awaitable<void> tunnel(const RequestHead& req);
+    boost::asio::awaitable<bool> sni_allows(const Target& target);
+    // forward.cpp
+    boost::asio::awaitable<bool> forward(const RequestHead& req);
+    boost::asio::awaitable<bool> exchange(const RequestHead& req, Framing body);
+    boost::asio::awaitable<bool> relay_response(const RequestHead& req, bool& response_started);
+    // upstream.cpp
+    boost::asio::awaitable<std::optional<Refusal>> open_upstream(const Target& t);
+    std::optional<Refusal> check_policy(const Target& t, bool is_connect);
+
+    boost::asio::awaitable<void> refuse(Refusal r);
+    void begin_record(std::string_view method, std::string_view host, std::uint16_t port);
+    void finish_record();
+
+    std::shared_ptr<ProxyContext> ctx_;
+    std::shared_ptr<const CompiledPolicy> policy_;
+    Socket client_;
+    std::string client_name_;
+    std::string cbuf_; // bytes read from the client, not yet used
+    Socket upstream_;
+    std::string ubuf_; // bytes read from upstream, not yet used
+    std::string upstream_key_;
+    bool upstream_reusable_ = false;
+    Phase phase_ = Phase::head;
+    Clock::time_point deadline_;
+    Clock::duration idle_;
+    std::optional<AccessRecord> record_;
+    Clock::time_point record_start_;
+};
+
+// The session coroutine spawned per accepted client.
+boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client);
+
+// Name of a peer for the log: "127.0.0.1:5555", "[::1]:5555" or "unix".
+std::string peer_name(const Socket& s);
+
+} // namespace proxy

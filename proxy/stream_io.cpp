@@ -1,0 +1,113 @@
+// See stream_io.hpp.
+#include "stream_io.hpp"
+
+#include "chunked.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+
+namespace proxy {
+namespace {
+
+using boost::asio::as_tuple;
+using boost::asio::use_awaitable;
+
+constexpr std::size_t read_chunk = 64 * 1024;
+
+void drop_leading_empty_lines(std::string& buf) {
+    std::size_t n = 0;
+    while (buf.compare(n, 2, "\r\n") == 0)
+        n += 2;
+    if (n > 0)
+        buf.erase(0, n);
+}
+
+} // namespace
+
+boost::asio::awaitable<std::size_t> read_more(Socket& s, std::string& buf, std::size_t max,
+                                              boost::system::error_code& ec) {
+    auto old = buf.size();
+    buf.resize(old + max);
+    auto [e, n] = co_await s.async_read_some(boost::asio::buffer(buf.data() + old, max),
+                                             as_tuple(use_awaitable));
+    buf.resize(old + n);
+    ec = e;
+    co_return n;
+}
+
+boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::size_t limit) {
+    std::size_t scanned = 0;
+    for (;;) {
+        drop_leading_empty_lines(buf);
+        auto end = buf.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
+        if (end != std::string::npos && end + 4 <= limit)
+            co_return HeadRead{HeadStatus::complete, end + 4};
+        if (buf.size() >= limit)
+            co_return HeadRead{HeadStatus::too_large, 0};
+        scanned = buf.size();
+        boost::system::error_code ec;
+        auto n = co_await read_more(s, buf, std::min(read_chunk, limit + 4 - buf.size()), ec);
+        if (n == 0 || ec)
+            co_return HeadRead{buf.empty() ? HeadStatus::closed_clean : HeadStatus::closed_partial,
+                               0};
+    }
+}
+
+boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::string_view bytes) {
+    auto [ec, n] = co_await boost::asio::async_write(
+        s, boost::asio::buffer(bytes.data(), bytes.size()), as_tuple(use_awaitable));
+    co_return ec;
+}
+
+boost::asio::awaitable<CopyResult> copy_body(Socket& from, std::string& buf, Socket& to, Framing f,
+                                             const std::function<void()>& progress) {
+    CopyResult r;
+    ChunkedDecoder chunked;
+    std::uint64_t remaining = f.length;
+    for (;;) {
+        // Forward what the buffer holds of the body.
+        std::size_t take = buf.size();
+        if (f.kind == BodyKind::length)
+            take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buf.size()));
+        if (f.kind == BodyKind::chunked) {
+            auto used = chunked.feed(buf);
+            if (!used) {
+                r.framing_error = used.error();
+                co_return r;
+            }
+            take = *used;
+        }
+        if (take > 0) {
+            r.write_error = co_await write_all(to, std::string_view(buf).substr(0, take));
+            if (r.write_error)
+                co_return r;
+            buf.erase(0, take);
+            r.bytes += take;
+            remaining -= f.kind == BodyKind::length ? take : 0;
+            progress();
+        }
+        if (f.kind == BodyKind::none || (f.kind == BodyKind::length && remaining == 0) ||
+            (f.kind == BodyKind::chunked && chunked.done())) {
+            r.complete = true;
+            co_return r;
+        }
+        std::size_t want = read_chunk;
+        if (f.kind == BodyKind::length)
+            want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, read_chunk));
+        auto n = co_await read_more(from, buf, want, r.read_error);
+        if (n == 0) {
+            if (f.kind == BodyKind::until_close && r.read_error == boost::asio::error::eof) {
+                r.read_error = {};
+                r.complete = true;
+            } else if (!r.read_error) {
+                r.read_error = boost::asio::error::eof;
+            }
+            co_return r;
+        }
+    }
+}
+
+} // namespace proxy

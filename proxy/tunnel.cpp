@@ -1,0 +1,96 @@
+// Session: CONNECT. Policy, upstream, `200 Connection established`, then the
+// SNI check on the client's first TLS record, then relay's pump carries the
+// tunnel (with the bytes the client already sent after the head).
+#include "session.hpp"
+
+#include "tls_sni.hpp"
+
+#include "relay/pump.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+namespace proxy {
+namespace {
+
+constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
+constexpr std::size_t max_client_hello = 64 * 1024;
+
+} // namespace
+
+boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
+    auto target = parse_authority_form(req.target);
+    begin_record("CONNECT", target ? target->host.name : req.target, target ? target->port : 0);
+    if (!target) {
+        co_await refuse({{400, "http_request_error", target.error(), {}}, "bad_target"});
+        co_return;
+    }
+    if (auto no = check_policy(*target, true)) {
+        co_await refuse(std::move(*no));
+        co_return;
+    }
+    if (auto no = co_await open_upstream(*target)) {
+        co_await refuse(std::move(*no));
+        co_return;
+    }
+    set_phase(Phase::streaming, idle_);
+    if (co_await write_all(client_, established))
+        co_return;
+    record_->status = 200;
+    record_->bytes_down = established.size();
+    if (!co_await sni_allows(*target))
+        co_return;
+    set_phase(Phase::tunnel, Clock::duration::max()); // the pump has its own idle timeout
+    auto initial = std::as_bytes(std::span(cbuf_.data(), cbuf_.size()));
+    auto result = co_await relay::pump(client_, upstream_, relay::PumpOptions{idle_}, initial);
+    record_->bytes_up += result.a_to_b;
+    record_->bytes_down += result.b_to_a;
+    if (result.idle_timeout)
+        record_->reason += "; idle_timeout";
+    else if (result.error)
+        record_->reason += fmt::format("; {}", result.error.message());
+}
+
+// Waits for whoever speaks first. A client that speaks first must send a
+// TLS ClientHello naming the CONNECT host, or something that is not TLS at
+// all; a server that speaks first (SSH, SMTP on an allowed port) has no SNI.
+boost::asio::awaitable<bool> Session::sni_allows(const Target& target) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    using boost::asio::use_awaitable;
+    if (cbuf_.empty()) {
+        auto first = co_await (client_.async_wait(Socket::wait_read, use_awaitable) ||
+                               upstream_.async_wait(Socket::wait_read, use_awaitable));
+        if (first.index() == 1)
+            co_return true;
+    }
+    set_phase(Phase::streaming, ctx_->options.timeouts.head);
+    for (;;) {
+        auto hello = inspect_client_hello(
+            std::span(reinterpret_cast<const std::uint8_t*>(cbuf_.data()), cbuf_.size()));
+        using S = SniResult::Status;
+        switch (hello.status) {
+        case S::not_tls:
+        case S::no_sni:
+            co_return true;
+        case S::sni:
+            if (hello.name == target.host.name)
+                co_return true;
+            record_->allowed = false;
+            record_->reason = fmt::format("sni_mismatch: {}", hello.name);
+            co_return false;
+        case S::malformed:
+            record_->allowed = false;
+            record_->reason = fmt::format("tls_malformed: {}", hello.problem);
+            co_return false;
+        case S::need_more:
+            break;
+        }
+        boost::system::error_code ec;
+        if (cbuf_.size() >= max_client_hello ||
+            co_await read_more(client_, cbuf_, max_client_hello - cbuf_.size(), ec) == 0)
+            co_return false;
+    }
+}
+
+} // namespace proxy

@@ -1,0 +1,116 @@
+// Session: the policy check and the upstream connection. The name is
+// resolved once, every address is checked against the destination policy,
+// and the socket connects to a checked address, so a DNS answer that changes
+// between check and connect (rebinding) cannot redirect it.
+#include "session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <poll.h>
+
+namespace proxy {
+namespace {
+
+using boost::asio::as_tuple;
+using boost::asio::use_awaitable;
+using tcp = boost::asio::ip::tcp;
+
+// A kept-alive upstream connection the server closed (or that has stray
+// bytes) must not carry the next request.
+bool stale(Socket& s) {
+    pollfd p{s.native_handle(), POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) != 0;
+}
+
+Refusal denied_address(const Target& t, const std::string& why) {
+    auto body = forbidden_body(t.host.authority(), t.port, why,
+                               "pass --allow-private, or --allow-cidr for this address range");
+    return {{403, "destination_ip_prohibited", fmt::format("{}: {}", t.host.name, why), body},
+            fmt::format("address: {}", why)};
+}
+
+} // namespace
+
+std::optional<Refusal> Session::check_policy(const Target& t, bool is_connect) {
+    auto d = policy_->domains.decide(t.host, t.port, is_connect);
+    record_->allowed = d.allowed;
+    record_->reason = d.reason;
+    if (d.allowed)
+        return std::nullopt;
+    auto body = forbidden_body(t.host.authority(), t.port, d.why, d.how_to_allow);
+    return Refusal{{403, "http_request_denied",
+                    fmt::format("{}:{} refused by the cell's policy", t.host.name, t.port), body},
+                   d.reason};
+}
+
+boost::asio::awaitable<std::optional<Refusal>> Session::open_upstream(const Target& t) {
+    auto key = fmt::format("{}:{}", t.host.authority(), t.port);
+    if (upstream_.is_open() && upstream_reusable_ && upstream_key_ == key && ubuf_.empty() &&
+        !stale(upstream_))
+        co_return std::nullopt;
+    boost::system::error_code ec;
+    upstream_.close(ec);
+    ubuf_.clear();
+    upstream_reusable_ = false;
+    set_phase(Phase::connect, ctx_->options.timeouts.connect);
+
+    std::vector<tcp::endpoint> candidates;
+    auto literal = boost::asio::ip::make_address(t.host.name, ec);
+    if (!ec) {
+        candidates.emplace_back(literal, t.port);
+    } else {
+        tcp::resolver resolver(client_.get_executor());
+        auto [rec, results] = co_await resolver.async_resolve(t.host.name, std::to_string(t.port),
+                                                              as_tuple(use_awaitable));
+        if (rec)
+            co_return Refusal{{502,
+                               "dns_error",
+                               fmt::format("cannot resolve {}: {}", t.host.name, rec.message()),
+                               {}},
+                              "dns_error",
+                              false};
+        for (const auto& r : results)
+            candidates.push_back(r.endpoint());
+    }
+    std::string refused;
+    std::erase_if(candidates, [&](const tcp::endpoint& e) {
+        auto why = policy_->addresses.refusal(e.address());
+        if (why && refused.empty())
+            refused = *why;
+        return why.has_value();
+    });
+    if (candidates.empty())
+        co_return denied_address(t, refused);
+
+    boost::system::error_code last;
+    for (const auto& e : candidates) {
+        upstream_.close(ec);
+        upstream_.open(boost::asio::generic::stream_protocol(e.protocol().family(), IPPROTO_TCP),
+                       ec);
+        if (ec) {
+            last = ec;
+            continue;
+        }
+        auto [cec] = co_await upstream_.async_connect(e, as_tuple(use_awaitable));
+        if (!cec) {
+            upstream_.set_option(tcp::no_delay(true), ec);
+            upstream_key_ = key;
+            co_return std::nullopt;
+        }
+        last = cec;
+    }
+    upstream_.close(ec);
+    bool refused_conn = last == boost::asio::error::connection_refused;
+    co_return Refusal{
+        {502,
+         refused_conn ? "connection_refused" : "destination_unavailable",
+         fmt::format("cannot connect to {}:{}: {}", t.host.name, t.port, last.message()),
+         {}},
+        refused_conn ? "connection_refused" : "connect_error",
+        false};
+}
+
+} // namespace proxy
