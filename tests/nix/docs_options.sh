@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# docs/cell.md, `cell --help` and `cellgen --help` agree: every option the
+# cell docs or cell's usage name is one cellgen accepts, and every cell-level
+# option is documented in cell(1).
+set -uo pipefail
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SOURCE_ROOT/tests/lib/tap.sh"
+
+if [[ -z ${CELLGEN:-} || ! -x ${CELLGEN:-} ]]; then
+    echo "1..0 # SKIP cellgen is not built"
+    exit 0
+fi
+cell=${CELL:-$SOURCE_ROOT/cellgen/cell.sh}
+gen_opts=$("$CELLGEN" --help | grep -oE '^  (-[a-z0-9] \[ )?--[a-z0-9-]+' | sed 's/.*--/--/' | sort -u)
+
+# Options in the first column of docs/cell.md's option table.
+doc_opts=$(sed -n '/^## Options/,/^## /p' "$SOURCE_ROOT/docs/cell.md" |
+    grep -E '^\| `-' | cut -d'|' -f2 | grep -oE -- '--[a-z0-9-]+' | sort -u)
+usage_opts=$(bash "$cell" --help | grep -oE '^  --[a-z0-9-]+' | sed 's/^ *//' | sort -u)
+
+expect_eq "docs/cell.md documents only options cellgen has" "" \
+    "$(comm -23 <(printf '%s\n' "$doc_opts") <(printf '%s\n' "$gen_opts") | tr '\n' ' ')"
+expect_eq "cell --help names only options cellgen has" "" \
+    "$(comm -23 <(printf '%s\n' "$usage_opts") <(printf '%s\n' "$gen_opts") | tr '\n' ' ')"
+cell_level=(--worktree --log-dir --nix --nix-daemon-socket --filter --filter-type --allow --deny
+    --allow-cidr --connect-port --proxy-port --profile --print --raw-arg)
+for o in "${cell_level[@]}"; do
+    expect_eq "cell(1) documents $o" "$o" "$(grep -x -- "$o" <<<"$doc_opts")"
+done
+tap_done
