@@ -8,9 +8,16 @@ namespace cellgen {
 
 namespace {
 
+// `NAME VALUE`, or one `NAME=VALUE` word so that `--set-env=OPTS=-Xmx1g` can carry a
+// value starting with '-' (env names never contain '=').
 void apply_set_env(Jail& jail, const Invocation& inv, const Context&) {
+    std::string name = inv.args.at(0);
     std::string value = inv.args.size() > 1 ? inv.args[1] : std::string();
-    jail.set_env(env_name_arg(inv, inv.args.at(0)), std::move(value));
+    if (auto eq = name.find('='); inv.args.size() == 1 && eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+    }
+    jail.set_env(env_name_arg(inv, name), std::move(value));
 }
 
 void apply_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
@@ -43,7 +50,10 @@ void apply_add_path(Jail& jail, const Invocation& inv, const Context&) {
 
 std::vector<Combinator> env_combinators() {
     return {
-        {"set-env", "NAME VALUE", "Set NAME=VALUE in the jail.", 1, 2, apply_set_env},
+        {"set-env", "NAME VALUE",
+         "Set NAME=VALUE in the jail; also one word NAME=VALUE (--set-env=OPTS=-Xmx1g for a "
+         "value starting with '-').",
+         1, 2, apply_set_env},
         {"fwd-env", "NAME", "Copy NAME from the caller's environment; an error when it is unset.",
          1, 1, apply_fwd_env},
         {"try-fwd-env", "NAME", "Copy NAME from the caller's environment when it is set.", 1, 1,

@@ -158,6 +158,8 @@ TEST_CASE("env: set-env, fwd-env, try-fwd-env, add-path") {
     CHECK(f.args({inv("set-env", {"FOO", "a b"})}) == Strings{"--setenv", "FOO", "a b"});
     CHECK(f.args({inv("set-env", {"FOO", "1"}), inv("set-env", {"FOO", "2"})}) ==
           Strings{"--setenv", "FOO", "2"});
+    CHECK(f.args({inv("set-env", {"OPTS=-Xmx1g=2"})}) == Strings{"--setenv", "OPTS", "-Xmx1g=2"});
+    CHECK(f.args({inv("set-env", {"EMPTY"})}) == Strings{"--setenv", "EMPTY", ""});
     CHECK(f.args({inv("fwd-env", {"TERM"})}) == Strings{"--setenv", "TERM", "xterm"});
     CHECK(f.args({inv("try-fwd-env", {"NOPE_UNSET"})}).empty());
     CHECK(f.args({inv("try-fwd-env", {"TERM"})}) == Strings{"--setenv", "TERM", "xterm"});
