@@ -132,6 +132,10 @@ void check_request(const Request& req) {
     if (req.nul && req.print != "argv") {
         throw UsageError("-0: only with --print argv");
     }
+    if (req.runtime_dir && req.print == "script") {
+        throw UsageError("--runtime-dir: not with --print script (its launcher makes the "
+                         "runtime dir and sets CELL_RT)");
+    }
     if (req.runtime_dir && (req.runtime_dir->empty() || req.runtime_dir->front() != '/')) {
         throw UsageError(fmt::format("--runtime-dir '{}': must be absolute", *req.runtime_dir));
     }

@@ -32,12 +32,12 @@ cellgen=$1 dir=$2
 wt=$dir/worktree rt=$dir/rt
 mkdir -p "$wt" "$rt"
 printf 'base =\nhost-system =\n' >"$dir/profile.ini"
-opts=(--profile "$dir/profile.ini" --worktree "$wt" --runtime-dir "$rt")
+opts=(--profile "$dir/profile.ini" --worktree "$wt")
 script=$("$cellgen" "${opts[@]}" --print script)
 CELL_RT=$rt
 eval "$(sed -n '/^cell_plan() {$/,/^}$/p' <<<"$script")"
 cell_plan
-mapfile -d '' argv < <("$cellgen" "${opts[@]}" --print argv -0 -- bash -c '
+mapfile -d '' argv < <("$cellgen" "${opts[@]}" --runtime-dir "$rt" --print argv -0 -- bash -c '
     echo "user=$(id -un)"
     echo "uid=$(id -u)"
     echo "home=$HOME"

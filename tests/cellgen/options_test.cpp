@@ -141,6 +141,8 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--host-system", "extra"}, "--host-system: takes no arguments"},
         {{"--base"}, "base must be the first"},
         {{"-0"}, "-0: only with --print argv"},
+        {{"--print", "script", "--runtime-dir", "/x"}, "--runtime-dir: not with --print script"},
+        {{"--runtime-dir", "rel"}, "--runtime-dir 'rel': must be absolute"},
     };
     for (const auto& c : cases) {
         auto r = f.cli(with(c.args, kBins));
