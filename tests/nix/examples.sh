@@ -95,9 +95,32 @@ if [[ -z ${CELL:-} || -z ${PROXY:-} || -z ${RELAY:-} ]] ||
 fi
 out=$(cd "$T/agent/worktree" && CELLGEN=$CELLGEN timeout 60 "$CELL" --profile "$T/agent/profile.ini" \
     --nix off --proxy-bin "$PROXY" --relay-bin "$RELAY" -- \
-    sh -c 'echo "$(id -un) $PWD $HTTPS_PROXY"; echo hi > from-cell' </dev/null 2>&1)
+    sh -c 'echo hi > from-cell
+           echo "denied: $(curl -s -o /dev/null -w "%{http_code}" http://not-on-the-list.example/)"
+           echo "$(id -un) $PWD $HTTPS_PROXY"' </dev/null 2>&1)
 expect_eq "the agent cell runs as cell in the worktree behind the proxy" \
-    "cell /home/cell/worktree http://127.0.0.1:3128" "$(tail -n 1 <<<"$out")"
+    "cell /home/cell/worktree http://127.0.0.1:3128" "$(grep '^cell ' <<<"$out")"
+expect_eq "a host off the agent's allowlist gets 403" "denied: 403" "$(grep '^denied: ' <<<"$out")"
+check "the launcher names the refused host at exit" grep -q 'refused: not-on-the-list.example:80' <<<"$out"
 check "the file written in the cell is in the host worktree" grep -qx hi "$T/agent/worktree/from-cell"
-check "the proxy's access log landed in the log dir" test -e "$T/agent/logs/proxy.log"
+check "the launcher's log landed in the log dir" test -s "$T/agent/logs/launcher.log"
+
+# The same profile as an unprivileged user, who owns the worktree and logs.
+source "$SOURCE_ROOT/tests/lib/unpriv_user.sh"
+if user=$(unpriv_user) && [[ $user != root ]]; then
+    chmod 0755 "$T"
+    mkdir -p "$T/unpriv/worktree" "$T/unpriv/logs"
+    sed "s|^log-dir = .*|log-dir = $T/unpriv/logs|" "$ex/agent/agent.ini" >"$T/unpriv/profile.ini"
+    chown -R "$user:" "$T/unpriv"
+    out=$(as_unpriv timeout 60 bash -c 'cd "$1" && CELLGEN=$2 "$3" --profile "$4" --nix off \
+        --proxy-bin "$5" --relay-bin "$6" -- sh -c "echo \$(id -un) \$PWD; echo hi > from-cell"' \
+        _ "$T/unpriv/worktree" "$CELLGEN" "$CELL" "$T/unpriv/profile.ini" "$PROXY" "$RELAY" </dev/null 2>&1)
+    expect_eq "as $user: the agent cell runs as cell in the worktree" \
+        "cell /home/cell/worktree" "$(tail -n 1 <<<"$out")"
+    expect_eq "as $user: the file it wrote belongs to $user on the host" "$user" \
+        "$(stat -c %U "$T/unpriv/worktree/from-cell" 2>&1)"
+else
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - the agent cell as an unprivileged user # SKIP no unprivileged user"
+fi
 tap_done
