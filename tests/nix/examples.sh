@@ -105,6 +105,33 @@ check "the launcher names the refused host at exit" grep -q 'refused: not-on-the
 check "the file written in the cell is in the host worktree" grep -qx hi "$T/agent/worktree/from-cell"
 check "the launcher's log landed in the log dir" test -s "$T/agent/logs/launcher.log"
 
+# --- the CI profile runs its job: git, and a build through a real daemon -------
+source "$SOURCE_ROOT/tests/lib/nix_daemon.sh"
+mkdir -p "$T/nixd" "$T/nixsock"
+# No binary cache here (no network): do not let the daemon try one.
+if [[ $EUID == 0 ]] && NIX_CONFIG='substituters =' start_nix_daemon "$T/nixd" >"$T/nixd.err" 2>&1; then
+    trap 'stop_nix_daemon; rm -rf -- "$T"' EXIT
+    # cellgen wants the directory holding `socket`.
+    ln -s "$NIX_DAEMON_SOCKET" "$T/nixsock/socket"
+    wt=$T/ci/worktree
+    cp "$ex/ci/ci-job.sh" "$wt/"
+    printf '%s\n' 'derivation { name = "cell-ci-example"; system = builtins.currentSystem;' \
+        '  builder = "/bin/sh"; args = [ "-c" "echo built in a cell > $out" ]; }' >"$wt/default.nix"
+    git -C "$wt" init -q && git -C "$wt" add . &&
+        git -C "$wt" -c user.name=ci -c user.email=ci@example.invalid commit -q -m job
+    out=$(cd "$wt" && CELLGEN=$CELLGEN timeout 90 "$CELL" --profile "$T/ci/profile.ini" \
+        --nix-daemon-socket "$T/nixsock" --proxy-bin "$PROXY" --relay-bin "$RELAY" -- bash ci-job.sh </dev/null 2>&1)
+    expect_eq "ci: the job sees its commit in the worktree as cell" \
+        "ci: $(git -C "$wt" rev-parse --short HEAD) in /home/cell/worktree as cell" "$(grep '^ci: ' <<<"$out")"
+    built=$(grep -o '/nix/store/[a-z0-9]*-cell-ci-example$' <<<"$out")
+    expect_eq "ci: nix-build in the cell built through the host daemon" "built in a cell" \
+        "$(cat "${built:-/nonexistent}" 2>&1)"
+    stop_nix_daemon
+else
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - the CI profile runs its job # SKIP needs root and a nix-daemon: $(tail -n 1 "$T/nixd.err" 2>/dev/null)"
+fi
+
 # The same profile as an unprivileged user, who owns the worktree and logs.
 source "$SOURCE_ROOT/tests/lib/unpriv_user.sh"
 if user=$(unpriv_user) && [[ $user != root ]]; then
