@@ -57,24 +57,29 @@ boost::asio::awaitable<bool> Session::forward(const RequestHead& req) {
         co_return false;
     }
     if (auto no = check_policy(*target, false)) {
-        co_await refuse(std::move(*no));
+        co_await refuse(*no);
         co_return false;
     }
     if (auto no = co_await open_upstream(*target)) {
-        co_await refuse(std::move(*no));
+        co_await refuse(*no);
         co_return false;
     }
     auto head = upstream_request_head(req, *target);
     set_phase(Phase::awaiting_response, idle_);
     if (co_await write_all(upstream_, head)) {
-        co_await refuse(
-            {{502, "connection_terminated", "the destination closed the connection", {}},
-             "upstream_closed",
-             false});
+        {
+            const Refusal named = {
+                {502, "connection_terminated", "the destination closed the connection", {}},
+                "upstream_closed",
+                false};
+            co_await refuse(named);
+        }
         co_return false;
     }
     record_->bytes_up += head.size();
+    exchanging_ = true;
     bool keep = co_await exchange(req, *framing);
+    exchanging_ = false;
     finish_record();
     co_return keep;
 }
@@ -85,7 +90,7 @@ boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing b
     bool response_started = false;
     std::string upload_problem;
     auto upload = [&]() -> boost::asio::awaitable<void> {
-        auto r = co_await copy_body(client_, cbuf_, upstream_, body, [this] { touch(); });
+        auto r = co_await copy_body(client_, cbuf_, upstream_, body, progress_);
         if (record_) // gone when the response side already answered and logged
             record_->bytes_up += r.bytes;
         if (!r.complete) {
@@ -118,7 +123,10 @@ boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing b
         keep = false;
     }
     if (answer_bad_body) // co_await is not allowed inside a catch block
-        co_await refuse({{400, "http_request_error", upload_problem, {}}, "bad_body"});
+    {
+        const Refusal named = {{400, "http_request_error", upload_problem, {}}, "bad_body"};
+        co_await refuse(named);
+    }
     co_return keep&& keeps_alive(req.minor_version, req.fields);
 }
 

@@ -17,22 +17,29 @@ boost::asio::awaitable<bool> Session::relay_response(const RequestHead& req, boo
         return {{502, type, std::move(details), {}}, std::string(type), false};
     };
     for (;;) {
-        auto head = co_await read_head(upstream_, ubuf_, max_head_bytes);
+        auto head = co_await read_head(upstream_, ubuf_, max_head_bytes, upstream_have_);
         if (head.status != HeadStatus::complete) {
-            co_await refuse(head.status == HeadStatus::too_large
-                                ? bad_gateway("http_response_header_section_size",
-                                              "response head from the destination exceeds 64 KiB")
-                                : bad_gateway("connection_terminated",
-                                              "the destination closed the connection without "
-                                              "a complete response"));
+            {
+                const Refusal named =
+                    head.status == HeadStatus::too_large
+                        ? bad_gateway("http_response_header_section_size",
+                                      "response head from the destination exceeds 64 KiB")
+                        : bad_gateway("connection_terminated",
+                                      "the destination closed the connection without "
+                                      "a complete response");
+                co_await refuse(named);
+            }
             throw Answered{};
         }
         auto res = parse_response_head(std::string_view(ubuf_).substr(0, head.size));
         ubuf_.erase(0, head.size);
         if (!res || res->status == 101) {
-            co_await refuse(
-                bad_gateway("http_protocol_error", res ? "unexpected 101 Switching Protocols"
-                                                       : "bad response head: " + res.error().text));
+            {
+                const Refusal named = bad_gateway("http_protocol_error",
+                                                  res ? "unexpected 101 Switching Protocols"
+                                                      : "bad response head: " + res.error().text);
+                co_await refuse(named);
+            }
             throw Answered{};
         }
         if (res->status < 200) { // 100 Continue, 103 Early Hints
@@ -43,7 +50,10 @@ boost::asio::awaitable<bool> Session::relay_response(const RequestHead& req, boo
         }
         auto framing = response_framing(*res, req.method);
         if (!framing) {
-            co_await refuse(bad_gateway("http_response_transfer_coding", framing.error()));
+            {
+                const Refusal named = bad_gateway("http_response_transfer_coding", framing.error());
+                co_await refuse(named);
+            }
             throw Answered{};
         }
         bool client_keep =
@@ -55,7 +65,7 @@ boost::asio::awaitable<bool> Session::relay_response(const RequestHead& req, boo
         if (auto ec = co_await write_all(client_, out))
             throw boost::system::system_error(ec);
         record_->bytes_down += out.size();
-        auto r = co_await copy_body(upstream_, ubuf_, client_, *framing, [this] { touch(); });
+        auto r = co_await copy_body(upstream_, ubuf_, client_, *framing, progress_);
         record_->bytes_down += r.bytes;
         if (!r.complete)
             throw std::runtime_error(

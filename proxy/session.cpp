@@ -112,7 +112,7 @@ void Session::on_timeout() {
     };
     switch (phase_) {
     case Phase::head:
-        if (!cbuf_.empty()) {
+        if (head_have_ > 0) {
             begin_record("-", "", 0);
             answer(408, "http_request_error", "request head not received in time");
             record_->allowed = false;
@@ -146,29 +146,40 @@ boost::asio::awaitable<void> Session::serve() {
 
 boost::asio::awaitable<bool> Session::one_request() {
     set_phase(Phase::head, ctx_->options.timeouts.head);
-    auto head = co_await read_head(client_, cbuf_, max_head_bytes);
+    auto head = co_await read_head(client_, cbuf_, max_head_bytes, head_have_);
     if (head.status == HeadStatus::closed_clean || head.status == HeadStatus::closed_partial)
         co_return false;
     if (head.status == HeadStatus::too_large) {
-        co_await refuse(
-            {{431, "http_request_error", "request head larger than 64 KiB", {}}, "head_too_large"});
+        {
+            const Refusal named = {
+                {431, "http_request_error", "request head larger than 64 KiB", {}},
+                "head_too_large"};
+            co_await refuse(named);
+        }
         co_return false;
     }
     auto req = parse_request_head(std::string_view(cbuf_).substr(0, head.size));
     cbuf_.erase(0, head.size);
     if (!req) {
         bool big = req.error().kind == HeadError::too_large;
-        co_await refuse({{big ? 431 : 400, "http_request_error", req.error().text, {}},
-                         big ? "head_too_large" : "bad_request"});
+        {
+            const Refusal named = {{big ? 431 : 400, "http_request_error", req.error().text, {}},
+                                   big ? "head_too_large" : "bad_request"};
+            co_await refuse(named);
+        }
         co_return false;
     }
     policy_ = ctx_->policy; // one snapshot per request; SIGHUP swaps the pointer
     if (std::find(known_methods.begin(), known_methods.end(), req->method) == known_methods.end()) {
-        co_await refuse({{501,
-                          "http_request_error",
-                          fmt::format("method '{}' is not supported by this proxy", req->method),
-                          {}},
-                         "unknown_method"});
+        {
+            const Refusal named = {
+                {501,
+                 "http_request_error",
+                 fmt::format("method '{}' is not supported by this proxy", req->method),
+                 {}},
+                "unknown_method"};
+            co_await refuse(named);
+        }
         co_return false;
     }
     if (req->method == "CONNECT") {
@@ -176,15 +187,24 @@ boost::asio::awaitable<bool> Session::one_request() {
         co_return false;
     }
     if (req->target.starts_with('/') || req->target == "*") {
-        co_await refuse(bad_request(
-            "this is a proxy: send absolute-form requests (GET http://host/path) or CONNECT "
-            "host:port, with the proxy configured as HTTP_PROXY/HTTPS_PROXY"));
+        {
+            const Refusal named = bad_request(
+                "this is a proxy: send absolute-form requests (GET http://host/path) or CONNECT "
+                "host:port, with the proxy configured as HTTP_PROXY/HTTPS_PROXY");
+            co_await refuse(named);
+        }
         co_return false;
     }
     co_return co_await forward(*req);
 }
 
-boost::asio::awaitable<void> Session::refuse(Refusal r) {
+boost::asio::awaitable<void> Session::refuse(const Refusal& r) {
+    refusal_ = r;
+    return send_refusal();
+}
+
+boost::asio::awaitable<void> Session::send_refusal() {
+    const auto& r = refusal_;
     if (!record_)
         begin_record("-", "", 0);
     record_->allowed = !r.denied;
@@ -195,6 +215,23 @@ boost::asio::awaitable<void> Session::refuse(Refusal r) {
     set_phase(Phase::streaming, idle_);
     co_await write_all(client_, bytes);
     finish_record();
+    if (!exchanging_)
+        co_await linger();
+}
+
+// Closing right after an error while the client is still sending (a 70 KB
+// head, a body) makes the kernel send RST, which can destroy the error
+// response in the client's receive buffer. So: half-close, then read and
+// discard for a moment before the full close (what nginx calls lingering).
+boost::asio::awaitable<void> Session::linger() {
+    boost::system::error_code ec;
+    client_.shutdown(Socket::shutdown_send, ec);
+    set_phase(Phase::streaming, std::chrono::seconds(1));
+    std::size_t drained = 0;
+    while (!ec && drained < 1024 * 1024) {
+        cbuf_.clear();
+        drained += co_await read_more(client_, cbuf_, 64 * 1024, ec);
+    }
 }
 
 void Session::begin_record(std::string_view method, std::string_view host, std::uint16_t port) {

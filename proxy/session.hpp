@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,13 @@ private:
     boost::asio::awaitable<std::optional<Refusal>> open_upstream(const Target& t);
     std::optional<Refusal> check_policy(const Target& t, bool is_connect);
 
-    boost::asio::awaitable<void> refuse(Refusal r);
+    // Not a coroutine: stores the refusal and returns send_refusal(). GCC 12
+    // destroys some temporaries twice when an exception or cancellation
+    // unwinds a co_await expression holding them, so refusals are always
+    // named locals and no coroutine here takes a class by value.
+    boost::asio::awaitable<void> refuse(const Refusal& r);
+    boost::asio::awaitable<void> send_refusal();
+    boost::asio::awaitable<void> linger();
     void begin_record(std::string_view method, std::string_view host, std::uint16_t port);
     void finish_record();
 
@@ -69,14 +76,19 @@ private:
     std::shared_ptr<const CompiledPolicy> policy_;
     Socket client_;
     std::string client_name_;
-    std::string cbuf_; // bytes read from the client, not yet used
+    std::string cbuf_;              // bytes read from the client, not yet used
+    std::size_t head_have_ = 0;     // bytes of a request head received so far
+    std::size_t upstream_have_ = 0; // same for a response head
     Socket upstream_;
     std::string ubuf_; // bytes read from upstream, not yet used
     std::string upstream_key_;
     bool upstream_reusable_ = false;
+    bool exchanging_ = false; // an upload may be reading the client: no lingering
     Phase phase_ = Phase::head;
     Clock::time_point deadline_;
     Clock::duration idle_;
+    Refusal refusal_;
+    const std::function<void()> progress_ = [this] { touch(); };
     std::optional<AccessRecord> record_;
     Clock::time_point record_start_;
 };

@@ -38,10 +38,12 @@ boost::asio::awaitable<std::size_t> read_more(Socket& s, std::string& buf, std::
     co_return n;
 }
 
-boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::size_t limit) {
+boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::size_t limit,
+                                           std::size_t& have) {
     std::size_t scanned = 0;
     for (;;) {
         drop_leading_empty_lines(buf);
+        have = buf.size();
         auto end = buf.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
         if (end != std::string::npos && end + 4 <= limit)
             co_return HeadRead{HeadStatus::complete, end + 4};
@@ -50,6 +52,7 @@ boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::siz
         scanned = buf.size();
         boost::system::error_code ec;
         auto n = co_await read_more(s, buf, std::min(read_chunk, limit + 4 - buf.size()), ec);
+        have = buf.size();
         if (n == 0 || ec)
             co_return HeadRead{buf.empty() ? HeadStatus::closed_clean : HeadStatus::closed_partial,
                                0};

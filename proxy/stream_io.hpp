@@ -29,8 +29,10 @@ struct HeadRead {
 
 // Reads until `buf` holds a head ending in CRLF CRLF (leading empty lines
 // dropped, RFC 9112 §2.2); closed_clean when the peer closed before sending
-// anything, which is how an idle keep-alive connection ends.
-boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::size_t limit);
+// anything, which is how an idle keep-alive connection ends. `have` tracks
+// the bytes really in buf (buf itself is grown while a read is pending).
+boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::size_t limit,
+                                           std::size_t& have);
 
 // Appends what one read returns (at most `max` bytes) to buf; 0 at EOF.
 boost::asio::awaitable<std::size_t> read_more(Socket& s, std::string& buf, std::size_t max,

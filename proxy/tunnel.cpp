@@ -23,15 +23,18 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
     auto target = parse_authority_form(req.target);
     begin_record("CONNECT", target ? target->host.name : req.target, target ? target->port : 0);
     if (!target) {
-        co_await refuse({{400, "http_request_error", target.error(), {}}, "bad_target"});
+        {
+            const Refusal named = {{400, "http_request_error", target.error(), {}}, "bad_target"};
+            co_await refuse(named);
+        }
         co_return;
     }
     if (auto no = check_policy(*target, true)) {
-        co_await refuse(std::move(*no));
+        co_await refuse(*no);
         co_return;
     }
     if (auto no = co_await open_upstream(*target)) {
-        co_await refuse(std::move(*no));
+        co_await refuse(*no);
         co_return;
     }
     set_phase(Phase::streaming, idle_);
