@@ -14,9 +14,10 @@
 
       packageFor = pkgs: pkgs.callPackage ./nix/package.nix { };
 
-      app = pkg: program: {
+      app = pkg: program: description: {
         type = "app";
         program = "${pkg}/bin/${program}";
+        meta.description = description;
       };
     in
     {
@@ -30,12 +31,18 @@
       apps = forAllSystems (system:
         let pkg = self.packages.${system}.default; in
         {
-          default = app pkg "cell";
-          cell = app pkg "cell";
-          cellgen = app pkg "cellgen";
-          relay = app pkg "relay";
-          proxy = app pkg "proxy";
+          default = self.apps.${system}.cell;
+          cell = app pkg "cell" "run a command in a cell";
+          cellgen = app pkg "cellgen" "render a cell's bwrap argv and plan";
+          relay = app pkg "relay" "Unix/TCP byte relay with proper half-close";
+          proxy = app pkg "proxy" "HTTP(S) proxy with a tinyproxy-compatible domain filter";
         });
+
+      # `nix flake check` builds the programs (their tests need namespaces and a
+      # nix daemon, so they run in .ci/run, not in the build sandbox).
+      checks = forAllSystems (system: {
+        package = self.packages.${system}.default;
+      });
 
       lib = {
         # mkCell { pkgs; command; worktreePath; ... } -> derivation with

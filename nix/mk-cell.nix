@@ -29,6 +29,9 @@ let
 in
 pkgs.runCommand plan.name
 {
+  # A few kilobytes of text: building is cheaper than a cache lookup.
+  preferLocalBuild = true;
+  allowSubstitutes = false;
   passthru = {
     # What the wrapper was rendered from; handy in `nix repl` and in tests.
     cellgenArgs = plan.argv;

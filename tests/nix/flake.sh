@@ -30,8 +30,12 @@ expect_json "package: static Boost and libc.a (cellgen and relay link statically
     '[["/stub/boost-static","/stub/fmt","/stub/catch2","/stub/glibc-static"],["--native-file=/stub/unsafe-cell-boost.ini","-Dwerror=false"],false]'
 
 expect_json "flake: apps run cell, cellgen, relay and proxy" \
-    "$prelude uc.apps.x86_64-linux" \
-    '{"cell":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"cellgen":{"program":"/stub/unsafe-cell/bin/cellgen","type":"app"},"default":{"program":"/stub/unsafe-cell/bin/cell","type":"app"},"proxy":{"program":"/stub/unsafe-cell/bin/proxy","type":"app"},"relay":{"program":"/stub/unsafe-cell/bin/relay","type":"app"}}'
+    "$prelude builtins.mapAttrs (_: a: [ a.type a.program (builtins.isString a.meta.description) ]) uc.apps.x86_64-linux" \
+    '{"cell":["app","/stub/unsafe-cell/bin/cell",true],"cellgen":["app","/stub/unsafe-cell/bin/cellgen",true],"default":["app","/stub/unsafe-cell/bin/cell",true],"proxy":["app","/stub/unsafe-cell/bin/proxy",true],"relay":["app","/stub/unsafe-cell/bin/relay",true]}'
+
+expect_json "flake: checks build the package" \
+    "$prelude map (s: uc.checks.\${s}.package.pname) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
+    '["unsafe-cell","unsafe-cell"]'
 
 expect_json "flake: lib.mkCell renders a wrapper with the caller's pkgs" \
     "$prelude let c = uc.lib.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }; in [ c.name c.cellgenArgs ]" \
