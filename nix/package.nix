@@ -20,12 +20,17 @@
 , fmt_9 ? null
 }:
 let
+  # A pinned attribute that a later nixpkgs removed may be a throwing alias;
+  # fall back to the default package then.
+  available = p: let r = builtins.tryEval p; in if r.success then r.value else null;
+  orDefault = pinned: default: if available pinned != null then pinned else default;
+
   # cellgen and relay link Boost statically (relay must start in a jail that
   # may hold nothing but itself; cellgen runs at every cell start), so the
   # static archives are needed next to the shared ones. nixpkgs' cache has no
   # such Boost: the first build compiles it.
-  boostPkg = (if boost181 != null then boost181 else boost).override { enableStatic = true; };
-  fmtPkg = if fmt_9 != null then fmt_9 else fmt;
+  boostPkg = (orDefault boost181 boost).override { enableStatic = true; };
+  fmtPkg = orDefault fmt_9 fmt;
 
   # Meson's Boost finder does not look where nixpkgs splits headers (dev) and
   # libraries (out); a native file names both.

@@ -29,6 +29,11 @@ expect_json "package: static Boost and libc.a (cellgen and relay link statically
     "$prelude let p = uc.packages.x86_64-linux.default; in [ (map toString p.buildInputs) p.mesonFlags p.doCheck ]" \
     '[["/stub/boost-static","/stub/fmt","/stub/catch2","/stub/glibc-static"],["--native-file=/stub/unsafe-cell-boost.ini","-Dwerror=false"],false]'
 
+expect_json "package: pinned fmt_9/boost181 used when present, a throwing alias falls back" \
+    "$prelude let d = stub.callPackage ./nix/package.nix { boost181 = throw \"removed\"; fmt_9 = stub.fmt // { outPath = \"/stub/fmt9\"; }; };
+     in map toString d.buildInputs" \
+    '["/stub/boost-static","/stub/fmt9","/stub/catch2","/stub/glibc-static"]'
+
 expect_json "flake: apps run cell, cellgen, relay and proxy" \
     "$prelude builtins.mapAttrs (_: a: [ a.type a.program (builtins.isString a.meta.description) ]) uc.apps.x86_64-linux" \
     '{"cell":["app","/stub/unsafe-cell/bin/cell",true],"cellgen":["app","/stub/unsafe-cell/bin/cellgen",true],"default":["app","/stub/unsafe-cell/bin/cell",true],"proxy":["app","/stub/unsafe-cell/bin/proxy",true],"relay":["app","/stub/unsafe-cell/bin/relay",true]}'
