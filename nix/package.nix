@@ -10,6 +10,7 @@
 , ninja
 , pkg-config
 , makeWrapper
+, python3
 , writeText
 , bubblewrap
 , catch2
@@ -55,7 +56,9 @@ stdenv.mkDerivation {
   version = "0.1.0";
   inherit src;
 
-  nativeBuildInputs = [ meson ninja pkg-config makeWrapper ];
+  # python3: cellgen embeds the launcher script into its binary with it, and
+  # the test definitions look it up at configure time.
+  nativeBuildInputs = [ meson ninja pkg-config makeWrapper python3 ];
   # Catch2 only for the unit tests meson builds by default; libc.a so that
   # meson's `-static` probe succeeds as it does on Debian.
   buildInputs = [ boostPkg fmtPkg catch2 glibc.static ];

@@ -33,6 +33,7 @@ let
     ninja = pkg "ninja";
     pkg-config = pkg "pkg-config";
     makeWrapper = pkg "make-wrapper";
+    python3 = pkg "python3";
     catch2 = pkg "catch2";
     boost = pkg "boost" // { override = o: pkg "boost-static${if o.enableStatic or false then "" else "-NOT"}"; };
     glibc = pkg "glibc" // { static = pkg "glibc-static"; };
