@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace proxy {
 namespace {
 
@@ -33,17 +35,37 @@ bool ends_anchored(std::string_view p) {
     return p.size() >= 1 && p.back() == '$' && !(p.size() >= 2 && p[p.size() - 2] == '\\');
 }
 
+// The host a simple pattern (letters, digits, '-', '\\.', '.') spells, so a
+// warning can show a concrete extra match; "<match>" otherwise.
+std::string literal_of(std::string_view p) {
+    if (p.starts_with('^'))
+        p.remove_prefix(1);
+    if (ends_anchored(p))
+        p.remove_suffix(1);
+    std::string out;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        char c = p[i];
+        if (c == '\\' && i + 1 < p.size() && p[i + 1] == '.')
+            continue;
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
+            return "<match>";
+        out += c;
+    }
+    return out;
+}
+
 std::vector<std::string> regex_warnings(std::string_view p) {
     std::vector<std::string> out;
+    auto host = literal_of(p);
     if (p.front() != '^')
-        out.push_back(fmt::format("'{}' is not anchored with ^: it also matches hosts with "
-                                  "anything in front (e.g. evil-<match>); start it with ^ or "
-                                  "(^|\\.) in ere",
-                                  p));
+        out.push_back(fmt::format("'{}' is not anchored with ^: it also matches evil-{} "
+                                  "(tinyproxy matches a substring); start it with ^ or (^|\\.) "
+                                  "in ere",
+                                  p, host));
     if (!ends_anchored(p))
-        out.push_back(fmt::format("'{}' is not anchored with $: it also matches longer hosts "
-                                  "(e.g. <match>.evil.net); end it with $",
-                                  p));
+        out.push_back(fmt::format("'{}' is not anchored with $: it also matches {}.evil.net; "
+                                  "end it with $",
+                                  p, host));
     if (has_bare_dot(p))
         out.push_back(fmt::format("'{}' has an unescaped '.', which matches any character; "
                                   "write \\. for a literal dot",
