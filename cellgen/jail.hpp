@@ -43,6 +43,7 @@ struct Jail {
     bool new_session = false;
     bool die_with_parent = false;
     bool clear_env = false;
+    bool readonly_root = false; // the jail's own / (a tmpfs made by bwrap)
     std::optional<int> uid;
     std::optional<int> gid;
     std::optional<std::string> hostname;

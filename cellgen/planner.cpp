@@ -1,6 +1,6 @@
 // Jail -> Plan: the bwrap option list in a fixed order (namespaces, identity,
-// process flags, mounts in combinator order, log dir, env, chdir, raw args
-// last), the host daemons and the in-jail helpers.
+// process flags, mounts in combinator order, log dir, env, chdir, raw args,
+// then base's read-only /), the host daemons and the in-jail helpers.
 #include "plan.hpp"
 
 #include <fmt/format.h>
@@ -61,6 +61,11 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     for (const auto& raw : jail.raw_args) {
         out.emplace_back(raw.text);
     }
+    // Last of all: every mount point, raw ones included, must exist before / turns
+    // read-only; tmpfs and bind mounts below it stay writable as they were made.
+    if (jail.readonly_root) {
+        out.insert(out.end(), {std::string("--remount-ro"), std::string("/")});
+    }
 }
 
 Arg log_file(const Arg& dir, const std::string& name) {
@@ -100,13 +105,12 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optio
     return argv;
 }
 
-// The launcher sends each daemon's stderr to LOGDIR/NAME.log; the proxy's access
-// log (JSON lines the launcher summarises) is a file of its own.
+// The access log (JSON lines the launcher summarises) is LOGDIR/proxy.log, the
+// file the launcher also sends the proxy's stderr to: one file per daemon.
 void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     if (plan.log_dir) {
-        plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
-        plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
-        plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
+        plan.proxy_log = log_file(*plan.log_dir, "proxy.log");
+        plan.log_files.emplace_back("proxy", *plan.proxy_log);
     }
     plan.daemons.push_back(Daemon{"proxy",
                                   proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),

@@ -31,6 +31,7 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
     jail.new_session = true;
     jail.die_with_parent = true;
     jail.clear_env = true;
+    jail.readonly_root = true;
     jail.hostname = "cell";
     jail.mount("--proc", {"/proc"});
     jail.mount("--dev", {"/dev"});
@@ -52,7 +53,8 @@ std::vector<Combinator> base_combinators() {
     return {{"base", "",
              "The locked-down start (always first; leave it out to replace it): unshare the "
              "user, ipc, pid, net, uts and cgroup namespaces, --new-session, --die-with-parent, "
-             "--clearenv, /proc, /dev, tmpfs /tmp and /home/cell, hostname `cell`, a sane PATH; "
+             "--clearenv, /proc, /dev, tmpfs /tmp and /home/cell, a read-only / (so /etc and new "
+             "top-level dirs cannot be written), hostname `cell`, a sane PATH; "
              "run as user `cell` (--uid/--gid, default 1000) mapped to the caller, with "
              "generated /etc/passwd, /etc/group and /etc/hosts.",
              0, 0, apply_base}};

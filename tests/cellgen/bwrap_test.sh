@@ -47,6 +47,7 @@ mapfile -d '' argv < <("$cellgen" "${opts[@]}" --runtime-dir "$rt" --print argv 
     echo "hosts=$(head -n 1 /etc/hosts)"
     echo "hostname=$(cat /proc/sys/kernel/hostname)"
     if touch /usr/cell-probe 2>/dev/null; then echo usr=writable; else echo usr=readonly; fi
+    if touch /etc/probe 2>/dev/null || mkdir /probe 2>/dev/null; then echo root=writable; else echo root=readonly; fi
     echo "links=$(ip -o link show | awk -F": " "{print \$2}" | tr "\n" " ")"
     echo "netdev=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " ")"
     echo "arg=$0"
@@ -81,6 +82,7 @@ run_as() { # run_as LABEL RUNNER...
     check "$label: write visible on the host" grep -qx inside "$dir/worktree/made-inside"
     check "$label: host file owned by the caller" test "$(stat -c %u "$dir/worktree/made-inside")" = "$caller"
     check "$label: /usr read-only" grep -qx 'usr=readonly' <<<"$out"
+    check "$label: / and /etc read-only" grep -qx 'root=readonly' <<<"$out"
     check "$label: ip link shows only lo" grep -qx 'links=lo ' <<<"$out"
     check "$label: /proc/net/dev shows only lo" grep -qx 'netdev=lo ' <<<"$out"
     check "$label: arguments intact" grep -qxF 'arg=a b $c' <<<"$out"

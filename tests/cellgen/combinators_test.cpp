@@ -64,7 +64,9 @@ const Strings kBaseArgs{"--unshare-user",
                         "LANG",
                         "C.UTF-8",
                         "--chdir",
-                        "/home/cell"};
+                        "/home/cell",
+                        "--remount-ro",
+                        "/"};
 
 bool contains(const Strings& args, const std::string& word) {
     return std::find(args.begin(), args.end(), word) != args.end();
@@ -277,7 +279,7 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
                                                                "--connect-port",
                                                                "8443",
                                                                "--log",
-                                                               "/rt/log/proxy-access.log"});
+                                                               "/rt/log/proxy.log"});
     CHECK(plan.command() == Strings{"/run/cell/bin/relay", "--background", "tcp:127.0.0.1:8080",
                                     "unix:/run/cell/proxy/proxy.sock", "--", "curl", "x"});
     REQUIRE(plan.in_jail.size() == 1);
@@ -298,6 +300,12 @@ TEST_CASE("worktree and log-dir") {
           Strings{"--bind", dir.path, "/var/log/cell"});
     CHECK_THROWS_WITH(f.plan({inv("log-dir", {dir.path + "/missing"})}),
                       Catch::Contains("--log-dir: '"));
+}
+
+TEST_CASE("base's read-only / comes after raw args, so raw mount points can be made") {
+    Fixture f;
+    auto args = f.args({inv("base"), inv("raw-arg", {"--dir"}), inv("raw-arg", {"/new"})});
+    CHECK(Strings(args.end() - 4, args.end()) == Strings{"--dir", "/new", "--remount-ro", "/"});
 }
 
 TEST_CASE("raw-args come last, verbatim") {
