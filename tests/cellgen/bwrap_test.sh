@@ -97,6 +97,21 @@ else
     failures=$((failures + 1))
 fi
 
+# The whole generated script (plan + embedded launcher) runs a cell by itself.
+mkdir -p "$work/script-wt" "$work/xdg"
+printf 'base =\nhost-system =\nlog-dir =\n' >"$work/script.ini"
+"$CELLGEN" --profile "$work/script.ini" --worktree "$work/script-wt" --print script \
+    -- sh -c 'echo "$(id -un) $PWD $1" >out' sh >"$work/cell.sh"
+set +e
+XDG_RUNTIME_DIR=$work/xdg timeout 30 bash "$work/cell.sh" 'it works' </dev/null
+rc=$?
+set -e
+check "generated script exits 0" test "$rc" = 0
+check "generated script ran the command with its arguments" \
+    grep -qx 'cell /home/cell/worktree it works' "$work/script-wt/out"
+check "generated script removed its runtime dir" \
+    test -z "$(ls -A "$work/xdg")"
+
 # Usage errors from the real binary: exit 2, one line, nothing created.
 set +e
 printf 'base =\n' >"$work/base.ini"
