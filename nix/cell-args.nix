@@ -5,8 +5,16 @@
 # Every argument is checked here and a bad one stops evaluation with a message
 # naming it; mk-cell.nix only turns the result into a derivation.
 #
-# Result: { name; program; argv; } where `argv` is what follows
+# Result: { name; program; profileText; argv; } where `argv` is what follows
 # `cellgen --print script` (options, then `--` and the command's program).
+#
+# The cell's base is mkCell's own profile (profileText, written to the store
+# with pkgs.writeText), not cellgen's embedded default: that one inspects the
+# host (its /usr, merged or not; whether /nix/store exists), and a wrapper is
+# rendered in the build sandbox, not on the host where it runs. This profile
+# names only store paths, so it renders the same cell anywhere: the nix
+# store (the command's closure), the daemon, the proxy, and the few fixed
+# paths programs expect (/bin/sh, /usr/bin/env, CA certificates).
 let
   defaults = {
     extraArgs = [ ];
@@ -130,23 +138,48 @@ let
     let missing = builtins.filter (n: !(args ? ${n})) required; in
     if missing == [ ] then args else fail (builtins.head missing) "is required";
 
+  profileText = pkgs: ''
+    # mkCell's cell (nix/cell-args.nix): store paths only, no host lookups.
+    base =
+    nix-store =
+    nix-daemon =
+    proxy =
+    log-dir =
+    try-fwd-env = TERM
+    symlink = ${pkgs.bash}/bin/sh /bin/sh
+    symlink = ${pkgs.bash}/bin/bash /bin/bash
+    symlink = ${pkgs.coreutils}/bin/env /usr/bin/env
+    ro-bind = ${pkgs.cacert}/etc/ssl/certs /etc/ssl/certs
+    set-env = SSL_CERT_FILE /etc/ssl/certs/ca-bundle.crt
+    set-env = NIX_SSL_CERT_FILE /etc/ssl/certs/ca-bundle.crt
+  '';
+
   opt = flag: value: if value == null then [ ] else [ flag value ];
   each = flag: values: builtins.concatMap (v: [ flag v ]) values;
 in
 userArgs:
 let
   args = defaults // checkRequired (checkKnown userArgs);
-  pkgs = if builtins.isAttrs args.pkgs then args.pkgs else fail "pkgs" "expected a nixpkgs package set, got a ${typeOf args.pkgs}";
-  bwrap = if pkgs ? bubblewrap then "${pkgs.bubblewrap}/bin/bwrap" else fail "pkgs" "has no 'bubblewrap' package";
+  pkgs =
+    let
+      p = if builtins.isAttrs args.pkgs then args.pkgs
+        else fail "pkgs" "expected a nixpkgs package set, got a ${typeOf args.pkgs}";
+      missing = builtins.filter (n: !(p ? ${n})) [ "bubblewrap" "bash" "coreutils" "cacert" "writeText" ];
+    in
+    if missing == [ ] then p else fail "pkgs" "has no '${builtins.head missing}'";
+  bwrap = "${pkgs.bubblewrap}/bin/bwrap";
   cmd = checkCommand pkgs args.command;
   program = "${cmd.drv}/bin/${cmd.exe}";
   name = if args.name == null then checkName "cell-${cmd.exe}" else checkName args.name;
+  profile = profileText pkgs;
 in
 {
   inherit name program;
+  profileText = profile;
   argv =
+    [ "--profile" "${pkgs.writeText "${name}-profile.ini" profile}" ]
     # bwrap from the same nixpkgs: the wrapper must not depend on the PATH.
-    [ "--bwrap-bin" bwrap ]
+    ++ [ "--bwrap-bin" bwrap ]
     ++ [ "--worktree" (checkHostPath "worktreePath" args.worktreePath) ]
     ++ [ "--nix-daemon-socket" (checkHostPath "nixDaemonSocket" args.nixDaemonSocket) ]
     ++ opt "--log-dir" (checkOptionalHostPath "logDir" args.logDir)

@@ -12,7 +12,7 @@ cell() {
     printf '(let pkgs = import ./tests/nix/stub-pkgs.nix { }; in import ./nix/cell-args.nix ({ inherit pkgs; command = pkgs: pkgs.hello; } // { %s }))' "$1"
 }
 
-bwrap=(--bwrap-bin /stub/bubblewrap/bin/bwrap)
+bwrap=(--profile /stub/cell-hello-profile.ini --bwrap-bin /stub/bubblewrap/bin/bwrap)
 sock=(--nix-daemon-socket /nix/var/nix/daemon-socket)
 hello=(-- /stub/hello-2.12/bin/hello)
 
@@ -35,8 +35,8 @@ expect_json "filter + filter type + allow list + logDir, in that order" \
 # wrapper is built in the sandbox; the expected value is the same copy.
 expect_json "a path literal filter becomes its store copy" \
     "let a = $(cell 'worktreePath = "/w"; proxyFilter = ./examples/filters/allowlist.filter;'); in
-     builtins.elemAt a.argv 7 == \"\${./examples/filters/allowlist.filter}\"
-       && builtins.match \"/nix/store/[a-z0-9]{32}-allowlist.filter\" (builtins.elemAt a.argv 7) != null" \
+     builtins.elemAt a.argv 9 == \"\${./examples/filters/allowlist.filter}\"
+       && builtins.match \"/nix/store/[a-z0-9]{32}-allowlist.filter\" (builtins.elemAt a.argv 9) != null" \
     true
 
 expect_json "extraArgs are appended verbatim, in order, after the cell options" \
@@ -51,14 +51,18 @@ expect_json "null filter, null logDir, empty allow: no --filter, --log-dir, --al
 
 expect_json "nixDaemonSocket and name are honoured" \
     "let c = $(cell 'worktreePath = "/w"; nixDaemonSocket = "/run/nix"; name = "my-agent";'); in [ c.name ] ++ c.argv" \
-    "$(json_list my-agent "${bwrap[@]}" --worktree /w --nix-daemon-socket /run/nix "${hello[@]}")"
+    "$(json_list my-agent --profile /stub/my-agent-profile.ini "${bwrap[@]:2}" --worktree /w --nix-daemon-socket /run/nix "${hello[@]}")"
+
+expect_json "mkCell's profile: the cell parts and store paths only, nothing looked up on the host" \
+    "$(cell 'worktreePath = "/w";').profileText" \
+    "\"# mkCell's cell (nix/cell-args.nix): store paths only, no host lookups.\\nbase =\\nnix-store =\\nnix-daemon =\\nproxy =\\nlog-dir =\\ntry-fwd-env = TERM\\nsymlink = /stub/bash/bin/sh /bin/sh\\nsymlink = /stub/bash/bin/bash /bin/bash\\nsymlink = /stub/coreutils/bin/env /usr/bin/env\\nro-bind = /stub/cacert/etc/ssl/certs /etc/ssl/certs\\nset-env = SSL_CERT_FILE /etc/ssl/certs/ca-bundle.crt\\nset-env = NIX_SSL_CERT_FILE /etc/ssl/certs/ca-bundle.crt\\n\""
 
 expect_json "meta.mainProgram picks the program" \
     "$(cell 'worktreePath = "/w"; command = pkgs: pkgs.opencode;').program" \
     '"/stub/opencode-0.1/bin/opencode"'
 
 expect_json "worktree with spaces and quotes stays one argument" \
-    "builtins.elemAt $(cell "worktreePath = \"/src/it's a \\\$dir\";").argv 3" \
+    "builtins.elemAt $(cell "worktreePath = \"/src/it's a \\\$dir\";").argv 5" \
     '"/src/it'"'"'s a $dir"'
 
 # --- errors name the argument at fault ---------------------------------------
@@ -83,6 +87,7 @@ e "extraArgs with a non-string" 'worktreePath = "/w"; extraArgs = [ "--proxy-por
 e "name with a slash" 'worktreePath = "/w"; name = "bin/agent";' "argument 'name': 'bin/agent' is not a valid file name"
 e "command not a function" 'worktreePath = "/w"; command = pkgs.hello;' "argument 'command': expected a function pkgs -> derivation, got a set"
 e "command returning a string" 'worktreePath = "/w"; command = pkgs: "hello";' "argument 'command': the function must return a derivation, got a string"
+e "pkgs without cacert" 'worktreePath = "/w"; pkgs = builtins.removeAttrs (import ./tests/nix/stub-pkgs.nix { }) [ "cacert" ];' "argument 'pkgs': has no 'cacert'"
 e "pkgs not a package set" 'worktreePath = "/w"; pkgs = "nixpkgs";' "argument 'pkgs': expected a nixpkgs package set, got a string"
 e "reference flake's tinyproxyFilter gets a hint" 'worktreePath = "/w"; tinyproxyFilter = null;' "unknown argument 'tinyproxyFilter' (use 'proxyFilter')"
 e "reference flake's extraCombinators gets a hint" 'worktreePath = "/w"; extraCombinators = _: [ ];' "unknown argument 'extraCombinators' (use 'extraArgs')"

@@ -44,23 +44,23 @@ expect_json "flake: checks build the package" \
 
 expect_json "flake: lib.mkCell renders a wrapper with the caller's pkgs" \
     "$prelude let c = uc.lib.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }; in [ c.name c.cellgenArgs ]" \
-    '["cell-hello",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["cell-hello",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "flake: the overlay adds unsafe-cell" \
     "$prelude (uc.overlays.default stub stub).unsafe-cell.pname" '"unsafe-cell"'
 
 expect_json "default.nix: the same package and mkCell" \
     "$prelude let d = import ./default.nix { pkgs = stub; }; in [ d.unsafe-cell.pname (d.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }).cellgenArgs ]" \
-    '["unsafe-cell",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["unsafe-cell",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "example flake: the agent cell's arguments" \
     "$prelude [ ex.packages.x86_64-linux.agent.name ex.packages.x86_64-linux.agent.cellgenArgs ex.apps.x86_64-linux.agent.program ]" \
-    '["agent",["--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/home/me/src/project","--nix-daemon-socket","/nix/var/nix/daemon-socket","--log-dir","/home/me/.local/state/agent-cell","--allow","api.anthropic.com","--allow","api.openai.com","--allow","registry.npmjs.org","--allow","pypi.org","--allow","files.pythonhosted.org","--","/stub/opencode-0.1/bin/opencode"],"/stub/cells/agent/bin/agent"]'
+    '["agent",["--profile","/stub/agent-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/home/me/src/project","--nix-daemon-socket","/nix/var/nix/daemon-socket","--log-dir","/home/me/.local/state/agent-cell","--allow","api.anthropic.com","--allow","api.openai.com","--allow","registry.npmjs.org","--allow","pypi.org","--allow","files.pythonhosted.org","--","/stub/opencode-0.1/bin/opencode"],"/stub/cells/agent/bin/agent"]'
 
 expect_json "example flake: the CI cell uses its filter from the store, as ERE, with nix on" \
     "$prelude let a = ex.packages.x86_64-linux.ci.cellgenArgs; in
-       [ (builtins.elemAt a 6) (builtins.match \"/nix/store/[a-z0-9]{32}-ci.filter\" (builtins.elemAt a 7) != null) ]
-       ++ builtins.genList (i: builtins.elemAt a (i + 8)) (builtins.length a - 8)" \
+       [ (builtins.elemAt a 8) (builtins.match \"/nix/store/[a-z0-9]{32}-ci.filter\" (builtins.elemAt a 9) != null) ]
+       ++ builtins.genList (i: builtins.elemAt a (i + 10)) (builtins.length a - 10)" \
     '["--filter",true,"--filter-type","ere","--nix","on","--","/stub/ci-job/bin/ci-job"]'
 
 tap_done

@@ -16,7 +16,7 @@ mk() {
 }
 args='worktreePath = "/src/my app"; allow = [ "api.example.com" "*.npmjs.org" ]; logDir = "/var/log/agent"; extraArgs = [ "--nix" "on" ];'
 
-want_line="'/opt/unsafe-cell/bin/cellgen' --print script '--bwrap-bin' '/stub/bubblewrap/bin/bwrap' '--worktree' '/src/my app' '--nix-daemon-socket' '/nix/var/nix/daemon-socket' '--log-dir' '/var/log/agent' '--allow' 'api.example.com' '--allow' '*.npmjs.org' '--nix' 'on' '--' '/stub/hello-2.12/bin/hello' > rendered"
+want_line="'/opt/unsafe-cell/bin/cellgen' --print script '--profile' '/stub/cell-hello-profile.ini' '--bwrap-bin' '/stub/bubblewrap/bin/bwrap' '--worktree' '/src/my app' '--nix-daemon-socket' '/nix/var/nix/daemon-socket' '--log-dir' '/var/log/agent' '--allow' 'api.example.com' '--allow' '*.npmjs.org' '--nix' 'on' '--' '/stub/hello-2.12/bin/hello' > rendered"
 script=$(nix_eval_string "$(mk /stub 'package = "/opt/unsafe-cell";' "$args").script")
 expect_eq "build script runs cellgen --print script with the exact arguments" \
     "$want_line" "$(grep -F -- '--print script' <<<"$script")"
@@ -55,27 +55,43 @@ if [[ -z ${CELLGEN:-} || ! -x ${CELLGEN:-} ]]; then
 fi
 
 T=$NIX_TEST_TMP
-mkdir -p "$T/root/unsafe-cell/bin" "$T/build" "$T/worktree" "$T/out"
-for p in bubblewrap coreutils gnused gnugrep gawk; do ln -s /usr "$T/root/$p"; done
+# A fake store under $T/root: the build-time tools point at the host's, the
+# cell's own packages (bash, coreutils, cacert) are directories there, and
+# the command is a copy of the static cellgen binary, so that it runs in a
+# cell that has the fake store but not the host's /usr.
+mkdir -p "$T/root/unsafe-cell/bin" "$T/root/prog/bin" "$T/root/bash/bin" "$T/root/coreutils/bin" \
+    "$T/root/cacert/etc/ssl/certs" "$T/build" "$T/worktree" "$T/out"
+for p in bubblewrap gnused gnugrep gawk; do ln -s /usr "$T/root/$p"; done
 ln -s "$(readlink -f "$CELLGEN")" "$T/root/unsafe-cell/bin/cellgen"
+cp "$(readlink -f "$CELLGEN")" "$T/root/prog/bin/cellgen"
 # The proxy's path only appears in the script; while it is not built, any
 # executable stands in (the cell is then not run).
-extra=('"--nix"' '"off"' '"--proxy-bin"' "\"${PROXY:-/bin/true}\"")
+extra=('"--nix"' '"off"' '"--ro-bind"' "\"$T/root\"" '"--proxy-bin"' "\"${PROXY:-/bin/true}\"")
 [[ -n ${RELAY:-} ]] && extra+=('"--relay-bin"' "\"$RELAY\"")
 real_args="worktreePath = \"$T/worktree\"; allow = [ \"example.com\" ]; extraArgs = [ ${extra[*]} ];
-           command = _: { outPath = \"/usr\"; name = \"coreutils\"; meta.mainProgram = \"env\"; };"
+           command = _: { outPath = \"$T/root/prog\"; name = \"prog\"; meta.mainProgram = \"cellgen\"; };"
+# What pkgs.writeText would have put in the store.
+nix_eval_string "$(mk "$T/root" '' "$real_args").profileText" >"$T/root/cell-cellgen-profile.ini"
 script=$(nix_eval_string "$(mk "$T/root" '' "$real_args").script")
-check "the build script runs and writes bin/cell-env" \
-    bash -c 'cd "$1" && out="$2" bash -euo pipefail -c "$3" && test -x "$2/bin/cell-env"' _ "$T/build" "$T/out" "$script"
-if [[ ! -x $T/out/bin/cell-env ]]; then
+check "the build script runs and writes bin/cell-cellgen" \
+    bash -c 'cd "$1" && out="$2" bash -euo pipefail -c "$3" && test -x "$2/bin/cell-cellgen"' _ "$T/build" "$T/out" "$script"
+wrapper=$T/out/bin/cell-cellgen
+if [[ ! -x $wrapper ]]; then
     tap_done
     exit 1
 fi
 mapfile -t real_argv < <(nix_eval "$(mk "$T/root" '' "$real_args").cellgenArgs" | tr -d '[]' | tr ',' '\n' | sed 's/^"//; s/"$//')
 direct=$("$CELLGEN" --print script "${real_argv[@]}" | sed '1{/^#!/d}')
 expect_eq "the wrapper is cellgen's script after our shebang and PATH lines" \
-    "$direct" "$(tail -n +3 "$T/out/bin/cell-env")"
-expect_eq "the wrapper's first line is the runtime shell" '#!/bin/bash' "$(head -n 1 "$T/out/bin/cell-env")"
+    "$direct" "$(tail -n +3 "$wrapper")"
+expect_eq "the wrapper's first line is the runtime shell" '#!/bin/bash' "$(head -n 1 "$wrapper")"
+plan=$("$CELLGEN" --print shell "${real_argv[@]}")
+check "the rendered cell binds no host /usr, /etc or /lib (store paths only)" \
+    bash -c '! grep -qE -- "--ro-bind(-try)? /(usr|etc|lib|bin)" <<<"$1"' _ "$plan"
+for want in "--unshare-net" "--symlink $T/root/bash/bin/sh /bin/sh" "--symlink $T/root/coreutils/bin/env /usr/bin/env" \
+    "--ro-bind $T/root/cacert/etc/ssl/certs /etc/ssl/certs" "--ro-bind /nix/store /nix/store"; do
+    check "the rendered cell has $want" grep -qF -- " $want " <<<"$plan"
+done
 
 # A Nix build renders the wrapper in a sandbox where the user's worktree and
 # log dir do not exist; cellgen must leave those checks to the launcher.
@@ -89,13 +105,13 @@ else
 fi
 
 if [[ -n ${PROXY:-} && -n ${RELAY:-} ]] && bwrap --unshare-user --unshare-net --ro-bind / / true 2>/dev/null; then
-    out=$(timeout 30 "$T/out/bin/cell-env" 2>&1)
+    out=$(timeout 30 "$wrapper" --version </dev/null 2>&1)
     rc=$?
     TAP_N=$((TAP_N + 1))
-    if ((rc == 0)) && grep -qx 'HOME=/home/cell' <<<"$out"; then
-        echo "ok $TAP_N - the wrapper runs env in a cell (HOME=/home/cell)"
+    if ((rc == 0)) && grep -q '^cellgen ' <<<"$out"; then
+        echo "ok $TAP_N - the wrapper runs its command in a cell, with the wrapper's arguments"
     else
-        echo "not ok $TAP_N - the wrapper runs env in a cell (exit $rc)"
+        echo "not ok $TAP_N - the wrapper runs its command in a cell (exit $rc)"
         printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
         TAP_FAILED=$((TAP_FAILED + 1))
     fi

@@ -26,6 +26,8 @@ let
     inherit lib;
     bubblewrap = pkg "bubblewrap";
     coreutils = pkg "coreutils";
+    bash = pkg "bash";
+    cacert = pkg "cacert";
     gnused = pkg "gnused";
     gnugrep = pkg "gnugrep";
     gawk = pkg "gawk";
