@@ -5,7 +5,7 @@
 # Every argument is checked here and a bad one stops evaluation with a message
 # naming it; mk-cell.nix only turns the result into a derivation.
 #
-# Result: { name; program; profileText; argv; } where `argv` is what follows
+# Result: { name; command; program; profileText; argv; } (command: the derivation) where `argv` is what follows
 # `cellgen --print script` (options, then `--` and the command's program).
 #
 # The cell's base is mkCell's own profile (profileText, written to the store
@@ -175,6 +175,7 @@ let
 in
 {
   inherit name program;
+  command = cmd.drv;
   profileText = profile;
   argv =
     [ "--profile" "${pkgs.writeText "${name}-profile.ini" profile}" ]

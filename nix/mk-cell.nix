@@ -35,7 +35,7 @@ pkgs.runCommand plan.name
   passthru = {
     # What the wrapper was rendered from; handy in `nix repl` and in tests.
     cellgenArgs = plan.argv;
-    inherit (plan) program profileText;
+    inherit (plan) command program profileText;
     unsafe-cell = unsafeCell;
   };
   meta = {

@@ -27,11 +27,16 @@
       packages.${system} = {
         # An AI coding agent: its model API and the package registries it
         # installs from, nothing else. Logs outside the worktree, so the agent
-        # cannot edit the record of what it did.
+        # cannot edit the record of what it did. The cell holds the nix store,
+        # not the host's /usr: the agent gets the tools it runs on PATH here.
         agent = mkCell {
           inherit pkgs;
           name = "agent";
-          command = pkgs: pkgs.opencode;
+          command = pkgs: pkgs.writeShellApplication {
+            name = "opencode-with-tools";
+            runtimeInputs = with pkgs; [ opencode git ripgrep coreutils findutils gnugrep gnused ];
+            text = ''exec opencode "$@"'';
+          };
           worktreePath = "/home/me/src/project";
           logDir = "/home/me/.local/state/agent-cell";
           allow = [

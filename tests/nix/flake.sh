@@ -55,7 +55,11 @@ expect_json "default.nix: the same package and mkCell" \
 
 expect_json "example flake: the agent cell's arguments" \
     "$prelude [ ex.packages.x86_64-linux.agent.name ex.packages.x86_64-linux.agent.cellgenArgs ex.apps.x86_64-linux.agent.program ]" \
-    '["agent",["--profile","/stub/agent-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/home/me/src/project","--nix-daemon-socket","/nix/var/nix/daemon-socket","--log-dir","/home/me/.local/state/agent-cell","--allow","api.anthropic.com","--allow","api.openai.com","--allow","registry.npmjs.org","--allow","pypi.org","--allow","files.pythonhosted.org","--","/stub/opencode-0.1/bin/opencode"],"/stub/cells/agent/bin/agent"]'
+    '["agent",["--profile","/stub/agent-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/home/me/src/project","--nix-daemon-socket","/nix/var/nix/daemon-socket","--log-dir","/home/me/.local/state/agent-cell","--allow","api.anthropic.com","--allow","api.openai.com","--allow","registry.npmjs.org","--allow","pypi.org","--allow","files.pythonhosted.org","--","/stub/opencode-with-tools/bin/opencode-with-tools"],"/stub/cells/agent/bin/agent"]'
+
+expect_json "example flake: the agent's command carries its tools" \
+    "$prelude map (p: p.name) ex.packages.x86_64-linux.agent.command.runtimeInputs" \
+    '["opencode-0.1","git-2.44","ripgrep","coreutils","findutils","gnugrep","gnused"]'
 
 expect_json "example flake: the CI cell uses its filter from the store, as ERE, with nix on" \
     "$prelude let a = ex.packages.x86_64-linux.ci.cellgenArgs; in

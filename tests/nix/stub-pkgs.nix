@@ -31,6 +31,8 @@ let
     gnused = pkg "gnused";
     gnugrep = pkg "gnugrep";
     gawk = pkg "gawk";
+    findutils = pkg "findutils";
+    ripgrep = pkg "ripgrep";
     meson = pkg "meson";
     ninja = pkg "ninja";
     pkg-config = pkg "pkg-config";
