@@ -5,8 +5,9 @@
 # Every argument is checked here and a bad one stops evaluation with a message
 # naming it; mk-cell.nix only turns the result into a derivation.
 #
-# Result: { name; command; program; profileText; argv; } (command: the derivation) where `argv` is what follows
-# `cellgen --print script` (options, then `--` and the command's program).
+# Result: { name; command; program; profileText; argv; }: `command` is the
+# command's derivation, `program` its main executable, and `argv` what follows
+# `cellgen --print script` (options, then `--` and the program).
 #
 # The cell's base is mkCell's own profile (profileText, written to the store
 # with pkgs.writeText), not cellgen's embedded default: that one inspects the
