@@ -27,4 +27,15 @@ cell_level=(--worktree --log-dir --nix --nix-daemon-socket --filter --filter-typ
 for o in "${cell_level[@]}"; do
     expect_eq "cell(1) documents $o" "$o" "$(grep -x -- "$o" <<<"$doc_opts")"
 done
+# The environment table of cell(1) against a real plan's environment.
+wt=$(mktemp -d)
+trap 'rm -rf -- "$wt"' EXIT
+plan_env=$(TERM=xterm "$CELLGEN" --print json --worktree "$wt" --proxy-bin "${PROXY:-/bin/true}" -- true |
+    python3 -c 'import json, sys; print("\n".join(sorted({k.upper() for k in json.load(sys.stdin)["env"]})))')
+doc_env=$(sed -n '/^## Environment inside the cell/,/^## /p' "$SOURCE_ROOT/docs/cell.md" |
+    grep -E '^\| `' | cut -d'|' -f2 | grep -oE '`[A-Za-z_]+`' | tr -d '`' | tr a-z A-Z | sort -u)
+expect_eq "every variable a cell gets is in cell(1)'s table" "" \
+    "$(comm -23 <(printf '%s\n' "$plan_env") <(printf '%s\n' "$doc_env") | tr '\n' ' ')"
+expect_eq "cell(1)'s table names no variable a cell does not get" "" \
+    "$(comm -13 <(printf '%s\n' "$plan_env") <(printf '%s\n' "$doc_env") | tr '\n' ' ')"
 tap_done
