@@ -90,7 +90,7 @@ boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing b
     bool response_started = false;
     std::string upload_problem;
     auto upload = [&]() -> boost::asio::awaitable<void> {
-        auto r = co_await copy_body(client_, cbuf_, upstream_, body, progress_);
+        auto r = co_await copy_body(client_, cbuf_, upstream_, body, {}, progress_);
         if (record_) // gone when the response side already answered and logged
             record_->bytes_up += r.bytes;
         if (!r.complete) {

@@ -62,10 +62,8 @@ boost::asio::awaitable<bool> Session::relay_response(const RequestHead& req, boo
         started = true;
         record_->status = res->status;
         set_phase(Phase::streaming, idle_);
-        if (auto ec = co_await write_all(client_, out))
-            throw boost::system::system_error(ec);
         record_->bytes_down += out.size();
-        auto r = co_await copy_body(upstream_, ubuf_, client_, *framing, progress_);
+        auto r = co_await copy_body(upstream_, ubuf_, client_, *framing, out, progress_);
         record_->bytes_down += r.bytes;
         if (!r.complete)
             throw std::runtime_error(

@@ -2,6 +2,8 @@
 // access-log records.
 #include "session.hpp"
 
+#include "relay/connector.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -60,6 +62,8 @@ Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client)
     : ctx_(std::move(ctx)), client_(std::move(client)), upstream_(client_.get_executor()),
       idle_(ctx_->options.timeouts.idle) {
     client_name_ = peer_name(client_);
+    // Heads and small responses are single writes; Nagle would hold them.
+    relay::set_no_delay_if_tcp(client_);
 }
 
 boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client) {
@@ -144,7 +148,19 @@ boost::asio::awaitable<void> Session::serve() {
     }
 }
 
+// A body copy grows a buffer to 64 KiB; an idle keep-alive client (or a
+// tunnel) must not keep that much, so large, mostly empty buffers shrink.
+void Session::trim_buffers() {
+    for (auto* b : {&cbuf_, &ubuf_}) {
+        if (b->empty())
+            std::string().swap(*b);
+        else if (b->capacity() > 16 * 1024 && b->size() < 4 * 1024)
+            b->shrink_to_fit();
+    }
+}
+
 boost::asio::awaitable<bool> Session::one_request() {
+    trim_buffers();
     set_phase(Phase::head, ctx_->options.timeouts.head);
     auto head = co_await read_head(client_, cbuf_, max_head_bytes, head_have_);
     if (head.status == HeadStatus::closed_clean || head.status == HeadStatus::closed_partial)

@@ -50,6 +50,7 @@ private:
     void on_timeout();
     void set_phase(Phase p, Clock::duration budget);
     void touch(); // progress: push the idle deadline out
+    void trim_buffers();
 
     // tunnel.cpp
     boost::asio::awaitable<void> tunnel(const RequestHead& req);

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 
 namespace proxy {
 namespace {
@@ -16,6 +17,7 @@ using boost::asio::as_tuple;
 using boost::asio::use_awaitable;
 
 constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t head_chunk = 1024;
 
 void drop_leading_empty_lines(std::string& buf) {
     std::size_t n = 0;
@@ -51,7 +53,10 @@ boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::siz
             co_return HeadRead{HeadStatus::too_large, 0};
         scanned = buf.size();
         boost::system::error_code ec;
-        auto n = co_await read_more(s, buf, std::min(read_chunk, limit + 4 - buf.size()), ec);
+        // Start small and grow: an idle connection waiting for its head
+        // should cost a page, not 64 KiB of zeroed buffer.
+        auto chunk = std::clamp<std::size_t>(buf.size(), head_chunk, read_chunk);
+        auto n = co_await read_more(s, buf, std::min(chunk, limit + 4 - buf.size()), ec);
         have = buf.size();
         if (n == 0 || ec)
             co_return HeadRead{buf.empty() ? HeadStatus::closed_clean : HeadStatus::closed_partial,
@@ -66,6 +71,7 @@ boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::stri
 }
 
 boost::asio::awaitable<CopyResult> copy_body(Socket& from, std::string& buf, Socket& to, Framing f,
+                                             std::string_view prefix,
                                              const std::function<void()>& progress) {
     CopyResult r;
     ChunkedDecoder chunked;
@@ -83,8 +89,13 @@ boost::asio::awaitable<CopyResult> copy_body(Socket& from, std::string& buf, Soc
             }
             take = *used;
         }
-        if (take > 0) {
-            r.write_error = co_await write_all(to, std::string_view(buf).substr(0, take));
+        if (take > 0 || !prefix.empty()) {
+            std::array<boost::asio::const_buffer, 2> out{
+                boost::asio::buffer(prefix.data(), prefix.size()),
+                boost::asio::buffer(buf.data(), take)};
+            auto [ec, n] = co_await boost::asio::async_write(to, out, as_tuple(use_awaitable));
+            prefix = {};
+            r.write_error = ec;
             if (r.write_error)
                 co_return r;
             buf.erase(0, take);

@@ -49,8 +49,11 @@ struct CopyResult {
 };
 
 // Copies one body framed by `f` from (from, buf) to `to`; bytes past the body
-// stay in buf. `progress` is called after every write (the idle watchdog).
+// stay in buf. `prefix` (a head) goes out in the same write as the first body
+// bytes: a small response then costs one segment, not two (no Nagle stall).
+// `progress` is called after every write (the idle watchdog).
 boost::asio::awaitable<CopyResult> copy_body(Socket& from, std::string& buf, Socket& to, Framing f,
+                                             std::string_view prefix,
                                              const std::function<void()>& progress);
 
 } // namespace proxy

@@ -42,6 +42,7 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
         co_return;
     record_->status = 200;
     record_->bytes_down = established.size();
+    trim_buffers();
     if (!co_await sni_allows(*target))
         co_return;
     set_phase(Phase::tunnel, Clock::duration::max()); // the pump has its own idle timeout
