@@ -95,11 +95,12 @@ done
 
 # A Nix build renders the wrapper in a sandbox where the user's worktree and
 # log dir do not exist; cellgen must leave those checks to the launcher.
+# Known gap (cellgen checks them at render time): reported as TODO until fixed.
 mkdir -p "$T/out2"
 script2=$(nix_eval_string "$(mk "$T/root" '' "${real_args/worktreePath = \"$T\/worktree\"/worktreePath = \"$T/not-yet\"}").script")
 TAP_N=$((TAP_N + 1))
 if (cd "$T/build" && out="$T/out2" bash -euo pipefail -c "$script2") >/dev/null 2>&1; then
-    echo "ok $TAP_N - a wrapper renders for a worktree that does not exist at build time # TODO cellgen --print script checks host dirs at render time"
+    echo "ok $TAP_N - a wrapper renders for a worktree that does not exist at build time"
 else
     echo "not ok $TAP_N - a wrapper renders for a worktree that does not exist at build time # TODO cellgen --print script checks host dirs at render time"
 fi
