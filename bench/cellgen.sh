@@ -22,22 +22,26 @@ args=(--print json --nix on --worktree "$work/worktree" --log-dir "$work/logs"
 "$cellgen" "${args[@]}" >"$work/plan.json" # warm the page cache; fail loudly
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert [d["name"] for d in p["daemons"]] == ["proxy","nix"]' "$work/plan.json"
 
-# Interleaved so that load from other processes hits both alike.
-time_us() { # time_us CMD...: wall time of one run, in microseconds
-    local start=${EPOCHREALTIME/./}
-    "$@" >/dev/null
-    echo $((${EPOCHREALTIME/./} - start))
+# Rounds of 10 runs each, interleaved, so that load from other processes hits
+# both alike; no subshell per run, so only the exec itself is counted.
+batch_us() { # batch_us CMD...: wall time of 10 runs, in microseconds
+    local start=${EPOCHREALTIME/./} j
+    for ((j = 0; j < 10; j++)); do "$@" >/dev/null; done
+    batch=$((${EPOCHREALTIME/./} - start))
 }
 ms() { printf '%d.%03d ms' $(($1 / 1000)) $(($1 % 1000)); }
 
-total=0 base=0
-for ((i = 0; i < runs; i++)); do
-    base=$((base + $(time_us /bin/true)))
-    total=$((total + $(time_us "$cellgen" "${args[@]}")))
+total=0 base=0 batch=0 rounds=$(((runs + 9) / 10))
+for ((i = 0; i < rounds; i++)); do
+    batch_us /bin/true
+    base=$((base + batch))
+    batch_us "$cellgen" "${args[@]}"
+    total=$((total + batch))
 done
-took=$((total / runs)) base=$((base / runs))
+n=$((rounds * 10))
+took=$((total / n)) base=$((base / n))
 own=$((took > base ? took - base : 0))
-echo "cellgen --print json (nix-daemon + proxy + worktree), $runs runs:"
+echo "cellgen --print json (nix-daemon + proxy + worktree), $n runs:"
 echo "  cellgen    mean $(ms "$took")"
 echo "  /bin/true  mean $(ms "$base")   (process start alone, for scale)"
 echo "  cellgen's own work: about $(ms "$own") per run"
