@@ -13,10 +13,21 @@ constexpr std::array<std::string_view, 8> always_hop_by_hop = {
     "Connection", "Proxy-Connection", "Proxy-Authorization", "Keep-Alive", "TE",
     "Trailer",    "Upgrade",          "Proxy-Authenticate"};
 
+bool listed(std::string_view name, const std::vector<std::string>& names) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return iequals(n, name); });
+}
+
+bool always_dropped(std::string_view name) {
+    return std::any_of(always_hop_by_hop.begin(), always_hop_by_hop.end(),
+                       [&](std::string_view h) { return iequals(h, name); });
+}
+
 void append_fields(std::string& out, const HeaderFields& fields,
                    std::initializer_list<std::string_view> also_drop) {
+    auto named = field_list(fields, "Connection"); // once, not per field
     for (const auto& f : fields) {
-        if (is_hop_by_hop(f.name, fields))
+        if (always_dropped(f.name) || listed(f.name, named))
             continue;
         if (std::any_of(also_drop.begin(), also_drop.end(),
                         [&](std::string_view d) { return iequals(d, f.name); }))
@@ -34,12 +45,7 @@ void append_fields(std::string& out, const HeaderFields& fields,
 } // namespace
 
 bool is_hop_by_hop(std::string_view name, const HeaderFields& fields) {
-    if (std::any_of(always_hop_by_hop.begin(), always_hop_by_hop.end(),
-                    [&](std::string_view h) { return iequals(h, name); }))
-        return true;
-    auto named = field_list(fields, "Connection");
-    return std::any_of(named.begin(), named.end(),
-                       [&](const std::string& n) { return iequals(n, name); });
+    return always_dropped(name) || listed(name, field_list(fields, "Connection"));
 }
 
 std::string upstream_request_head(const RequestHead& req, const Target& target) {

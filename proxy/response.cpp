@@ -73,6 +73,7 @@ boost::asio::awaitable<bool> Session::relay_response(const RequestHead& req, boo
                     : "response body: " + r.framing_error);
         upstream_reusable_ =
             keeps_alive(res->minor_version, res->fields) && framing->kind != BodyKind::until_close;
+        upstream_used_ = Clock::now();
         co_return client_keep;
     }
 }

@@ -84,7 +84,8 @@ private:
     std::string ubuf_; // bytes read from upstream, not yet used
     std::string upstream_key_;
     bool upstream_reusable_ = false;
-    bool exchanging_ = false; // an upload may be reading the client: no lingering
+    Clock::time_point upstream_used_; // end of the last response read from it
+    bool exchanging_ = false;         // an upload may be reading the client: no lingering
     Phase phase_ = Phase::head;
     Clock::time_point deadline_;
     Clock::duration idle_;

@@ -16,6 +16,10 @@ namespace {
 
 constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
 constexpr std::size_t max_client_hello = 64 * 1024;
+// Per direction, allocated by the pump only once bytes flow (idle tunnels
+// cost nothing). Larger than relay's default: bulk downloads through a cell
+// are the common case and each read/write pair is two syscalls.
+constexpr std::size_t tunnel_buffer = 256 * 1024;
 
 } // namespace
 
@@ -47,7 +51,8 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
         co_return;
     set_phase(Phase::tunnel, Clock::duration::max()); // the pump has its own idle timeout
     auto initial = std::as_bytes(std::span(cbuf_.data(), cbuf_.size()));
-    auto result = co_await relay::pump(client_, upstream_, relay::PumpOptions{idle_}, initial);
+    auto result =
+        co_await relay::pump(client_, upstream_, relay::PumpOptions{idle_, tunnel_buffer}, initial);
     record_->bytes_up += result.a_to_b;
     record_->bytes_down += result.b_to_a;
     if (result.idle_timeout)

@@ -48,8 +48,11 @@ std::optional<Refusal> Session::check_policy(const Target& t, bool is_connect) {
 
 boost::asio::awaitable<std::optional<Refusal>> Session::open_upstream(const Target& t) {
     auto key = fmt::format("{}:{}", t.host.authority(), t.port);
+    // The staleness probe is a syscall; a connection used within the last
+    // second cannot have hit any server's keep-alive timeout yet.
+    bool recent = Clock::now() - upstream_used_ < std::chrono::seconds(1);
     if (upstream_.is_open() && upstream_reusable_ && upstream_key_ == key && ubuf_.empty() &&
-        !stale(upstream_))
+        (recent || !stale(upstream_)))
         co_return std::nullopt;
     boost::system::error_code ec;
     upstream_.close(ec);
