@@ -15,7 +15,20 @@
 
 #include <iostream>
 
+#include <sys/resource.h>
+
 namespace {
+
+// Every client costs two descriptors (client and upstream); the usual soft
+// limit of 1024 would cap the proxy near 500 clients, well under
+// --max-connections. The hard limit is ours to take.
+void raise_fd_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
 
 int check(const proxy::Options& options) {
     auto compiled = proxy::compile_policy(options);
@@ -37,6 +50,7 @@ int run(proxy::Options options) {
     }
     for (const auto& w : compiled->warnings)
         fmt::print(stderr, "proxy: {}\n", w);
+    raise_fd_limit();
     boost::asio::io_context ioc(1);
     std::vector<relay::Listener> listeners;
     for (const auto& e : options.listen) {

@@ -60,6 +60,14 @@ TEST_CASE("filter matching", "[filter]") {
         {"example.org", FilterType::fnmatch, "EXAMPLE.org", true},
         {"a\\#b", FilterType::bre, "a#b", true},
         {"", FilterType::bre, "anything", false}, // empty file denies all
+        // the anchored forms docs/filters.md recommends
+        {"^\\(.*\\.\\)\\{0,1\\}github\\.com$", FilterType::bre, "github.com", true},
+        {"^\\(.*\\.\\)\\{0,1\\}github\\.com$", FilterType::bre, "a.b.github.com", true},
+        {"^\\(.*\\.\\)\\{0,1\\}github\\.com$", FilterType::bre, "evilgithub.com", false},
+        {"^(.+\\.)?github\\.com$", FilterType::ere, "github.com", true},
+        {"^(.+\\.)?github\\.com$", FilterType::ere, "api.github.com", true},
+        {"^(.+\\.)?github\\.com$", FilterType::ere, "evilgithub.com", false},
+        {"^(.+\\.)?github\\.com$", FilterType::ere, "github.com.evil.net", false},
     }));
     CAPTURE(c.filter, c.host);
     CHECK(allows(c.filter, c.type, c.host) == c.allowed);
