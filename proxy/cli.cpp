@@ -83,6 +83,8 @@ void parse_lists(const po::variables_map& vm, Options& o) {
             auto e = relay::parse_endpoint(text);
             if (!e)
                 usage_error(fmt::format("--listen {}", e.error().message));
+            if (auto why = relay::role_mismatch(*e, relay::Endpoint::Role::listen); !why.empty())
+                usage_error(fmt::format("--listen {}: {}", text, why));
             o.listen.push_back(*e);
         }
     }

@@ -68,8 +68,15 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
                                       fmt::format("more than {} connections; try again later",
                                                   ctx_->options.max_connections),
                                       {}});
-            [[maybe_unused]] auto n = ::send(client.native_handle(), text.data(), text.size(),
-                                             MSG_DONTWAIT | MSG_NOSIGNAL);
+            int fd = client.native_handle();
+            [[maybe_unused]] auto n =
+                ::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            // Unread request bytes at close() would turn it into a reset that
+            // can destroy the 503 before the client reads it.
+            ::shutdown(fd, SHUT_WR);
+            char discard[4096];
+            while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+            }
             AccessRecord r;
             r.time = std::chrono::system_clock::now();
             r.client = peer_name(client);
@@ -80,6 +87,7 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
             ctx_->log.write(r);
             continue;
         }
+        ++ctx_->active; // here, not in the session: the next accept must see it
         boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client)), boost::asio::detached);
     }
 }

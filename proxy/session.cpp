@@ -73,10 +73,9 @@ boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Sock
 
 boost::asio::awaitable<void> Session::run() {
     using namespace boost::asio::experimental::awaitable_operators;
-    ++ctx_->active;
     set_phase(Phase::head, ctx_->options.timeouts.head);
     co_await (serve() || watchdog());
-    --ctx_->active;
+    --ctx_->active; // counted by the accept loop
     if (record_)
         finish_record();
     boost::system::error_code ignored;
