@@ -38,9 +38,11 @@ r = curl("-x", px.url, "-H", "Transfer-Encoding: chunked", "--data-binary", f"@{
          f"{base}/upload")
 check(r.stdout == b"got 1024000 bytes, sum %d\n" % (sum(bytes(range(256)) * 4000) % 65536),
       "chunked request body arrives intact")
-r = curl("-x", px.url, "--data-binary", f"@{payload}", "-w", "%{time_total}", f"{base}/cl")
+r = curl("-v", "-x", px.url, "-H", "Expect: 100-continue", "--data-binary", f"@{payload}",
+         f"{base}/cl")
 check(r.stdout.startswith(b"got 1024000 bytes"), "Content-Length body (with Expect: 100-continue)")
-check(float(r.stdout.split(b"\n")[-1]) < 0.9, "100 Continue is relayed (no 1 s Expect stall)")
+check(b"Expect: 100-continue" in r.stderr and b"HTTP/1.1 100 Continue" in r.stderr,
+      "the server's 100 Continue is relayed to the client")
 
 # The rewrite: Host from the URI, hop-by-hop fields gone, Via added.
 resp = raw(px, (f"GET {base}/headers HTTP/1.1\r\nHost: 127.0.0.1:{up.port}\r\n"
