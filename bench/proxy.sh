@@ -84,12 +84,12 @@ r_ours=$(rps "$ours")
 r_theirs=$(rps "$theirs")
 echo "keep-alive GET: proxy ${r_ours} req/s   tinyproxy ${r_theirs} req/s   ratio $(ratio "$r_ours" "$r_theirs")x (target >= 5x)"
 
-# 3. RSS with idle tunnels to nginx.
+# 3. RSS with established idle tunnels (one byte sent through each) to the sink.
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 rss_of() {
     local pid=$1 port=$2 before after
     before=$(rss "$pid")
-    coproc HOLD { python3 "$here/proxy_tunnel.py" idle "$port" "$web" "$tunnels"; }
+    coproc HOLD { python3 "$here/proxy_tunnel.py" idle "$port" "$sink" "$tunnels"; }
     read -r _ <&"${HOLD[0]}"
     sleep 0.5
     after=$(rss "$pid")

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Idle-tunnel holder for bench/proxy.sh, on 127.0.0.1 (bulk transfer is
 proxy_blast.cpp's job: Python would be the bottleneck there):
-  idle PROXYPORT PORT N    open N CONNECT tunnels, print 'open', hold until stdin closes
+  idle PROXYPORT PORT N    open N CONNECT tunnels to a discard sink, send one byte
+                           through each (so each is an established tunnel, past
+                           any first-bytes inspection), print 'open', hold until
+                           stdin closes
 """
 import socket
 import sys
@@ -23,6 +26,8 @@ def tunnel(proxy_port, port):
 
 def idle(proxy_port, port, n):
     held = [tunnel(proxy_port, port) for _ in range(n)]
+    for s in held:
+        s.sendall(b"x")
     print("open", flush=True)
     sys.stdin.read()
     for s in held:

@@ -5,10 +5,8 @@
 #include "relay/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
@@ -60,21 +58,22 @@ std::string peer_name(const Socket& s) {
 
 Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client)
     : ctx_(std::move(ctx)), client_(std::move(client)), upstream_(client_.get_executor()),
-      idle_(ctx_->options.timeouts.idle) {
+      watchdog_(client_.get_executor()), idle_(ctx_->options.timeouts.idle) {
     client_name_ = peer_name(client_);
     // Heads and small responses are single writes; Nagle would hold them.
     relay::set_no_delay_if_tcp(client_);
 }
 
 boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client) {
-    Session s(std::move(ctx), std::move(client));
-    co_await s.run();
+    // Shared so the watchdog's timer callback can tell whether it outlived us.
+    auto s = std::make_shared<Session>(std::move(ctx), std::move(client));
+    co_await s->run();
 }
 
 boost::asio::awaitable<void> Session::run() {
-    using namespace boost::asio::experimental::awaitable_operators;
     set_phase(Phase::head, ctx_->options.timeouts.head);
-    co_await (serve() || watchdog());
+    co_await serve();
+    watchdog_.cancel();
     --ctx_->active; // counted by the accept loop
     if (record_)
         finish_record();
@@ -86,23 +85,32 @@ boost::asio::awaitable<void> Session::run() {
 void Session::set_phase(Phase p, Clock::duration budget) {
     phase_ = p;
     deadline_ = budget == Clock::duration::max() ? Clock::time_point::max() : Clock::now() + budget;
+    // The timer only ever fires early and re-arms, so it must be moved when
+    // a deadline comes sooner (a keep-alive head after a long response).
+    if (deadline_ < watchdog_.expiry() || !watchdog_armed_)
+        arm_watchdog();
 }
 
 void Session::touch() {
     deadline_ = Clock::now() + idle_;
 }
 
-boost::asio::awaitable<void> Session::watchdog() {
-    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-    for (;;) {
-        timer.expires_at(deadline_);
-        auto [ec] = co_await timer.async_wait(as_tuple(use_awaitable));
-        if (ec == boost::asio::error::operation_aborted)
-            co_return; // the session ended first
-        if (Clock::now() >= deadline_)
-            break;
-    }
-    on_timeout();
+// A plain timer callback rather than a coroutine raced with `||`: an idle
+// tunnel then costs one timer, not two spawned coroutine threads.
+void Session::arm_watchdog() {
+    watchdog_armed_ = true;
+    watchdog_.expires_at(deadline_);
+    watchdog_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self)
+            return;
+        self->watchdog_armed_ = false;
+        if (Clock::now() < self->deadline_) {
+            self->arm_watchdog();
+            return;
+        }
+        self->on_timeout();
+    });
 }
 
 void Session::on_timeout() {
@@ -133,11 +141,17 @@ void Session::on_timeout() {
             record_->reason = "idle_timeout";
         break;
     }
+    // Closing aborts whatever the session coroutine waits for; timed_out_
+    // keeps it from answering a second time on its way out.
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    upstream_.close(ignored);
 }
 
 boost::asio::awaitable<void> Session::serve() {
     try {
-        while (co_await one_request()) {
+        while (!timed_out_ && co_await one_request()) {
         }
     } catch (const std::exception& e) {
         // After a watchdog timeout the cancelled session lands here too; keep
@@ -219,6 +233,8 @@ boost::asio::awaitable<void> Session::refuse(const Refusal& r) {
 }
 
 boost::asio::awaitable<void> Session::send_refusal() {
+    if (timed_out_)
+        co_return; // the watchdog has answered already
     const auto& r = refusal_;
     if (!record_)
         begin_record("-", "", 0);

@@ -2,7 +2,8 @@
 // answers CONNECT with a tunnel (tunnel.cpp) and absolute-form requests by
 // forwarding (forward.cpp) with client keep-alive, and owns the upstream
 // socket too. A single watchdog timer per session enforces the head, connect
-// and idle deadlines: it answers 408 or 504 itself and ends the session.
+// and idle deadlines: it answers 408 or 504 itself and closes both sockets,
+// which ends the coroutine.
 #pragma once
 
 #include "access_log.hpp"
@@ -13,6 +14,7 @@
 #include "stream_io.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <functional>
@@ -34,7 +36,7 @@ struct Refusal {
 // to unwind (and cancel a concurrent upload) without answering twice.
 struct Answered {};
 
-class Session {
+class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(std::shared_ptr<ProxyContext> ctx, Socket client);
     boost::asio::awaitable<void> run();
@@ -46,7 +48,7 @@ private:
 
     boost::asio::awaitable<void> serve();
     boost::asio::awaitable<bool> one_request();
-    boost::asio::awaitable<void> watchdog();
+    void arm_watchdog();
     void on_timeout();
     void set_phase(Phase p, Clock::duration budget);
     void touch(); // progress: push the idle deadline out
@@ -86,6 +88,9 @@ private:
     bool upstream_reusable_ = false;
     Clock::time_point upstream_used_; // end of the last response read from it
     bool exchanging_ = false;         // an upload may be reading the client: no lingering
+    boost::asio::steady_timer watchdog_;
+    bool watchdog_armed_ = false;
+    bool timed_out_ = false;
     Phase phase_ = Phase::head;
     Clock::time_point deadline_;
     Clock::duration idle_;

@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace proxy {
 namespace {
 
@@ -50,6 +52,7 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
     if (!co_await sni_allows(*target))
         co_return;
     set_phase(Phase::tunnel, Clock::duration::max()); // the pump has its own idle timeout
+    cbuf_.shrink_to_fit(); // held (as the initial bytes) for the tunnel's lifetime
     auto initial = std::as_bytes(std::span(cbuf_.data(), cbuf_.size()));
     auto result =
         co_await relay::pump(client_, upstream_, relay::PumpOptions{idle_, tunnel_buffer}, initial);
@@ -95,9 +98,13 @@ boost::asio::awaitable<bool> Session::sni_allows(const Target& target) {
         case S::need_more:
             break;
         }
+        // Small reads: a ClientHello is usually under 2 KiB, and whatever
+        // capacity this buffer gets, the tunnel keeps for its lifetime.
         boost::system::error_code ec;
+        auto chunk = std::clamp<std::size_t>(cbuf_.size(), 2048, 16 * 1024);
         if (cbuf_.size() >= max_client_hello ||
-            co_await read_more(client_, cbuf_, max_client_hello - cbuf_.size(), ec) == 0)
+            co_await read_more(client_, cbuf_, std::min(chunk, max_client_hello - cbuf_.size()),
+                               ec) == 0)
             co_return false;
     }
 }
