@@ -114,6 +114,11 @@ void Session::arm_watchdog() {
 }
 
 void Session::on_timeout() {
+    boost::system::error_code ignored;
+    if (timed_out_) { // second firing: the lingering after the answer is over
+        client_.close(ignored);
+        return;
+    }
     auto answer = [&](int status, std::string_view type, std::string details) {
         send_now(client_, render_error({status, type, details, {}}));
         if (record_) {
@@ -141,12 +146,15 @@ void Session::on_timeout() {
             record_->reason = "idle_timeout";
         break;
     }
-    // Closing aborts whatever the session coroutine waits for; timed_out_
-    // keeps it from answering a second time on its way out.
+    // Closing upstream aborts a connect or response wait; the client gets a
+    // half-close and a second of draining (a reset could destroy the answer),
+    // then the second firing closes it. timed_out_ keeps the session from
+    // answering again or starting another request meanwhile.
     timed_out_ = true;
-    boost::system::error_code ignored;
-    client_.close(ignored);
     upstream_.close(ignored);
+    client_.shutdown(Socket::shutdown_send, ignored);
+    deadline_ = Clock::now() + std::chrono::seconds(1);
+    arm_watchdog();
 }
 
 boost::asio::awaitable<void> Session::serve() {
@@ -176,6 +184,8 @@ boost::asio::awaitable<bool> Session::one_request() {
     trim_buffers();
     set_phase(Phase::head, ctx_->options.timeouts.head);
     auto head = co_await read_head(client_, cbuf_, max_head_bytes, head_have_);
+    if (timed_out_)
+        co_return false;
     if (head.status == HeadStatus::closed_clean || head.status == HeadStatus::closed_partial)
         co_return false;
     if (head.status == HeadStatus::too_large) {

@@ -88,6 +88,30 @@ with px.connect() as s:
         pass
 check(status_of(answer) == 408 and time.time() - t0 < 3, "408 for a slowloris head within the head timeout")
 
+# The same on a kept-alive connection, after a request that was answered:
+# the head deadline must apply to the second head too.
+with px.connect() as s:
+    s.settimeout(5)
+    s.sendall(f"GET {base}/first HTTP/1.1\r\n{host}\r\n".encode())
+    first = s.recv(65536)
+    t0 = time.time()
+    answer = b""
+    try:
+        for c in f"GET {base}/ HTTP/1.1\r\nX-Slow: ".encode() + b"a" * 50:
+            s.send(bytes([c]))
+            time.sleep(0.1)
+            if time.time() - t0 > 4:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        while chunk := s.recv(4096):
+            answer += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+check(status_of(first) == 200 and status_of(answer) == 408 and time.time() - t0 < 3,
+      "408 for a slowloris second head on a keep-alive connection")
+
 # An idle connection that never sends a byte is closed silently.
 with px.connect() as s:
     s.settimeout(5)
