@@ -16,6 +16,7 @@ import time
 
 PROXY = os.environ.get("PROXY_BIN", "proxy")
 _procs = []
+_proxies = []
 FAILURES = []
 
 
@@ -42,6 +43,12 @@ def check(cond, what):
 
 
 def finish():
+    # A sanitizer build (meson -Db_sanitize=address,undefined) reports on the
+    # proxy's stderr; make such a report fail the test.
+    for p in _proxies:
+        text = p.errors()
+        check("Sanitizer" not in text and "runtime error:" not in text,
+              f"no sanitizer report from proxy on port {p.port}")
     if FAILURES:
         print(f"{len(FAILURES)} failed: {FAILURES}")
         sys.exit(1)
@@ -86,6 +93,7 @@ class Proxy:
             self.stderr.seek(0)
             raise RuntimeError(f"proxy did not start: {self.stderr.read().decode()}")
         self.url = f"http://127.0.0.1:{self.port}"
+        _proxies.append(self)
 
     def errors(self):
         self.stderr.seek(0)
