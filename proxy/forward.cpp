@@ -122,12 +122,14 @@ boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing b
             record_->reason += fmt::format("; error: {}", e.what());
         keep = false;
     }
-    if (answer_bad_body) // co_await is not allowed inside a catch block
-    {
+    // co_await is not allowed inside a catch block, hence the flag.
+    if (answer_bad_body) {
         const Refusal named = {{400, "http_request_error", upload_problem, {}}, "bad_body"};
         co_await refuse(named);
     }
-    co_return keep&& keeps_alive(req.minor_version, req.fields);
+    if (!keep)
+        co_return false;
+    co_return keeps_alive(req.minor_version, req.fields);
 }
 
 } // namespace proxy
