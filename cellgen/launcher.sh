@@ -28,6 +28,7 @@ CELL_CLEANED=
 CELL_LAUNCH_LOG=
 CELL_LIFELINE_W=
 CELL_LIFELINE_R=
+CELL_PROXY_LOG_START=0
 CELL_READY_TIMEOUT=${CELL_READY_TIMEOUT:-10}
 
 cell_say() {
@@ -202,7 +203,9 @@ cell_stop_daemons() {
 cell_refusal_summary() {
     [[ -n ${CELL_PROXY_LOG:-} && -s $CELL_PROXY_LOG ]] || return 0
     local summary
-    summary=$(grep -F '"decision":"deny"' "$CELL_PROXY_LOG" 2>/dev/null |
+    # Only this run's lines: a kept log dir holds earlier cells' denials.
+    summary=$(tail -c +"$((CELL_PROXY_LOG_START + 1))" "$CELL_PROXY_LOG" 2>/dev/null |
+        grep -F '"decision":"deny"' |
         sed -n 's/.*"host":"\([^"]*\)".*"port":\([0-9]*\).*/\1:\2/p' |
         sort | uniq -c | sort -rn | awk '{printf "%s%s (%d)", sep, $2, $1; sep=", "}')
     [[ -n $summary ]] || return 0
@@ -243,6 +246,9 @@ cell_main() {
     cell_plan || exit 70
     mkdir -p -- "$CELL_LOG_DIR" || exit 70
     CELL_LAUNCH_LOG=$CELL_LOG_DIR/launcher.log
+    CELL_PROXY_LOG_START=0
+    [[ -n ${CELL_PROXY_LOG:-} && -f $CELL_PROXY_LOG ]] &&
+        CELL_PROXY_LOG_START=$(stat -c %s -- "$CELL_PROXY_LOG")
     cell_note "runtime dir $CELL_RT"
     cell_select_daemons || exit 70
     cell_open_lifeline || exit 70

@@ -47,9 +47,9 @@ run_cells() {
     check "$who: /usr, /etc and / are read-only" \
         "${cell[@]}" -- sh -c '! touch /usr/x 2>/dev/null && ! touch /etc/x 2>/dev/null && ! mkdir /x 2>/dev/null'
     expect_eq "$who: HTTP through the proxy to an allowed host" "hello from upstream" \
-        "$("${cell[@]}" -- curl -sS "http://localhost:$HTTP_PORT/hello")"
+        "$("${cell[@]}" -- curl -sS --noproxy "" "http://localhost:$HTTP_PORT/hello")"
     expect_eq "$who: HTTPS (CONNECT) through the proxy to an allowed host" "hello from upstream" \
-        "$("${cell[@]}" -- curl -sS --cacert cert.pem "https://localhost:$HTTPS_PORT/hello")"
+        "$("${cell[@]}" -- curl -sS --noproxy "" --cacert cert.pem "https://localhost:$HTTPS_PORT/hello")"
     local err
     err=$("${cell[@]}" -- curl -s -o /dev/null -w '%{http_code}' http://denied.example/ 2>"$SCRATCH/stderr-$who")
     expect_eq "$who: a host outside the allowlist gets 403" 403 "$err"
@@ -58,7 +58,7 @@ run_cells() {
     check "$who: a direct connection that ignores the proxy fails" \
         "${cell[@]}" -- sh -c "! curl -s --noproxy '*' --max-time 5 http://127.0.0.1:$HTTP_PORT/hello"
     check "$who: git clone over HTTP through the proxy" \
-        "${cell[@]}" -- sh -c "git clone -q http://localhost:$GIT_PORT/repo.git r && git -C r log --format=%s | grep -q 'seeded commit'"
+        "${cell[@]}" -- sh -c "NO_PROXY= no_proxy= git clone -q http://localhost:$GIT_PORT/repo.git r && git -C r log --format=%s | grep -q 'seeded commit'"
     expect_eq "$who: arguments with spaces, quotes, \$ and UTF-8 arrive intact" \
         "$(printf '%s\n' 'a b' "it's" '"q"' '$HOME' 'ünï' '')" \
         "$("${cell[@]}" -- printf '%s\n' 'a b' "it's" '"q"' '$HOME' 'ünï' '')"

@@ -59,8 +59,8 @@ else
     check "cell started for the proxy-killed case" false
 fi
 
-printf 'this is not a regex: \\(\n' >"$SCRATCH/bad.filter"
-out=$("${cell[@]}" --filter "$SCRATCH/bad.filter" -- true 2>&1)
+printf '(unclosed\n' >"$SCRATCH/bad.filter"
+out=$("${cell[@]}" --filter "$SCRATCH/bad.filter" --filter-type ere -- true 2>&1)
 rc=$?
 check "a daemon that fails at start fails the cell (exit $rc)" test "$rc" -ne 0
 check "the failure names the file or daemon" grep -qE 'bad.filter|proxy' <<<"$out"

@@ -6,9 +6,14 @@ set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
 source "$(dirname -- "$0")/../lib/nix_daemon.sh"
 
-nix_daemon_start "$SCRATCH/nixd" || { echo "1..0 # SKIP cannot start nix-daemon"; exit 0; }
-trap 'nix_daemon_stop; cleanup_scratch' EXIT
-SOCKDIR=$(dirname "$NIX_DAEMON_SOCKET")
+mkdir -p "$SCRATCH/nixd"
+start_nix_daemon "$SCRATCH/nixd" || { echo "not ok 1 - a private nix-daemon starts"; echo "1..1"; exit 1; }
+trap 'stop_nix_daemon; cleanup_scratch' EXIT
+# cells take the directory holding `socket`, as on a real host.
+SOCKDIR=$SCRATCH/nixsock
+mkdir -p "$SOCKDIR" && ln -s "$NIX_DAEMON_SOCKET" "$SOCKDIR/socket"
+chmod 755 "$SCRATCH/nixd" "$SOCKDIR"
+chmod 666 "$NIX_DAEMON_SOCKET"
 
 WT=$SCRATCH/wt
 mkdir -p "$WT" && chmod 777 "$WT"
