@@ -171,29 +171,30 @@ cell_group_alive() {
     [[ -n $CELL_PGID ]] && kill -0 -- "-$CELL_PGID" 2>/dev/null
 }
 
+# Reaps the group's leader and polls until no process of the group is left
+# (about 2 s at most); true when the group is gone.
+cell_wait_group_gone() {
+    local i
+    for ((i = 0; i < 40; i++)); do
+        wait "$CELL_PGID" 2>/dev/null
+        cell_group_alive || return 0
+        sleep 0.05
+    done
+    ! cell_group_alive
+}
+
 cell_stop_daemons() {
     [[ -n $CELL_PGID ]] || return 0
     kill -TERM -- "-$CELL_PGID" 2>/dev/null
     [[ -n $CELL_LIFELINE_W ]] && exec {CELL_LIFELINE_W}>&-
     CELL_LIFELINE_W=
-    local i
-    for ((i = 0; i < 40; i++)); do
-        wait "$CELL_PGID" 2>/dev/null
-        cell_group_alive || break
-        sleep 0.05
-    done
-    if cell_group_alive; then
+    if ! cell_wait_group_gone; then
         cell_note "daemons still alive after TERM; sending KILL"
         kill -KILL -- "-$CELL_PGID" 2>/dev/null
-        for ((i = 0; i < 40; i++)); do
-            wait "$CELL_PGID" 2>/dev/null
-            cell_group_alive || break
-            sleep 0.05
-        done
-    fi
-    if cell_group_alive; then
-        cell_say "daemon process group $CELL_PGID is still alive after KILL"
-        return 1
+        if ! cell_wait_group_gone; then
+            cell_say "daemon process group $CELL_PGID is still alive after KILL"
+            return 1
+        fi
     fi
     cell_note "daemon group $CELL_PGID gone"
     CELL_PGID=
