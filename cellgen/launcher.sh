@@ -85,9 +85,13 @@ cell_select_daemons() {
 # Runs in the daemon job's subshell: starts every daemon, then records each
 # one's exit status as it ends so the launcher can tell "died at start".
 cell_supervise() {
-    trap - INT TERM HUP EXIT
+    trap - INT HUP EXIT
     local name argv i pid rc
     local -A by_pid=()
+    # Reap our daemons ourselves on TERM: orphaned, they would linger as
+    # zombies until the host's init gets round to them, and the launcher
+    # waits for the whole group to be gone.
+    trap 'kill -TERM "${!by_pid[@]}" 2>/dev/null; wait; exit 0' TERM
     for i in "${!CELL_DAEMONS[@]}"; do
         name=${CELL_DAEMONS[i]}
         argv="CELL_DAEMON_ARGV_$name[@]"
