@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <array>
+#include <memory>
 
 namespace proxy {
 namespace {
@@ -53,6 +58,35 @@ address unwrap(const address& a) {
     if (compat || std::equal(nat64.begin(), nat64.end(), b.begin()))
         return address_v4(address_v4::bytes_type{b[12], b[13], b[14], b[15]});
     return a;
+}
+
+// Whether `a` is assigned to one of this host's interfaces. The kernel
+// delivers a connection to any own address locally, so a host whose NIC has
+// a public (or any unlisted) address would otherwise expose every service
+// bound to 0.0.0.0 or :: through the proxy. Listed at check time, not
+// cached: addresses come and go (DHCP, VPNs). nullopt when the list cannot
+// be read, and the caller refuses then (fail closed).
+std::optional<bool> is_host_address(const address& a) {
+    ifaddrs* raw = nullptr;
+    if (::getifaddrs(&raw) != 0)
+        return std::nullopt;
+    std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> list(raw, &::freeifaddrs);
+    for (auto* i = raw; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr)
+            continue;
+        if (i->ifa_addr->sa_family == AF_INET && a.is_v4()) {
+            const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+            if (address_v4(ntohl(in->sin_addr.s_addr)) == a.to_v4())
+                return true;
+        } else if (i->ifa_addr->sa_family == AF_INET6 && a.is_v6()) {
+            const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+            address_v6::bytes_type bytes;
+            std::copy_n(in6->sin6_addr.s6_addr, bytes.size(), bytes.begin());
+            if (bytes == a.to_v6().to_bytes())
+                return true;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -108,13 +142,19 @@ std::optional<std::string_view> special_range(const address& a) {
 std::optional<std::string> AddressPolicy::refusal(const address& a) const {
     if (allow_private)
         return std::nullopt;
-    auto range = special_range(a);
-    if (!range)
-        return std::nullopt;
     for (const auto& c : allowed)
         if (c.contains(a))
             return std::nullopt;
-    return fmt::format("{} is a {} address", a.to_string(), *range);
+    if (auto range = special_range(a))
+        return fmt::format("{} is a {} address", a.to_string(), *range);
+    // Only public-looking destinations get here, which cross the network
+    // anyway; listing the interfaces costs far less than that.
+    auto own = is_host_address(unwrap(a));
+    if (!own)
+        return fmt::format("{}: cannot list this host's addresses to check it", a.to_string());
+    if (*own)
+        return fmt::format("{} is one of this host's own addresses", a.to_string());
+    return std::nullopt;
 }
 
 } // namespace proxy

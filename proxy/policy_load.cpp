@@ -82,7 +82,8 @@ std::string describe_policy(const CompiledPolicy& c) {
     if (c.addresses.allow_private)
         out += "destinations: private, loopback and link-local allowed (--allow-private)\n";
     else
-        out += "destinations: loopback, private, link-local, ULA and multicast refused\n";
+        out += "destinations: loopback, private, link-local, ULA, multicast and this host's own "
+               "addresses refused\n";
     for (const auto& cidr : c.addresses.allowed)
         out += fmt::format("  except --allow-cidr {}\n", cidr.text);
     return out;
