@@ -10,16 +10,21 @@
 # wrapper, so there is a single implementation of "execute a plan".
 set -uo pipefail
 
-here=$(dirname -- "$(readlink -f -- "$0")")
-
+# Sets CELLGEN_BIN: $CELLGEN, else next to this script (as installed, or as
+# built: build/cellgen/cell), else on PATH. No subshells on the common path:
+# `cell` start-up is measured against bare bwrap.
 find_cellgen() {
-    local c
-    for c in "${CELLGEN:-}" "$here/cellgen" "$here/../cellgen/cellgen"; do
-        [[ -n $c && -x $c ]] && { printf '%s\n' "$c"; return; }
+    local c dir=${0%/*}
+    [[ $dir == "$0" ]] && dir=.
+    for c in "${CELLGEN:-}" "$dir/cellgen"; do
+        [[ -n $c && -x $c && ! -d $c ]] && { CELLGEN_BIN=$c; return 0; }
     done
-    command -v cellgen || {
+    # Called through a symlink (a profile's bin/): look next to the target.
+    c=$(dirname -- "$(readlink -f -- "$0")")/cellgen
+    [[ -x $c && ! -d $c ]] && { CELLGEN_BIN=$c; return 0; }
+    CELLGEN_BIN=$(command -v cellgen) || {
         echo "cell: cannot find cellgen next to $0 or on PATH" >&2
-        exit 2
+        return 2
     }
 }
 
@@ -110,7 +115,7 @@ doctor_nix() {
 
 doctor_helpers() {
     local cellgen b
-    if ! cellgen=$(find_cellgen 2>/dev/null); then
+    if find_cellgen 2>/dev/null; then cellgen=$CELLGEN_BIN; else
         doctor_fail "cellgen not found next to $0 or on PATH"
         return
     fi
@@ -152,7 +157,8 @@ main() {
         ;;
     esac
     local cellgen arg script
-    cellgen=$(find_cellgen)
+    find_cellgen || exit 2
+    cellgen=$CELLGEN_BIN
     for arg in "$@"; do
         [[ $arg == -- ]] && break
         if [[ $arg == --print || $arg == --print=* ]]; then
@@ -160,9 +166,12 @@ main() {
         fi
     done
     script=$("$cellgen" --print script "$@") || exit $?
-    # Run the script from a pipe, not from argv: a plan with thousands of
-    # binds must not hit E2BIG, and our stdin stays the command's stdin.
-    exec bash <(printf '%s\n' "$script")
+    # Run the script in this very shell: no argv (a plan with thousands of
+    # binds must not hit E2BIG), no second bash to start, and our stdin stays
+    # the command's stdin. The script carries its own command line, so it
+    # runs with no positional arguments.
+    set --
+    eval "$script"
 }
 
 main "$@"

@@ -39,7 +39,7 @@ cell_say() {
 # Launcher log only (for the log dir), not the terminal.
 cell_note() {
     [[ -n $CELL_LAUNCH_LOG ]] || return 0
-    printf '%(%FT%T)T %s\n' -1 "$*" >>"$CELL_LAUNCH_LOG" 2>/dev/null || true
+    printf '%(%FT%T)T %s\n' -1 "$*" 2>/dev/null >>"$CELL_LAUNCH_LOG" || true
 }
 
 cell_make_runtime_dir() {
@@ -54,8 +54,11 @@ cell_make_runtime_dir() {
 # Opens an anonymous-enough pipe: a fifo in the runtime dir opened by us.
 # Lifeline: we keep only the write end; daemons get the read end.
 cell_open_lifeline() {
-    local fifo=$CELL_RT/lifeline rw
-    mkfifo -m 600 "$fifo" || return 1
+    local fifo=$CELL_RT/lifeline rw name
+    local fifos=("$fifo")
+    # Every fifo in one mkfifo: start-up time is mostly fork+exec.
+    for name in "${CELL_DAEMONS[@]}"; do fifos+=("$CELL_RT/ready.$name"); done
+    mkfifo -m 600 -- "${fifos[@]}" || return 1
     exec {rw}<>"$fifo"
     exec {CELL_LIFELINE_R}<"$fifo"
     exec {CELL_LIFELINE_W}>"$fifo"
@@ -91,7 +94,10 @@ cell_supervise() {
     # Reap our daemons ourselves on TERM: orphaned, they would linger as
     # zombies until the host's init gets round to them, and the launcher
     # waits for the whole group to be gone.
-    trap 'kill -TERM "${!by_pid[@]}" 2>/dev/null; wait; exit 0' TERM
+    # Once they are gone the proxy's log is complete: summarise it here, then
+    # the runtime dir goes too (exec: no further fork). The launcher waits
+    # for this group to be gone anyway.
+    trap 'kill -TERM "${!by_pid[@]}" 2>/dev/null; wait; cell_refusal_summary; exec rm -rf -- "$CELL_RT"' TERM
     for i in "${!CELL_DAEMONS[@]}"; do
         name=${CELL_DAEMONS[i]}
         argv="CELL_DAEMON_ARGV_$name[@]"
@@ -112,14 +118,13 @@ cell_supervise() {
     # lifeline, so reaching EOF here means it died without cleaning up
     # (SIGKILL): the runtime dir is ours to remove.
     read -r -u "$CELL_LIFELINE_R" _
-    rm -rf -- "$CELL_RT"
+    exec rm -rf -- "$CELL_RT"
 }
 
 cell_start_daemons() {
     local name
     local -A ready_fd=()
     for name in "${CELL_DAEMONS[@]}"; do
-        mkfifo -m 600 "$CELL_RT/ready.$name" || return 1
         exec {ready_fd[$name]}<>"$CELL_RT/ready.$name"
     done
     # Job control only for this one job: it gets a process group of its own.
@@ -170,6 +175,14 @@ cell_run_bwrap() {
     return "$rc"
 }
 
+# sleep(1) without a fork: a read that times out on a fifo nobody writes.
+cell_sleep() {
+    local fd
+    { exec {fd}<>"$CELL_RT/lifeline"; } 2>/dev/null || { sleep "$1"; return; }
+    read -r -t "$1" -u "$fd" _
+    exec {fd}<&-
+}
+
 # True while any process of the daemon group exists.
 cell_group_alive() {
     [[ -n $CELL_PGID ]] && kill -0 -- "-$CELL_PGID" 2>/dev/null
@@ -182,7 +195,7 @@ cell_wait_group_gone() {
     for ((i = 0; i < 40; i++)); do
         wait "$CELL_PGID" 2>/dev/null
         cell_group_alive || return 0
-        sleep 0.05
+        cell_sleep 0.05
     done
     ! cell_group_alive
 }
@@ -204,16 +217,28 @@ cell_stop_daemons() {
     CELL_PGID=
 }
 
-# One short line a person or an agent can act on.
+# One short line a person or an agent can act on. Plain bash, no pipeline:
+# it runs at the end of every cell, and each forked tool costs milliseconds.
 cell_refusal_summary() {
     [[ -n ${CELL_PROXY_LOG:-} && -s $CELL_PROXY_LOG ]] || return 0
-    local summary
+    local fd line key summary="" LC_ALL=C
+    local -A count=()
+    local re='"host":"([^"]*)".*"port":([0-9]+).*"decision":"deny"'
+    { exec {fd}<"$CELL_PROXY_LOG"; } 2>/dev/null || return 0
     # Only this run's lines: a kept log dir holds earlier cells' denials.
-    summary=$(tail -c +"$((CELL_PROXY_LOG_START + 1))" "$CELL_PROXY_LOG" 2>/dev/null |
-        grep -F '"decision":"deny"' |
-        sed -n 's/.*"host":"\([^"]*\)".*"port":\([0-9]*\).*/\1:\2/p' |
-        sort | uniq -c | sort -rn | awk '{printf "%s%s (%d)", sep, $2, $1; sep=", "}')
-    [[ -n $summary ]] || return 0
+    ((CELL_PROXY_LOG_START == 0)) || read -r -N "$CELL_PROXY_LOG_START" -u "$fd" _
+    while IFS= read -r -u "$fd" line; do
+        [[ $line =~ $re ]] || continue
+        key=${BASH_REMATCH[1]}:${BASH_REMATCH[2]}
+        count[$key]=$((${count[$key]:-0} + 1))
+    done
+    exec {fd}<&-
+    ((${#count[@]})) || return 0
+    # Most refused first; ties in name order.
+    while IFS= read -r line; do
+        summary+="${summary:+, }${line#* } (${line%% *})"
+    done < <(for key in "${!count[@]}"; do printf '%d %s\n' "${count[$key]}" "$key"; done |
+        sort -k1,1nr -k2)
     cell_say "the proxy refused: $summary — allow a host with --allow HOST or a filter line"
 }
 
@@ -226,7 +251,6 @@ cell_cleanup() {
         wait "$CELL_BWRAP_PID" 2>/dev/null
     fi
     cell_stop_daemons || ok=1
-    cell_refusal_summary
     if [[ -n $CELL_RT && -d $CELL_RT ]]; then
         rm -rf -- "$CELL_RT" || ok=1
     fi
@@ -249,7 +273,7 @@ cell_main() {
     trap 'cell_on_signal HUP 1' HUP
     CELL_DAEMONS=()
     cell_plan || exit 70
-    mkdir -p -- "$CELL_LOG_DIR" || exit 70
+    [[ -d $CELL_LOG_DIR ]] || mkdir -p -- "$CELL_LOG_DIR" || exit 70
     CELL_LAUNCH_LOG=$CELL_LOG_DIR/launcher.log
     CELL_PROXY_LOG_START=0
     [[ -n ${CELL_PROXY_LOG:-} && -f $CELL_PROXY_LOG ]] &&

@@ -44,8 +44,14 @@ Args as_args(const std::vector<std::string>& words) {
 }
 
 void write_runtime(ScriptWriter& w, const Plan& plan) {
-    for (const auto& dir : plan.runtime_dirs) {
-        w.line("mkdir -p -- " + w.word(RuntimePath{dir}));
+    // One mkdir for all: each external command costs a fork and an exec,
+    // and the launcher's start-up is mostly those.
+    if (!plan.runtime_dirs.empty()) {
+        std::string dirs;
+        for (const auto& dir : plan.runtime_dirs) {
+            dirs += ' ' + w.word(RuntimePath{dir});
+        }
+        w.line("mkdir -p --" + dirs);
     }
     for (const auto& f : plan.runtime_files) {
         w.line(
