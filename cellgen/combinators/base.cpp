@@ -34,6 +34,13 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
     jail.readonly_root = true;
     jail.hostname = "cell";
     jail.mount("--proc", {"/proc"});
+    // A cell started by root maps its user to host uid 0, and /proc/sys
+    // files (root's, 0644) are checked by plain DAC: core_pattern and
+    // modprobe would be writable, i.e. host root code execution. bwrap only
+    // covers /proc/sys when the directory itself is writable (it is not).
+    // The host's /proc/sys shows the reader's own net and uts values, so a
+    // read-only bind of it loses nothing.
+    jail.mount("--ro-bind", {"/proc/sys", "/proc/sys"});
     jail.mount("--dev", {"/dev"});
     jail.mount("--tmpfs", {"/tmp"});
     jail.mount("--tmpfs", {kJailHome});
@@ -53,8 +60,9 @@ std::vector<Combinator> base_combinators() {
     return {{"base", "",
              "The locked-down start (always first; leave it out to replace it): unshare the "
              "user, ipc, pid, net, uts and cgroup namespaces, --new-session, --die-with-parent, "
-             "--clearenv, /proc, /dev, tmpfs /tmp and /home/cell, a read-only / (so /etc and new "
-             "top-level dirs cannot be written), hostname `cell`, a sane PATH; "
+             "--clearenv, /proc (with /proc/sys read-only), /dev, tmpfs /tmp and /home/cell, a "
+             "read-only / (so /etc and new top-level dirs cannot be written), hostname `cell`, "
+             "a sane PATH; "
              "run as user `cell` (--uid/--gid, default 1000) mapped to the caller, with "
              "generated /etc/passwd, /etc/group and /etc/hosts.",
              0, 0, apply_base}};

@@ -30,6 +30,9 @@ const Strings kBaseArgs{"--unshare-user",
                         "--clearenv",
                         "--proc",
                         "/proc",
+                        "--ro-bind",
+                        "/proc/sys",
+                        "/proc/sys",
                         "--dev",
                         "/dev",
                         "--tmpfs",
@@ -113,9 +116,10 @@ TEST_CASE("host-system: /usr, top dirs as on the host, /etc files tolerant") {
         }
     }
     for (const char* file :
-         {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/ssl",
-          "/etc/ca-certificates", "/etc/pki", "/etc/nsswitch.conf", "/etc/localtime",
-          "/etc/alternatives", "/etc/protocols", "/etc/services"}) {
+         {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/ssl/certs",
+          "/etc/ssl/openssl.cnf", "/etc/ca-certificates", "/etc/pki/ca-trust", "/etc/pki/tls/certs",
+          "/etc/pki/tls/cert.pem", "/etc/pki/tls/openssl.cnf", "/etc/nsswitch.conf",
+          "/etc/localtime", "/etc/alternatives", "/etc/protocols", "/etc/services"}) {
         expected.insert(expected.end(), {"--ro-bind-try", file, file});
     }
     CHECK(Fixture().args({inv("host-system")}) == expected);

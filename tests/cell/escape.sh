@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# Escape attempts from inside real cells, as root and as an unprivileged
+# user; every one must fail. The host side plants bait (loopback listeners
+# that record every contact, secrets in /root and /home, a process to
+# signal) and then checks the bait is untouched — an attempt "fails" only
+# when the host saw nothing, not merely when the command inside said so.
+# The default policy is used throughout: no --allow-cidr, except in the
+# positive control that proves the bait listener can be reached at all.
+set -uo pipefail
+here=$(dirname -- "$0")
+source "$here/lib.sh"
+
+MARK=escape-$$-$RANDOM
+HITS=$SCRATCH/hits
+: >"$HITS"
+chmod 666 "$HITS"
+
+# skip NAME REASON: a TAP skip (the attempt needs root on the host).
+skip() {
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+# The in-cell prober: one python file, one sub-command per attempt; prints
+# what happened and exits 0 only when the attempt got through.
+cat >"$SCRATCH/probe.py" <<'EOF'
+import errno, fcntl, os, socket, sys, termios
+
+def err(e):
+    return errno.errorcode.get(e.errno, str(e.errno)) if e.errno else str(e)
+
+def tcp(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((host, int(port)))
+    except OSError as e:
+        print(err(e)); return 1
+    print("connected"); return 0
+
+def udp(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"udp-escape", (host, int(port)))
+    except OSError as e:
+        print(err(e)); return 1
+    print("sent"); return 0
+
+def raw():
+    got = 0
+    for name, args in [("inet-raw", (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)),
+                       ("inet6-raw", (socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)),
+                       ("packet", (socket.AF_PACKET, socket.SOCK_RAW, 0x0300))]:
+        try:
+            socket.socket(*args).close()
+            print(name, "opened"); got = 1
+        except OSError as e:
+            print(name, err(e))
+    return 0 if got else 1
+
+def abstract(name):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect("\0" + name)
+    except OSError as e:
+        print(err(e)); return 1
+    print("connected"); return 0
+
+def proxy(method, target):
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+    if method == "CONNECT":
+        req = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
+    else:
+        req = f"GET http://{target}/ HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+    s.sendall(req.encode())
+    head = b""
+    while b"\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    print(head.split(b" ")[1].decode() if b" " in head else "none")
+    return 0
+
+def tiocsti(text):
+    print("stdin-is-tty", os.isatty(0))
+    got = 0
+    fds = [0, 1, 2]
+    try:
+        fds.append(os.open("/dev/tty", os.O_RDWR))
+    except OSError as e:
+        print("/dev/tty", err(e))
+    for fd in fds:
+        try:
+            for ch in text:
+                fcntl.ioctl(fd, termios.TIOCSTI, ch.encode())
+            print("fd", fd, "injected"); got = 1
+        except OSError as e:
+            print("fd", fd, err(e))
+    return 0 if got else 1
+
+def daemon(tag):
+    # Double fork, new session, TERM and HUP ignored: the classic survivor.
+    if os.fork():
+        return 0
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    os.execvp("bash", ["bash", "-c", "exec -a " + tag + " sleep 60"])
+
+sys.exit(globals()[sys.argv[1]](*sys.argv[2:]))
+EOF
+chmod 644 "$SCRATCH/probe.py"
+
+# Bait on the host: TCP on 127.0.0.1 and ::1 (one port), UDP on 127.0.0.1,
+# an abstract unix socket. Every contact appends a line to $HITS; TCP
+# contacts get an HTTP answer so the positive control can see it.
+cat >"$SCRATCH/bait.py" <<'EOF'
+import socket, sys, threading
+hits, portfile, abstract = sys.argv[1:4]
+def note(what):
+    with open(hits, "a") as f:
+        f.write(what + "\n")
+def serve(s, what):
+    while True:
+        c, _ = s.accept()
+        note(what)
+        try:
+            c.settimeout(2); c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nreached\n")
+        except OSError:
+            pass
+        c.close()
+t4 = socket.socket(socket.AF_INET); t4.bind(("127.0.0.1", 0)); t4.listen(16)
+port = t4.getsockname()[1]
+t6 = socket.socket(socket.AF_INET6); t6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+t6.bind(("::1", port)); t6.listen(16)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
+a = socket.socket(socket.AF_UNIX); a.bind("\0" + abstract); a.listen(4)
+for s, what in [(t4, "tcp4"), (t6, "tcp6"), (a, "abstract")]:
+    threading.Thread(target=serve, args=(s, what), daemon=True).start()
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(port))
+import os; os.rename(portfile + ".tmp", portfile)
+while True:
+    u.recvfrom(4096); note("udp")
+EOF
+python3 "$SCRATCH/bait.py" "$HITS" "$SCRATCH/bait.port" "$MARK" &
+BG_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+    [[ -s $SCRATCH/bait.port ]] && break
+    sleep 0.05
+done
+PORT=$(<"$SCRATCH/bait.port")
+
+# The host's own non-loopback addresses (no listener there: the proxy must
+# say 403, not 502, which would mean it tried to connect).
+mapfile -t HOST_ADDRS < <(ip -o addr show | awk '$2 != "lo" {sub(/\/.*/, "", $4); print $4}')
+
+# A target process on the host, owned by the same user as the cell.
+start_target() {
+    local owner=$1
+    runuser -u "$owner" -- bash -c "exec -a escape-target-$MARK sleep 120" </dev/null >/dev/null 2>&1 &
+    BG_PIDS+=($!)
+    for ((i = 0; i < 50; i++)); do
+        TARGET_PID=$(pgrep -f "^escape-target-$MARK") && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# Secrets in /root, /home and the unprivileged user's home, world-readable,
+# so only the jail (not file modes) keeps them from the cell.
+SECRETS=()
+plant_secrets() {
+    local uhome
+    uhome=$(getent passwd "$(unpriv_user)" | cut -d: -f6)
+    SECRETS=("/root/escape-secret-$MARK" "/home/escape-secret-$MARK" "$uhome/escape-secret-$MARK")
+    local s
+    for s in "${SECRETS[@]}"; do
+        echo "secret $MARK" >"$s" && chmod 644 "$s"
+    done
+}
+remove_secrets() {
+    local s
+    for s in "${SECRETS[@]}"; do rm -f -- "$s"; done
+    rm -f -- "/tmp/escape-host-$MARK"
+}
+trap 'remove_secrets; cleanup_scratch' EXIT
+if ((EUID == 0)); then plant_secrets; fi
+echo "host tmp $MARK" >"/tmp/escape-host-$MARK"
+
+# Each attempt in a list runs in one cell; the cell prints NAME=escaped or
+# NAME=blocked per attempt, and each line becomes one TAP result.
+expect_blocked() {
+    local who=$1 out=$2 name line
+    shift 2
+    for name in "$@"; do
+        line=$(grep -m1 "^$name=" <<<"$out")
+        expect_eq "$who: $name is blocked" "$name=blocked" "${line:-$name=(no answer)}"
+    done
+}
+
+# Defined inside each cell's script (the cell clears the environment):
+# attempt_lines NAME CMD... prints NAME=escaped when CMD succeeds.
+ATTEMPT_FN='attempt_lines() { local n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n=escaped"; else echo "$n=blocked"; fi; };'
+
+run_attempts() {
+    local who=$1 runas=() wt=$SCRATCH/wt-$1 logs=$SCRATCH/logs-$1 owner cell_bin=$CELL out
+    mkdir -p "$wt" "$logs"
+    cp "$SCRATCH/probe.py" "$wt/"
+    if [[ $who == unpriv ]]; then
+        owner=$(unpriv_user)
+        chown -R "$owner" "$wt" "$logs"
+        runas=(runuser -u "$owner" -- env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR")
+        cell_bin=$UNPRIV_CELL
+    else
+        owner=root
+    fi
+    local base=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off)
+    local cell=("${base[@]}" --log-dir "$logs" --connect-port "$PORT")
+    : >"$HITS"
+
+    # --- network without the proxy ---
+    expect_eq "$who: the jail has only lo" "lo" \
+        "$("${cell[@]}" -- sh -c "ip -o link | awk '{print \$2}' | tr -d :" | tr '\n' ' ' | sed 's/ $//')"
+    check "$who: positive control: the host reaches the bait on 127.0.0.1 and ::1" \
+        bash -c 'python3 "$1" tcp 127.0.0.1 "$2" && python3 "$1" tcp ::1 "$2"' _ "$SCRATCH/probe.py" "$PORT"
+    sleep 0.2
+    : >"$HITS"
+    local attempts=(
+        "attempt_lines tcp-127.0.0.1 python3 probe.py tcp 127.0.0.1 $PORT"
+        "attempt_lines tcp-::1 python3 probe.py tcp ::1 $PORT"
+        "attempt_lines abstract-unix python3 probe.py abstract $MARK"
+        "attempt_lines raw-packet-sockets python3 probe.py raw"
+        "attempt_lines raw-in-nested-userns unshare -Ur python3 probe.py raw"
+        "attempt_lines route-add ip route add 10.77.0.0/16 dev lo"
+        "attempt_lines addr-add ip addr add 10.77.0.1/32 dev lo"
+        "attempt_lines link-add ip link add escdummy type dummy"
+        "attempt_lines route-add-nested-userns unshare -Ur ip route add 10.77.0.0/16 dev lo"
+    )
+    local a names=(tcp-127.0.0.1 tcp-::1 abstract-unix raw-packet-sockets raw-in-nested-userns
+        route-add addr-add link-add route-add-nested-userns)
+    for a in "${HOST_ADDRS[@]}"; do
+        attempts+=("attempt_lines tcp-$a python3 probe.py tcp $a $PORT")
+        attempts+=("attempt_lines udp-$a python3 probe.py udp $a $PORT")
+        names+=("tcp-$a" "udp-$a")
+    done
+    out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN$(printf '%s;\n' "${attempts[@]}")
+        python3 probe.py udp 127.0.0.1 $PORT; python3 probe.py udp ::1 $PORT" 2>&1)
+    expect_blocked "$who" "$out" "${names[@]}"
+    sleep 0.3
+    expect_eq "$who: the host's loopback bait saw no direct contact (TCP, UDP, abstract)" "" "$(cat "$HITS")"
+
+    # --- the host's loopback and own addresses through the proxy ---
+    local ok_body
+    ok_body=$("${base[@]}" --log-dir "$logs" --connect-port "$PORT" --allow-cidr 127.0.0.0/8 \
+        -- python3 probe.py proxy GET "127.0.0.1:$PORT" 2>/dev/null)
+    expect_eq "$who: positive control: with --allow-cidr 127.0.0.0/8 the proxy reaches the bait" 200 "$ok_body"
+    sleep 0.2
+    : >"$HITS"
+    local targets=(127.0.0.1 "[::1]" localhost LOCALHOST localhost. 0.0.0.0 127.1 2130706433
+        0x7f000001 0177.0.0.1 127.000.000.001 "[::ffff:127.0.0.1]" "[::ffff:7f00:1]"
+        "[::127.0.0.1]" "[0:0:0:0:0:0:0:1]" "[::]" "$(hostname)")
+    for a in "${HOST_ADDRS[@]}"; do
+        [[ $a == *:* ]] && targets+=("[$a]") || targets+=("$a")
+    done
+    local t script=""
+    for t in "${targets[@]}"; do
+        script+="echo \"GET $t=\$(python3 probe.py proxy GET '$t:$PORT' 2>&1)\";"
+        script+="echo \"CONNECT $t=\$(python3 probe.py proxy CONNECT '$t:$PORT' 2>&1)\";"
+    done
+    out=$("${cell[@]}" -- bash -c "$script" 2>/dev/null)
+    # 403: the address policy; 400: the proxy rejects a non-canonical
+    # numeric host (127.1, 0x7f000001...) outright. Both are refusals; the
+    # bait, checked below, is what proves nothing got through.
+    local got
+    for t in "${targets[@]}"; do
+        for m in GET CONNECT; do
+            got=$(grep -m1 -F "$m $t=" <<<"$out")
+            check "$who: $m $t:PORT through the proxy is refused (${got#*=})" \
+                bash -c '[[ $1 =~ =(400|403)$ ]]' _ "$got"
+        done
+    done
+    sleep 0.3
+    expect_eq "$who: the bait saw nothing through the proxy" "" "$(cat "$HITS")"
+
+    # --- writes outside the worktree and the log dir ---
+    local w=(
+        "attempt_lines root-dir mkdir /escape-$MARK"
+        "attempt_lines usr touch /usr/escape-$MARK"
+        "attempt_lines etc touch /etc/escape-$MARK"
+        "attempt_lines etc-hosts sh -c 'echo 127.0.0.1 evil >> /etc/hosts'"
+        "attempt_lines etc-passwd sh -c 'echo x >> /etc/passwd'"
+        "attempt_lines nix-store touch /nix/store/escape-$MARK"
+        "attempt_lines proxy-socket-dir touch /run/cell/proxy/escape-$MARK"
+        "attempt_lines proxy-socket-replace rm -f /run/cell/proxy/proxy.sock"
+        "attempt_lines relay-binary sh -c 'echo x > /run/cell/bin/relay'"
+        "attempt_lines nix-socket-dir touch /nix/var/nix/daemon-socket/escape-$MARK"
+        "attempt_lines proc-sys-core-pattern sh -c 'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'"
+        "attempt_lines proc-sys-modprobe sh -c 'cat /proc/sys/kernel/modprobe > /proc/sys/kernel/modprobe'"
+        "attempt_lines proc-sys-legacy-tiocsti sh -c 'cat /proc/sys/dev/tty/legacy_tiocsti > /proc/sys/dev/tty/legacy_tiocsti'"
+        "attempt_lines chmod-host-dev-null chmod 666 /dev/null"
+        "attempt_lines touch-host-dev-tty touch -r /dev/tty /dev/tty"
+        "attempt_lines read-host-tls-keys sh -c 'ls /etc/ssl/private || ls /etc/pki/tls/private'"
+        "attempt_lines proc-sys-drop-caches sh -c 'echo 1 > /proc/sys/vm/drop_caches'"
+        "attempt_lines proc-sys-ip-forward sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"
+        "attempt_lines sysrq-trigger sh -c 'echo h > /proc/sysrq-trigger'"
+        "attempt_lines block-devices sh -c 'test -n \"\$(find /dev -type b 2>/dev/null)\"'"
+        "attempt_lines mount-tmpfs sh -c 'mkdir -p /tmp/m && mount -t tmpfs none /tmp/m'"
+        "attempt_lines remount-usr-rw mount -o remount,rw /usr"
+        "attempt_lines bind-over-usr mount --bind /home/cell/worktree /usr/local"
+        "attempt_lines nested-remount-usr-rw unshare -Urm sh -c 'mount -o remount,rw /usr && touch /usr/escape-$MARK'"
+        "attempt_lines nested-remount-store-rw unshare -Urm sh -c 'mount -o remount,rw,bind /nix/store && touch /nix/store/escape-$MARK'"
+        "attempt_lines nested-remount-root-rw unshare -Urm sh -c 'mount -o remount,rw / && mkdir /escape-$MARK && test -e /usr/escape-$MARK'"
+    )
+    names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-socket-dir proxy-socket-replace
+        relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-modprobe proc-sys-legacy-tiocsti
+        chmod-host-dev-null touch-host-dev-tty read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
+        sysrq-trigger block-devices mount-tmpfs remount-usr-rw bind-over-usr nested-remount-usr-rw
+        nested-remount-store-rw nested-remount-root-rw)
+    local core_before
+    core_before=$(cat /proc/sys/kernel/core_pattern)
+    out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN$(printf '%s;\n' "${w[@]}")
+        echo private > /tmp/escape-$MARK
+        mkdir -p '$XDG_RUNTIME_DIR/escape-$MARK' && touch '$XDG_RUNTIME_DIR/escape-$MARK/x'
+        unshare -Urm sh -c 'mount --bind /home/cell/worktree /usr/local && touch /usr/local/escape-$MARK'
+        " 2>&1)
+    expect_blocked "$who" "$out" "${names[@]}"
+    local p leaked=()
+    for p in "/escape-$MARK" "/usr/escape-$MARK" "/usr/local/escape-$MARK" "/etc/escape-$MARK" \
+        "/nix/store/escape-$MARK" "/tmp/escape-$MARK" "$XDG_RUNTIME_DIR/escape-$MARK"; do
+        [[ -e $p ]] && leaked+=("$p")
+    done
+    expect_eq "$who: no write reached the host (/, /usr, /etc, store, /tmp, runtime dir, bind tricks)" \
+        "" "${leaked[*]}"
+    expect_eq "$who: the host's core_pattern is unchanged" "$core_before" "$(cat /proc/sys/kernel/core_pattern)"
+    check "$who: the host's /etc/hosts and /etc/passwd carry nothing from the cell" \
+        bash -c '! grep -q evil /etc/hosts && ! grep -qx x /etc/passwd'
+    expect_eq "$who: the cell's /tmp is private (the host's /tmp file is not visible)" "absent" \
+        "$("${cell[@]}" -- sh -c "test -e /tmp/escape-host-$MARK && echo present || echo absent")"
+
+    # The log dir is the jail's to write, but the host must never write
+    # through a symlink the jail planted there (launcher, proxy, relays).
+    local victim=$SCRATCH/victim-$who
+    : >"$victim"
+    chmod 666 "$victim"
+    "${cell[@]}" -- sh -c "for f in launcher proxy nix relay; do ln -sfn '$victim' /var/log/cell/\$f.log.tmp && mv -fT /var/log/cell/\$f.log.tmp /var/log/cell/\$f.log; done" 2>/dev/null
+    "${cell[@]}" -- curl -s -o /dev/null http://denied.invalid/ 2>/dev/null
+    expect_eq "$who: the host writes nothing through a symlink planted in the log dir" "" \
+        "$(cat "$victim")"
+    : >"$victim"
+    "${base[@]}" -- sh -c "ln -sfn '$victim' /var/log/cell/launcher.log.tmp && mv -fT /var/log/cell/launcher.log.tmp /var/log/cell/launcher.log" 2>/dev/null
+    expect_eq "$who: ... nor through one planted in the default (runtime) log dir" "" "$(cat "$victim")"
+    rm -f "$logs"/*.log
+
+    # --- signals and the pid namespace ---
+    if start_target "$owner"; then
+        out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN
+            attempt_lines kill-0 kill -0 $TARGET_PID
+            attempt_lines kill-term kill -TERM $TARGET_PID
+            attempt_lines proc-entry test -e /proc/$TARGET_PID/cmdline
+            attempt_lines ps-sees-host sh -c 'ps -eo args | grep -q ^escape-target-$MARK'
+            echo nprocs=\$(ls /proc | grep -c '^[0-9]')
+            kill -KILL -1" 2>&1)
+        expect_blocked "$who" "$out" kill-0 kill-term proc-entry ps-sees-host
+        check "$who: the cell sees only its own few processes ($(grep -o 'nprocs=[0-9]*' <<<"$out"))" \
+            bash -c '[[ $1 =~ nprocs=([0-9]+) ]] && ((BASH_REMATCH[1] <= 8))' _ "$out"
+        check "$who: the host process survived kill -0/-TERM and kill -KILL -1 from the cell" \
+            kill -0 "$TARGET_PID"
+        kill "$TARGET_PID" 2>/dev/null
+    else
+        check "$who: a host target process starts" false
+    fi
+
+    # --- /root and /home ---
+    if ((EUID == 0)); then
+        out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN
+            attempt_lines read-root-secret cat '${SECRETS[0]}'
+            attempt_lines read-home-secret cat '${SECRETS[1]}'
+            attempt_lines read-user-home-secret cat '${SECRETS[2]}'
+            attempt_lines list-root ls -A /root
+            attempt_lines find-secret sh -c 'find / \\( -path /proc -o -path /usr -o -path /nix/store \\) -prune -o -name \"escape-secret-*\" -print 2>/dev/null | grep -q .'
+            echo home=\$(ls -A /home | tr '\n' ' ')" 2>&1)
+        expect_blocked "$who" "$out" read-root-secret read-home-secret read-user-home-secret list-root find-secret
+        expect_eq "$who: /home holds only the cell's home" "home=cell" "$(grep -m1 '^home=' <<<"$out")"
+    else
+        skip "$who: secrets in /root and /home" "needs root to plant them"
+    fi
+
+    # --- TIOCSTI into the terminal the cell runs on ---
+    local fifo=$SCRATCH/tty-in-$who hold
+    mkfifo "$fifo" && chmod 666 "$fifo"
+    exec {hold}<>"$fifo"
+    out=$("${runas[@]}" script -qec "$(printf '%q ' "$cell_bin" --worktree "$wt" --nix off) -- python3 probe.py tiocsti 'echo INJECTED-$MARK
+'; read -r -t 1 line; echo \"host-read:\$line\"" /dev/null <"$fifo" 2>&1 | tr -d '\r')
+    exec {hold}>&-
+    check "$who: the cell's stdin is a real TTY (the attempt is meaningful)" grep -q "stdin-is-tty True" <<<"$out"
+    check "$who: TIOCSTI fails on every terminal fd inside" \
+        bash -c '! grep -q injected <<<"$1" && (( $(grep -cE "^fd [0-9]+ (EPERM|EIO|ENOTTY|EBADF)" <<<"$1") >= 3 ))' _ "$out"
+    expect_eq "$who: nothing was injected into the host terminal" "host-read:" \
+        "$(grep -m1 '^host-read:' <<<"$out")"
+
+    # --- processes that try to outlive the cell ---
+    "${cell[@]}" -- bash -c "
+        setsid nohup bash -c 'exec -a escape-persist-a-$MARK sleep 60' >/dev/null 2>&1 &
+        ( ( exec -a escape-persist-b-$MARK sleep 60 ) & ) &
+        bash -c 'trap \"\" TERM HUP; exec -a escape-persist-c-$MARK sleep 60' &
+        python3 probe.py daemon escape-persist-d-$MARK
+        sleep 0.3" >/dev/null 2>&1
+    local left=""
+    for ((i = 0; i < 30; i++)); do
+        left=$(pgrep -af "escape-persist-.-$MARK")
+        [[ -z $left ]] && break
+        sleep 0.1
+    done
+    expect_eq "$who: no process outlives the cell (setsid nohup, double fork, TERM/HUP ignored, daemon)" \
+        "" "$left"
+    expect_eq "$who: nothing left behind" "" "$(leftovers)"
+}
+
+run_attempts root
+run_attempts unpriv
+tap_done
