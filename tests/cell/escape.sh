@@ -9,6 +9,7 @@
 set -uo pipefail
 here=$(dirname -- "$0")
 source "$here/lib.sh"
+source "$here/../lib/nix_daemon.sh"
 
 MARK=escape-$$-$RANDOM
 HITS=$SCRATCH/hits
@@ -200,7 +201,21 @@ remove_secrets() {
     for s in "${SECRETS[@]}"; do rm -f -- "$s"; done
     rm -f -- "/tmp/escape-host-$MARK"
 }
-trap 'remove_secrets; cleanup_scratch' EXIT
+trap 'stop_nix_daemon; remove_secrets; cleanup_scratch' EXIT
+
+# A private nix daemon: builds run OUTSIDE the jail (that is what the nix
+# relay is for), so a build is the one way a process could outlive a cell.
+mkdir -p "$SCRATCH/nixd" "$SCRATCH/nixsock" && chmod 755 "$SCRATCH/nixd" "$SCRATCH/nixsock"
+if start_nix_daemon "$SCRATCH/nixd"; then
+    chmod 666 "$NIX_DAEMON_SOCKET"
+    ln -s "$NIX_DAEMON_SOCKET" "$SCRATCH/nixsock/socket"
+fi
+
+# nix_drv NAME SCRIPT: a derivation whose builder runs SCRIPT with bash.
+nix_drv() {
+    printf 'derivation { name = "%s"; system = builtins.currentSystem; builder = "/bin/bash"; args = [ "-c" %s ]; }' \
+        "$1" "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$2")"
+}
 if ((EUID == 0)); then plant_secrets; fi
 echo "host tmp $MARK" >"/tmp/escape-host-$MARK"
 
@@ -430,6 +445,34 @@ run_attempts() {
     done
     expect_eq "$who: no process outlives the cell (setsid nohup, double fork, TERM/HUP ignored, daemon)" \
         "" "$left"
+    # --- a nix build (outside the jail) that tries to outlive the cell ---
+    if [[ -S $SCRATCH/nixsock/socket ]]; then
+        local tag=escape-build-$who-$MARK
+        nixcell=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix on --nix-daemon-socket "$SCRATCH/nixsock")
+        local detached long
+        detached=$(nix_drv "detached-$tag" "(/usr/bin/setsid /bin/bash -c 'exec -a $tag-detached /bin/sleep 60' </dev/null >/dev/null 2>&1 &); echo > \$out")
+        long=$(nix_drv "long-$tag" "exec -a $tag-long /bin/sleep 60")
+        "${nixcell[@]}" -- sh -c "nix-build --option substituters '' --no-out-link -E '$detached' >/dev/null 2>&1
+            nix-build --option substituters '' --no-out-link -E '$long' >/dev/null 2>&1 &
+            for i in \$(seq 100); do test -e stop-$MARK && break; sleep 0.1; done" &
+        local nix_cell=$! seen=no
+        for ((i = 0; i < 100; i++)); do
+            pgrep -f "^$tag-long" >/dev/null && { seen=yes; break; }
+            sleep 0.1
+        done
+        touch "$wt/stop-$MARK"
+        wait "$nix_cell"
+        expect_eq "$who: the cell's long build was running on the host (the attempt is real)" yes "$seen"
+        left=""
+        for ((i = 0; i < 50; i++)); do
+            left=$(pgrep -af "^$tag-")
+            [[ -z $left ]] && break
+            sleep 0.1
+        done
+        expect_eq "$who: no build process outlives the cell (running build, detached child)" "" "$left"
+    else
+        skip "$who: builds outliving the cell" "no private nix-daemon"
+    fi
     expect_eq "$who: nothing left behind" "" "$(leftovers)"
 }
 
