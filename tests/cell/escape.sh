@@ -336,6 +336,11 @@ run_attempts() {
         "attempt_lines proc-sys-ip-forward sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"
         "attempt_lines sysrq-trigger sh -c 'echo h > /proc/sysrq-trigger'"
         "attempt_lines block-devices sh -c 'test -n \"\$(find /dev -type b 2>/dev/null)\"'"
+        "attempt_lines sethostname hostname escape-host"
+        "attempt_lines sethostname-nested-userns unshare -Ur hostname escape-host"
+        "attempt_lines settime date -s @0"
+        "attempt_lines cgroupfs sh -c 'test -e /sys/fs/cgroup/cgroup.procs'"
+        "attempt_lines host-run-sockets sh -c 'test -n \"\$(ls -A /run | grep -vx cell)\"'"
         "attempt_lines mount-tmpfs sh -c 'mkdir -p /tmp/m && mount -t tmpfs none /tmp/m'"
         "attempt_lines remount-usr-rw mount -o remount,rw /usr"
         "attempt_lines bind-over-usr mount --bind /home/cell/worktree /usr/local"
@@ -346,7 +351,8 @@ run_attempts() {
     names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-socket-dir proxy-socket-replace
         relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-modprobe proc-sys-legacy-tiocsti
         chmod-host-dev-null touch-host-dev-tty read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
-        sysrq-trigger block-devices mount-tmpfs remount-usr-rw bind-over-usr nested-remount-usr-rw
+        sysrq-trigger block-devices sethostname sethostname-nested-userns settime cgroupfs
+        host-run-sockets mount-tmpfs remount-usr-rw bind-over-usr nested-remount-usr-rw
         nested-remount-store-rw nested-remount-root-rw)
     local core_before
     core_before=$(cat /proc/sys/kernel/core_pattern)
@@ -364,6 +370,7 @@ run_attempts() {
     expect_eq "$who: no write reached the host (/, /usr, /etc, store, /tmp, runtime dir, bind tricks)" \
         "" "${leaked[*]}"
     expect_eq "$who: the host's core_pattern is unchanged" "$core_before" "$(cat /proc/sys/kernel/core_pattern)"
+    check "$who: the host's hostname is unchanged" test "$(hostname)" != escape-host
     check "$who: the host's /etc/hosts and /etc/passwd carry nothing from the cell" \
         bash -c '! grep -q evil /etc/hosts && ! grep -qx x /etc/passwd'
     expect_eq "$who: the cell's /tmp is private (the host's /tmp file is not visible)" "absent" \
@@ -383,24 +390,30 @@ run_attempts() {
     expect_eq "$who: ... nor through one planted in the default (runtime) log dir" "" "$(cat "$victim")"
     rm -f "$logs"/*.log
 
-    # --- signals and the pid namespace ---
+    # --- signals, the pid and ipc namespaces ---
+    local SHM_ID
+    SHM_ID=$(runuser -u "$owner" -- ipcmk -M 4096 -p 0666 | grep -o '[0-9]*$')
     if start_target "$owner"; then
         out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN
             attempt_lines kill-0 kill -0 $TARGET_PID
             attempt_lines kill-term kill -TERM $TARGET_PID
             attempt_lines proc-entry test -e /proc/$TARGET_PID/cmdline
             attempt_lines ps-sees-host sh -c 'ps -eo args | grep -q ^escape-target-$MARK'
+            attempt_lines sysv-shm-visible sh -c 'awk \"NR > 1 && \\\$2 == $SHM_ID\" /proc/sysvipc/shm | grep -q .'
             echo nprocs=\$(ls /proc | grep -c '^[0-9]')
             kill -KILL -1" 2>&1)
-        expect_blocked "$who" "$out" kill-0 kill-term proc-entry ps-sees-host
+        expect_blocked "$who" "$out" kill-0 kill-term proc-entry ps-sees-host sysv-shm-visible
         check "$who: the cell sees only its own few processes ($(grep -o 'nprocs=[0-9]*' <<<"$out"))" \
             bash -c '[[ $1 =~ nprocs=([0-9]+) ]] && ((BASH_REMATCH[1] <= 8))' _ "$out"
         check "$who: the host process survived kill -0/-TERM and kill -KILL -1 from the cell" \
             kill -0 "$TARGET_PID"
         kill "$TARGET_PID" 2>/dev/null
+        check "$who: positive control: the host sees its SysV segment" \
+            bash -c 'awk -v id="$1" "NR > 1 && \$2 == id" /proc/sysvipc/shm | grep -q .' _ "$SHM_ID"
     else
         check "$who: a host target process starts" false
     fi
+    [[ -n $SHM_ID ]] && ipcrm -m "$SHM_ID"
 
     # --- /root and /home ---
     if ((EUID == 0)); then
