@@ -44,7 +44,7 @@ now() { date +%s%N; }
 # mean_ms LABEL CMD...: runs CMD RUNS times, prints mean milliseconds.
 mean_ms() {
     local t0 t1 i
-    "$@" >/dev/null 2>&1 || { echo "bench: $* failed" >&2; return 1; }
+    "$@" >/dev/null 2>"$W/err" || { echo "bench: $* failed:" >&2; tail -5 "$W/err" >&2; return 1; }
     t0=$(now)
     for ((i = 0; i < RUNS; i++)); do "$@" >/dev/null 2>&1; done
     t1=$(now)
@@ -58,14 +58,15 @@ cell_true() { "$CELL" "${CELL_ARGS[@]}" -- "$@"; }
 # The same mounts, bare: the plan's own bwrap options without daemons.
 eval "$("$CELL" --print script "${CELL_ARGS[@]}" -- true | sed -n '/^cell_plan()/,/^}/p')"
 CELL_RT=$W/rt cell_plan
-bare_true() { "$CELL_BWRAP" "${CELL_BWRAP_ARGS[@]}" -- true; }
+BARE_ARGS=("${CELL_BWRAP_ARGS[@]}")
+bare_true() { "$CELL_BWRAP" "${BARE_ARGS[@]}" -- true; }
 
 # The reference launcher: what a hand-written tinyproxy + socat + bwrap does.
 REF_PORT=18888
 ref_cell() {
     local rt
     rt=$(mktemp -d "$W/ref.XXXXXX")
-    mkdir -p "$rt/proxy" "$rt/nix"
+    CELL_RT=$rt cell_plan # the same files and mounts, under this run's dir
     printf 'Port %s\nListen 127.0.0.1\nTimeout 600\nMaxClients 100\nLogLevel Critical\n' \
         "$REF_PORT" >"$rt/tp.conf"
     tinyproxy -d -c "$rt/tp.conf" &
@@ -76,12 +77,10 @@ ref_cell() {
     local s2=$!
     until [[ -S $rt/proxy/proxy.sock && -S $rt/nix/socket ]] &&
         (exec 3<>/dev/tcp/127.0.0.1/$REF_PORT) 2>/dev/null; do sleep 0.005; done
-    local bw=() a
-    for a in "${CELL_BWRAP_ARGS[@]}"; do bw+=("${a//$W\/rt/$rt}"); done
-    "$CELL_BWRAP" "${bw[@]}" -- /bin/sh -c '
+    "$CELL_BWRAP" "${CELL_BWRAP_ARGS[@]}" -- /bin/bash -c '
         socat TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/cell/proxy/proxy.sock &
         until (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null; do sleep 0.005; done 2>/dev/null
-        "$@"; rc=$?; kill $!; exit $rc' sh "$@"
+        "$@"; rc=$?; kill $!; exit $rc' bash "$@"
     local rc=$?
     kill "$tp" "$s1" "$s2" 2>/dev/null
     wait "$tp" "$s1" "$s2" 2>/dev/null
@@ -97,8 +96,10 @@ awk -v c="$c" -v b="$b" -v r="$r" 'BEGIN {
     printf "  cell %.1f ms, bare bwrap %.1f ms, reference %.1f ms\n", c/1000, b/1000, r/1000
     printf "  cell / bare = %.2fx (target <= 3x); reference / cell = %.2fx (target >= 4x)\n", c/b, r/c }'
 
+# NO_PROXY names localhost in a cell; the point here is to go through the proxy.
 fetch() {
-    curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' "http://localhost:$NGINX_PORT/big"
+    NO_PROXY= no_proxy= curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' \
+        "http://localhost:$NGINX_PORT/big"
 }
 echo "${MIB} MiB fetched through the proxy from inside the cell:"
 read -r cs ct < <(cell_true bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")

@@ -3,8 +3,10 @@
 # `cell_plan` function and then this file verbatim; the `cell` command runs
 # exactly that script, so `cell` and a generated wrapper cannot drift apart.
 #
-# Theory of operation:
-#  1. make a private runtime dir (0700) and call cell_plan to fill it;
+# Theory of operation (each external command costs a fork and an exec, so
+# the path from start to command is kept to a handful):
+#  1. pick a private runtime dir name; cell_plan creates it (0700) and fills
+#     it; one mkfifo makes the lifeline and ready fifos;
 #  2. start the host daemons (proxy, nix relay) as ONE job, hence one new
 #     process group, each with a ready fifo and a lifeline fifo: the launcher
 #     holds the lifeline's only write end, so even a launcher killed with
@@ -15,8 +17,8 @@
 #  4. run bwrap (options through --args FD, never argv) in the background and
 #     wait for it, so INT/TERM/HUP traps run at once;
 #  5. on every exit path: stop bwrap, TERM then KILL the daemon group, count
-#     success as "the processes are gone" (already dead is fine), summarise
-#     what the proxy refused, remove the runtime dir.
+#     success as "the processes are gone" (already dead is fine); the
+#     supervisor summarises what the proxy refused and removes the runtime dir.
 
 set -uo pipefail
 shopt -s extglob
@@ -28,6 +30,7 @@ CELL_CLEANED=
 CELL_LAUNCH_LOG=
 CELL_LIFELINE_W=
 CELL_LIFELINE_R=
+CELL_RM_BUILTIN=
 CELL_PROXY_LOG_START=0
 CELL_READY_TIMEOUT=${CELL_READY_TIMEOUT:-10}
 
@@ -42,13 +45,50 @@ cell_note() {
     printf '%(%FT%T)T %s\n' -1 "$*" 2>/dev/null >>"$CELL_LAUNCH_LOG" || true
 }
 
+# Debian's bash-builtins (and other distributions' bash packages) ship mkdir,
+# mkfifo and rm as loadable builtins: with them the launcher runs no external
+# command at all between cellgen and bwrap. Only bash's own and the system's
+# library dirs are searched; without them the external commands are used.
+cell_load_builtins() {
+    local dir b
+    for dir in "${BASH%/bin/*}/lib/bash" /usr/lib/bash /usr/local/lib/bash; do
+        [[ -r $dir/mkdir ]] || continue
+        for b in mkdir mkfifo rm; do
+            enable -f "$dir/$b" "$b" 2>/dev/null || continue
+            [[ $b == rm ]] && CELL_RM_BUILTIN=1
+        done
+        return 0
+    done
+}
+
+# Picks the private runtime dir's name; cell_plan creates it (cell_mkdirs).
 cell_make_runtime_dir() {
     local parent=${XDG_RUNTIME_DIR:-/tmp}
     [[ -d $parent && -w $parent ]] || parent=/tmp
-    CELL_RT=$(umask 077 && mktemp -d "$parent/cell.XXXXXXXX") || {
-        printf 'cell: cannot create a runtime dir in %s\n' "$parent" >&2
-        exit 70
-    }
+    printf -v CELL_RT '%s/cell.%08x%08x' "$parent" "$SRANDOM" "$SRANDOM"
+}
+
+# Called by cell_plan with the plan's dirs: creates the runtime dir (it must
+# not exist yet: a name somebody else made is never used) and those dirs,
+# all mode 0700, in one mkdir. On a clash, picks a new name and retries.
+cell_mkdirs() {
+    local tries err
+    local -a rel
+    for ((tries = 0; tries < 5; tries++)); do
+        mkdir -m 0700 -- "$CELL_RT" "$@" 2>/dev/null && return 0
+        err=$(mkdir -m 0700 -- "$CELL_RT" 2>&1)
+        # Not there at all (parent not writable), or ours from this very
+        # call with a subdir failing (disk full): give up.
+        [[ -e $CELL_RT || -L $CELL_RT ]] || break
+        [[ -O $CELL_RT && ! -L $CELL_RT ]] && { rm -rf -- "$CELL_RT"; break; }
+        # Somebody else's: rename every path we were given under a new name.
+        rel=("${@#"$CELL_RT"}")
+        cell_make_runtime_dir
+        set -- "${rel[@]/#/$CELL_RT}"
+    done
+    printf 'cell: cannot create the runtime dir %s: %s\n' "$CELL_RT" "${err:-name clashes}" >&2
+    CELL_RT=
+    return 1
 }
 
 # Opens an anonymous-enough pipe: a fifo in the runtime dir opened by us.
@@ -97,12 +137,15 @@ cell_supervise() {
     # Once they are gone the proxy's log is complete: summarise it here, then
     # the runtime dir goes too (exec: no further fork). The launcher waits
     # for this group to be gone anyway.
-    trap 'kill -TERM "${!by_pid[@]}" 2>/dev/null; wait; cell_refusal_summary; exec rm -rf -- "$CELL_RT"' TERM
+    trap 'kill -TERM "${!by_pid[@]}" 2>/dev/null; wait; cell_refusal_summary; cell_rm_rt_and_exit' TERM
+    # Each daemon opens the lifeline itself: a daemon sets O_NONBLOCK on its
+    # fd, and on a shared open file description that would turn our own
+    # blocking read below into EAGAIN.
     for i in "${!CELL_DAEMONS[@]}"; do
         name=${CELL_DAEMONS[i]}
         argv="CELL_DAEMON_ARGV_$name[@]"
         "${!argv}" --ready-fd 3 --lifeline-fd 4 \
-            3>"$CELL_RT/ready.$name" 4<&"$CELL_LIFELINE_R" \
+            3>"$CELL_RT/ready.$name" 4<"$CELL_RT/lifeline" \
             {CELL_LIFELINE_W}>&- 2>>"$CELL_LOG_DIR/$name.log" </dev/null &
         by_pid[$!]=$name
     done
@@ -118,6 +161,12 @@ cell_supervise() {
     # lifeline, so reaching EOF here means it died without cleaning up
     # (SIGKILL): the runtime dir is ours to remove.
     read -r -u "$CELL_LIFELINE_R" _
+    cell_rm_rt_and_exit
+}
+
+# The supervisor's last act: the builtin rm if loaded, else exec (no fork).
+cell_rm_rt_and_exit() {
+    [[ -n $CELL_RM_BUILTIN ]] && { rm -rf -- "$CELL_RT"; exit 0; }
     exec rm -rf -- "$CELL_RT"
 }
 
@@ -157,7 +206,11 @@ cell_await_ready() {
     return 1
 }
 
-cell_run_bwrap() {
+# Runs bwrap (options through --args FD) in the background: the launcher
+# then waits for it, so INT/TERM/HUP traps run at once. (Not started earlier,
+# blocked on --block-fd while the daemons start: bwrap's sandbox init is not
+# yet tied to its parent's life then, and would outlive a killed launcher.)
+cell_start_bwrap() {
     local args_file=$CELL_RT/bwrap.args in
     printf '%s\0' "${CELL_BWRAP_ARGS[@]}" >"$args_file" || return 70
     # A background job's stdin would be /dev/null; hand ours over explicitly.
@@ -168,6 +221,9 @@ cell_run_bwrap() {
     CELL_BWRAP_PID=$!
     exec {in}<&-
     cell_note "bwrap started as $CELL_BWRAP_PID"
+}
+
+cell_wait_bwrap() {
     local rc
     wait "$CELL_BWRAP_PID"
     rc=$?
@@ -266,6 +322,7 @@ cell_on_signal() {
 }
 
 cell_main() {
+    cell_load_builtins
     cell_make_runtime_dir
     trap 'cell_cleanup' EXIT
     trap 'cell_on_signal INT 2' INT
@@ -282,8 +339,9 @@ cell_main() {
     cell_select_daemons || exit 70
     cell_open_lifeline || exit 70
     cell_start_daemons || exit 70
+    cell_start_bwrap "$@" || exit 70
     local rc
-    cell_run_bwrap "$@"
+    cell_wait_bwrap
     rc=$?
     cell_note "command exited with $rc"
     trap - EXIT

@@ -44,15 +44,16 @@ Args as_args(const std::vector<std::string>& words) {
 }
 
 void write_runtime(ScriptWriter& w, const Plan& plan) {
-    // One mkdir for all: each external command costs a fork and an exec,
-    // and the launcher's start-up is mostly those.
-    if (!plan.runtime_dirs.empty()) {
-        std::string dirs;
-        for (const auto& dir : plan.runtime_dirs) {
-            dirs += ' ' + w.word(RuntimePath{dir});
-        }
-        w.line("mkdir -p --" + dirs);
+    // The launcher's cell_mkdirs makes the runtime dir and these in one
+    // mkdir: each external command costs a fork and an exec, and the
+    // launcher's start-up is mostly those. Sourced on its own (tests, a
+    // user's debugging), the plan falls back to mkdir -p.
+    w.line("declare -F cell_mkdirs >/dev/null || cell_mkdirs() { mkdir -p -- \"$@\"; }");
+    std::string dirs;
+    for (const auto& dir : plan.runtime_dirs) {
+        dirs += ' ' + w.word(RuntimePath{dir});
     }
+    w.line("cell_mkdirs" + dirs + " || return 1");
     for (const auto& f : plan.runtime_files) {
         w.line(
             fmt::format("printf '%s' {} >{}", shell_quote(f.content), w.word(RuntimePath{f.rel})));

@@ -8,14 +8,20 @@ WT=$SCRATCH/wt
 mkdir -p "$WT"
 cell=("$CELL" --worktree "$WT" --nix off --allow example.com)
 
+# Every command run here carries MARK in its argv, so a leftover bwrap or
+# in-jail process shows up too, not only daemons and runtime dirs.
+MARK=cell-lifecycle-mark-$$
+marked() { pgrep -af -- "$MARK" | grep -v pgrep; }
+
 # wait_gone: the launcher may still be tearing down for a moment.
 wait_gone() {
     local i
     for ((i = 0; i < 50; i++)); do
-        [[ -z $(leftovers) ]] && return 0
+        [[ -z $(leftovers) && -z $(marked) ]] && return 0
         sleep 0.1
     done
     leftovers
+    marked
     return 1
 }
 
@@ -24,7 +30,7 @@ wait_gone() {
 start_cell() {
     rm -f "$WT/started"
     # env: background jobs start with SIGINT ignored; the launcher must see it.
-    setsid env --default-signal "${cell[@]}" -- sh -c 'touch started; exec sleep 60' >/dev/null 2>&1 &
+    setsid env --default-signal "${cell[@]}" -- sh -c 'touch started; sleep 60' "$MARK" >/dev/null 2>&1 &
     CELL_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
@@ -34,10 +40,10 @@ start_cell() {
     return 1
 }
 
-"${cell[@]}" -- true
+"${cell[@]}" -- sh -c true "$MARK"
 check "normal exit leaves nothing" wait_gone
 
-"${cell[@]}" -- sh -c 'kill -9 $$' 2>/dev/null
+"${cell[@]}" -- sh -c 'kill -9 $$' "$MARK" 2>/dev/null
 check "a command killed with SIGKILL leaves nothing" wait_gone
 
 for sig in TERM INT HUP KILL; do
@@ -53,6 +59,10 @@ done
 
 if start_cell; then
     pkill -KILL -f "proxy.*$SCRATCH/run/cell"
+    sleep 0.2
+    check "the cell runs on without its proxy" kill -0 "$CELL_PID"
+    # Then the command ends (the in-jail sh that carries MARK).
+    pkill -KILL -f "^sh -c touch started; sleep 60 $MARK"
     wait "$CELL_PID" 2>/dev/null
     check "the proxy killed mid-run: the cell still ends and leaves nothing" wait_gone
 else
