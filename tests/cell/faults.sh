@@ -4,7 +4,9 @@
 #   while a cell keeps talking to it: pings fail while it is down (so the
 #   restart is real), work again after it, and the cell ends cleanly;
 # - the host side of the nix relay is killed mid-run: nix calls inside fail
-#   fast instead of hanging, and the cell still ends and leaves nothing.
+#   fast instead of hanging, and the cell still ends and leaves nothing;
+# - the log dir fills up mid-run (root only: a tiny tmpfs): the proxy keeps
+#   serving, the cell ends with the command's status and leaves nothing.
 # (The proxy killed mid-run is in lifecycle.sh.)
 set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
@@ -108,6 +110,39 @@ fault_run() {
 
 fault_run root
 fault_run unpriv
+
+# --- the log dir fills up while a cell uses the proxy ---
+FULL=$SCRATCH/fulllog
+mkdir -p "$FULL"
+if ((EUID == 0)) && mount -t tmpfs -o size=256k,mode=0777 cell-faults-log "$FULL"; then
+    trap 'umount "$FULL"; stop_nix_daemon; cleanup_scratch' EXIT
+    start_upstream HTTP
+    wt=$SCRATCH/wt-full
+    mkdir -p "$wt"
+    rm -f "$wt/go" "$wt/started"
+    "$CELL" --worktree "$wt" --log-dir "$FULL" --nix off --allow localhost --allow-cidr 127.0.0.0/8 \
+        -- sh -c "touch started; while [ ! -e go ]; do sleep 0.05; done
+            ok=0; for i in \$(seq 300); do
+                curl -s --noproxy '' --max-time 5 http://localhost:$HTTP_PORT/hello | grep -q 'hello from upstream' && ok=\$((ok + 1))
+            done; echo \$ok > served" >/dev/null 2>"$SCRATCH/full.err" &
+    cell_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ -e $wt/started ]] && break
+        sleep 0.05
+    done
+    dd if=/dev/zero of="$FULL/filler" bs=4k >/dev/null 2>&1
+    check "the log dir is full before the requests start" \
+        bash -c '! echo x >"$1/probe" 2>/dev/null' _ "$FULL"
+    touch "$wt/go"
+    wait "$cell_pid"
+    rc=$?
+    expect_eq "log dir full: every request is still served and the cell exits 0" "0 300" \
+        "$rc $(cat "$wt/served" 2>/dev/null)"
+    check "log dir full: nothing left behind" wait_gone
+else
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - log dir full mid-run # SKIP needs root to mount a small tmpfs"
+fi
 check "the daemon serves the host after all this" \
     env "$(nix_client_env "$NIX_DAEMON_SOCKET")" nix --extra-experimental-features nix-command store ping
 tap_done
