@@ -3,6 +3,7 @@
 # - the host nix-daemon is stopped and started again on the same socket path
 #   while a cell keeps talking to it: pings fail while it is down (so the
 #   restart is real), work again after it, and the cell ends cleanly;
+# - the daemon is frozen (SIGSTOP) and thawed: pings time out, then work;
 # - the host side of the nix relay is killed mid-run: nix calls inside fail
 #   fast instead of hanging, and the cell still ends and leaves nothing;
 # - the log dir fills up mid-run (root only: a tiny tmpfs): the proxy keeps
@@ -87,6 +88,25 @@ fault_run() {
     rc=$?
     expect_eq "$who: the cell ends cleanly after the restart" "0 done" "$rc $(tail -n1 "$wt/pings")"
     check "$who: the restart left nothing behind" wait_gone
+
+    # --- the daemon frozen (SIGSTOP) and thawed under a running cell ---
+    rm -f "$wt/pings" "$wt/stop"
+    "${cell[@]}" -- sh -c "$PINGER" >"$SCRATCH/cell-$who.out" 2>&1 &
+    cell_pid=$!
+    if wait_for ok 2 "$wt/pings"; then
+        kill -STOP -- "-$NIX_DAEMON_PID"
+        check "$who: a frozen daemon makes pings time out, not wedge the cell" \
+            wait_for fail 1 "$wt/pings" 15
+        kill -CONT -- "-$NIX_DAEMON_PID"
+        check "$who: after the daemon thaws, pings through the same relay work again" \
+            wait_for ok 2 "$wt/pings"
+    else
+        check "$who: the cell's pings reach the daemon (freeze case)" false
+    fi
+    touch "$wt/stop"
+    wait "$cell_pid"
+    expect_eq "$who: the cell ends cleanly after the freeze" "0" "$?"
+    check "$who: the freeze left nothing behind" wait_gone
 
     # --- the host side of the nix relay killed mid-run ---
     rm -f "$wt/pings" "$wt/stop"
