@@ -94,6 +94,41 @@ def proxy_one(method, target):
         head += chunk
     return head.split(b" ")[1].decode() if b" " in head else "none"
 
+def raw_proxy(port):
+    # Request forms that might slip past a target check: origin-form with a
+    # loopback Host, HTTP/1.0 without Host, userinfo, an upper-case scheme,
+    # a pipelined second request, Host disagreeing with the URI, CL+TE.
+    forms = {
+        "origin-form-host": f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n",
+        "http10-no-host": f"GET http://127.0.0.1:{port}/ HTTP/1.0\r\n\r\n",
+        "userinfo": f"GET http://example.com@127.0.0.1:{port}/ HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        "upper-scheme": f"GET HTTP://127.0.0.1:{port}/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        "host-mismatch": f"GET http://localhost:9/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n",
+        "pipelined": f"GET http://127.0.0.2:9/ HTTP/1.1\r\nHost: 127.0.0.2:9\r\n\r\n"
+                     f"GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "cl-te": f"POST http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                 f"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "connect-userinfo": f"CONNECT example.com@127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "connect-no-port": "CONNECT 127.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    }
+    for name, req in forms.items():
+        s = socket.create_connection(("127.0.0.1", 3128), timeout=8)
+        s.sendall(req.encode())
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        codes = [l.split(b" ")[1].decode() for l in data.split(b"\r\n")
+                 if l.startswith(b"HTTP/1.") and b" " in l]
+        reached = b"reached" in data
+        print(f"{name}={'escaped' if reached or any(c.startswith('2') for c in codes) else 'blocked'} {codes}")
+    return 0
+
 def tiocsti(text):
     print("stdin-is-tty", os.isatty(0))
     got = 0
@@ -311,6 +346,14 @@ run_attempts() {
                 bash -c '[[ $1 =~ =(400|403)$ ]]' _ "$got"
         done
     done
+    out=$("${cell[@]}" -- python3 probe.py raw_proxy "$PORT" 2>&1)
+    local form
+    for form in origin-form-host http10-no-host userinfo upper-scheme host-mismatch pipelined \
+        cl-te connect-userinfo connect-no-port; do
+        got=$(grep -m1 "^$form=" <<<"$out")
+        check "$who: proxy request form $form does not reach the host (${got#*=})" \
+            bash -c '[[ $1 == *=blocked* ]]' _ "$got"
+    done
     sleep 0.3
     expect_eq "$who: the bait saw nothing through the proxy" "" "$(cat "$HITS")"
 
@@ -382,7 +425,7 @@ run_attempts() {
     : >"$victim"
     chmod 666 "$victim"
     "${cell[@]}" -- sh -c "for f in launcher proxy nix relay; do ln -sfn '$victim' /var/log/cell/\$f.log.tmp && mv -fT /var/log/cell/\$f.log.tmp /var/log/cell/\$f.log; done" 2>/dev/null
-    "${cell[@]}" -- curl -s -o /dev/null http://denied.invalid/ 2>/dev/null
+    "${cell[@]}" -- curl -s -o /dev/null http://127.0.0.1:9/ 2>/dev/null
     expect_eq "$who: the host writes nothing through a symlink planted in the log dir" "" \
         "$(cat "$victim")"
     : >"$victim"
