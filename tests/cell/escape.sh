@@ -526,6 +526,17 @@ run_attempts() {
             sleep 0.1
         done
         expect_eq "$who: no build process outlives the cell (running build, detached child)" "" "$left"
+        # A trusted daemon client may set post-build-hook, which the daemon
+        # (root) runs on the host; the hook's host path is in mountinfo.
+        local proof=$SCRATCH/hook-proof-$who
+        printf '#!/bin/sh\n/usr/bin/id -u > %s\n' "$proof" >"$wt/hook.sh"
+        chmod 755 "$wt/hook.sh"
+        "${nixcell[@]}" -- sh -c "host_wt=\$(awk '\$5 == \"/home/cell/worktree\" {print \$4}' /proc/self/mountinfo)
+            nix-build --option substituters '' --option post-build-hook \"\$host_wt/hook.sh\" --no-out-link \
+                -E '$(nix_drv "hook-$tag" 'echo > $out')'" >/dev/null 2>&1
+        expect_eq "$who: the cell cannot make the nix daemon run a host command (post-build-hook)" \
+            "" "$(cat "$proof" 2>/dev/null)"
+        rm -f "$wt/hook.sh"
     else
         skip "$who: builds outliving the cell" "no private nix-daemon"
     fi
