@@ -254,6 +254,16 @@ nix_drv() {
 if ((EUID == 0)); then plant_secrets; fi
 echo "host tmp $MARK" >"/tmp/escape-host-$MARK"
 
+# wait_hits N: until the bait has recorded N contacts (5 s at most).
+wait_hits() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        (($(wc -l <"$HITS") >= $1)) && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # Each attempt in a list runs in one cell; the cell prints NAME=escaped or
 # NAME=blocked per attempt, and each line becomes one TAP result.
 expect_blocked() {
@@ -290,7 +300,7 @@ run_attempts() {
         "$("${cell[@]}" -- sh -c "ip -o link | awk '{print \$2}' | tr -d :" | tr '\n' ' ' | sed 's/ $//')"
     check "$who: positive control: the host reaches the bait on 127.0.0.1 and ::1" \
         bash -c 'python3 "$1" tcp 127.0.0.1 "$2" && python3 "$1" tcp ::1 "$2"' _ "$SCRATCH/probe.py" "$PORT"
-    sleep 0.2
+    check "$who: positive control: the bait records contacts" wait_hits 2
     : >"$HITS"
     local attempts=(
         "attempt_lines tcp-127.0.0.1 python3 probe.py tcp 127.0.0.1 $PORT"
@@ -322,7 +332,7 @@ run_attempts() {
         -- python3 probe.py proxy GET "127.0.0.1:$PORT" 2>/dev/null)
     expect_eq "$who: positive control: with --allow-cidr 127.0.0.0/8 the proxy reaches the bait" \
         "GET 127.0.0.1=200" "$ok_body"
-    sleep 0.2
+    check "$who: positive control: the bait recorded the proxied contact" wait_hits 1
     : >"$HITS"
     local targets=(127.0.0.1 "[::1]" localhost LOCALHOST localhost. 0.0.0.0 127.1 2130706433
         0x7f000001 0177.0.0.1 127.000.000.001 "[::ffff:127.0.0.1]" "[::ffff:7f00:1]"
@@ -510,9 +520,9 @@ run_attempts() {
         long=$(nix_drv "long-$tag" "exec -a $tag-long /bin/sleep 60")
         "${nixcell[@]}" -- sh -c "nix-build --option substituters '' --no-out-link -E '$detached' >/dev/null 2>&1
             nix-build --option substituters '' --no-out-link -E '$long' >/dev/null 2>&1 &
-            for i in \$(seq 100); do test -e stop-$MARK && break; sleep 0.1; done" &
+            for i in \$(seq 300); do test -e stop-$MARK && break; sleep 0.1; done" &
         local nix_cell=$! seen=no
-        for ((i = 0; i < 100; i++)); do
+        for ((i = 0; i < 250; i++)); do
             pgrep -f "^$tag-long" >/dev/null && { seen=yes; break; }
             sleep 0.1
         done
