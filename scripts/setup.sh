@@ -12,7 +12,8 @@ want=(g++ pkg-config meson ninja-build libboost1.81-dev
 if [[ ${1:-build} == test ]]; then
     # Real peers the integration tests run: a nix daemon and client, the
     # reference tools for differential checks, TLS material, load tools.
-    want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux)
+    want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux
+           python3-pip)
 fi
 
 missing=()
