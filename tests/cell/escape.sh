@@ -129,6 +129,22 @@ def raw_proxy(port):
         print(f"{name}={'escaped' if reached or any(c.startswith('2') for c in codes) else 'blocked'} {codes}")
     return 0
 
+def unmask_sysctl():
+    # Detach whatever covers /proc/sys (in a nested user+mount ns), then try
+    # to write a host sysctl with its current value.
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for path in (b"/proc/sys", b"/proc"):
+        libc.umount2(path, 2)
+    f = "/proc/sys/kernel/core_pattern"
+    try:
+        value = open(f).read()
+        with open(f, "w") as out:
+            out.write(value)
+    except OSError as e:
+        print(err(e)); return 1
+    print("wrote"); return 0
+
 def tiocsti(text):
     print("stdin-is-tty", os.isatty(0))
     got = 0
@@ -380,6 +396,8 @@ run_attempts() {
         "attempt_lines relay-binary sh -c 'echo x > /run/cell/bin/relay'"
         "attempt_lines nix-socket-dir touch /nix/var/nix/daemon-socket/escape-$MARK"
         "attempt_lines proc-sys-core-pattern sh -c 'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'"
+        "attempt_lines proc-sys-unmasked-nested unshare -Urm python3 probe.py unmask_sysctl"
+        "attempt_lines proc-sys-fresh-procfs unshare -Urmpf --mount-proc sh -c 'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'"
         "attempt_lines proc-sys-modprobe sh -c 'cat /proc/sys/kernel/modprobe > /proc/sys/kernel/modprobe'"
         "attempt_lines proc-sys-legacy-tiocsti sh -c 'cat /proc/sys/dev/tty/legacy_tiocsti > /proc/sys/dev/tty/legacy_tiocsti'"
         "attempt_lines chmod-host-dev-null chmod 666 /dev/null"
@@ -402,7 +420,8 @@ run_attempts() {
         "attempt_lines nested-remount-root-rw unshare -Urm sh -c 'mount -o remount,rw / && mkdir /escape-$MARK && test -e /usr/escape-$MARK'"
     )
     names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-socket-dir proxy-socket-replace
-        relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-modprobe proc-sys-legacy-tiocsti
+        relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-unmasked-nested
+        proc-sys-fresh-procfs proc-sys-modprobe proc-sys-legacy-tiocsti
         chmod-host-dev-null touch-host-dev-tty read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
         sysrq-trigger block-devices sethostname sethostname-nested-userns settime cgroupfs
         host-run-sockets mount-tmpfs remount-usr-rw bind-over-usr nested-remount-usr-rw
