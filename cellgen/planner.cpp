@@ -49,8 +49,11 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
         out.emplace_back(op.flag);
         out.insert(out.end(), op.args.begin(), op.args.end());
     }
+    // Read-only inside: the host writes these logs (the launcher, the proxy),
+    // so a program that could plant a symlink here would make them write to
+    // a host file of its choosing. It can still read the access log.
     if (jail.log_dir) {
-        out.insert(out.end(), {std::string("--bind"), *jail.log_dir, std::string(kJailLogDir)});
+        out.insert(out.end(), {std::string("--ro-bind"), *jail.log_dir, std::string(kJailLogDir)});
     }
     for (const auto& [name, value] : jail.env) {
         out.insert(out.end(), {std::string("--setenv"), name, value});

@@ -1,4 +1,5 @@
-// The two host directories a cell writes to: its worktree and its log dir.
+// The two host directories of a cell: its worktree (the program writes it) and
+// its log dir (the host writes it; the program only reads it).
 #include "combinators.hpp"
 
 namespace cellgen {
@@ -29,9 +30,10 @@ std::vector<Combinator> cell_dir_combinators() {
          "the program creates belong to the caller on the host.",
          1, 1, apply_worktree},
         {"log-dir", "[PATH]",
-         "Bind host directory PATH read-write at /var/log/cell; the proxy access log, daemon "
-         "logs and launcher log go there. Without PATH: the runtime dir's own `log` folder "
-         "(removed with the cell).",
+         "Keep the cell's logs in host directory PATH: the proxy access log, daemon logs and "
+         "launcher log, written by the host. The program reads them at /var/log/cell "
+         "(read-only: it must not plant files the host then writes through). Without PATH: "
+         "the runtime dir's own `log` folder (removed with the cell).",
          0, 1, apply_log_dir},
     };
 }

@@ -299,9 +299,9 @@ TEST_CASE("worktree and log-dir") {
           Strings{"--bind", dir.path, "/home/cell/worktree", "--chdir", "/home/cell/worktree"});
     CHECK_THROWS_WITH(f.plan({inv("worktree", {dir.path + "/missing"})}),
                       "--worktree: '" + dir.path + "/missing': no such directory");
-    CHECK(f.args({inv("log-dir")}) == Strings{"--bind", "/rt/log", "/var/log/cell"});
+    CHECK(f.args({inv("log-dir")}) == Strings{"--ro-bind", "/rt/log", "/var/log/cell"});
     CHECK(f.args({inv("log-dir"), inv("log-dir", {dir.path})}) ==
-          Strings{"--bind", dir.path, "/var/log/cell"});
+          Strings{"--ro-bind", dir.path, "/var/log/cell"});
     CHECK_THROWS_WITH(f.plan({inv("log-dir", {dir.path + "/missing"})}),
                       Catch::Contains("--log-dir: '"));
 }
