@@ -250,7 +250,7 @@ plant_secrets() {
 remove_secrets() {
     local s
     for s in "${SECRETS[@]}"; do rm -f -- "$s"; done
-    rm -f -- "/tmp/escape-host-$MARK"
+    rm -f -- "/tmp/escape-host-$MARK" "/tmp/escape-fd-$MARK"
 }
 trap 'stop_nix_daemon; remove_secrets; cleanup_scratch' EXIT
 
@@ -498,6 +498,17 @@ run_attempts() {
             echo home=\$(ls -A /home | tr '\n' ' ')" 2>&1)
         expect_blocked "$who" "$out" read-root-secret read-home-secret read-user-home-secret list-root find-secret
         expect_eq "$who: /home holds only the cell's home" "home=cell" "$(grep -m1 '^home=' <<<"$out")"
+        # A caller that leaks a descriptor (a CI runner, an editor) must not
+        # hand the cell the host filesystem: fd 7 is the host's /.
+        local fd_secret=${SECRETS[0]}
+        [[ $who == unpriv ]] && fd_secret=${SECRETS[2]}
+        out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN
+            attempt_lines inherited-dir-fd-read cat '/proc/self/fd/7$fd_secret'
+            attempt_lines inherited-dir-fd-write sh -c 'echo x > /proc/self/fd/7/tmp/escape-fd-$MARK'
+            attempt_lines inherited-dir-fd-via-pid1 cat '/proc/1/fd/7$fd_secret'" 7</ 2>&1)
+        expect_blocked "$who" "$out" inherited-dir-fd-read inherited-dir-fd-write inherited-dir-fd-via-pid1
+        check "$who: nothing written through an inherited fd" test ! -e "/tmp/escape-fd-$MARK"
+        rm -f "/tmp/escape-fd-$MARK"
     else
         skip "$who: secrets in /root and /home" "needs root to plant them"
     fi
