@@ -462,6 +462,11 @@ run_attempts() {
     expect_eq "$who: ... nor through one planted in the default (runtime) log dir" "" "$(cat "$victim")"
     rm -f "$logs"/*.log
 
+    # --- the caller's environment (tokens, agent sockets) ---
+    expect_eq "$who: the caller's secrets in the environment do not reach the cell" "" \
+        "$("${runas[@]}" env ESCAPE_TOKEN="$MARK" SSH_AUTH_SOCK="/tmp/agent-$MARK" GITHUB_TOKEN="$MARK" \
+            "$cell_bin" --worktree "$wt" --nix off -- env 2>/dev/null | grep -F "$MARK")"
+
     # --- signals, the pid and ipc namespaces ---
     local SHM_ID
     SHM_ID=$(runuser -u "$owner" -- ipcmk -M 4096 -p 0666 | grep -o '[0-9]*$')
