@@ -128,12 +128,14 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
 
 void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) {
     auto host_socket = nix.socket_dir + "/socket";
-    Daemon d{
-        "nix",
-        {bins.relay.value_or("relay"), RuntimePath{"nix/socket", "unix:"}, "unix:" + host_socket},
-        RuntimePath{"nix/socket"},
-        nix.mode,
-        host_socket};
+    Daemon d{"nix",
+             // --drop-root: the daemon must see an ordinary user, not a root
+             // caller's trust (SECURITY: post-build-hook runs as root).
+             {bins.relay.value_or("relay"), "--drop-root", RuntimePath{"nix/socket", "unix:"},
+              "unix:" + host_socket},
+             RuntimePath{"nix/socket"},
+             nix.mode,
+             host_socket};
     plan.daemons.push_back(std::move(d));
     if (plan.log_dir) {
         plan.log_files.emplace_back("nix", log_file(*plan.log_dir, "nix.log"));

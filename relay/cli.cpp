@@ -51,6 +51,8 @@ po::options_description describe_options() {
         "log", po::value<std::string>()->value_name("FILE"),
         "append one JSON line per connection event to FILE")(
         "quiet,q", "do not report connection errors on stderr")(
+        "drop-root", "when run as root, switch to uid/gid 65534 once listening, so "
+                     "connections carry nobody's credentials, not root's")(
         "background", "detach a daemon once listening; then exec COMMAND or exit");
     return o;
 }
@@ -109,6 +111,7 @@ void fill_options(po::variables_map const& vm, Options& o) {
     }
     o.quiet = vm.count("quiet") > 0;
     o.background = vm.count("background") > 0;
+    o.drop_root = vm.count("drop-root") > 0;
 }
 
 } // namespace

@@ -25,6 +25,7 @@ struct Options {
     std::string log_file;
     bool quiet = false;
     bool background = false;
+    bool drop_root = false; // see privileges.hpp
 };
 
 // Parses argv; prints help and exits 0 for --help; exits 2 on a usage error.

@@ -8,6 +8,7 @@
 #include "conn_log.hpp"
 #include "lifetime.hpp"
 #include "listener.hpp"
+#include "privileges.hpp"
 #include "server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -43,6 +44,13 @@ int run(relay::Options const& options) {
     }
     if (options.background) {
         link.emplace(relay::daemonize(ioc, *listener, options.command));
+    }
+    // After bind and log: both may need the caller's rights, and the socket
+    // then belongs to the caller (a root-run cell can connect to it).
+    if (options.drop_root) {
+        if (auto dropped = relay::drop_root(); !dropped) {
+            return failed(link, dropped.error().message);
+        }
     }
 
     relay::ServerOptions server_options{options.connect, options.max_connections,
