@@ -295,23 +295,9 @@ expect_blocked() {
 # attempt_lines NAME CMD... prints NAME=escaped when CMD succeeds.
 ATTEMPT_FN='attempt_lines() { local n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n=escaped"; else echo "$n=blocked"; fi; };'
 
-run_attempts() {
-    local who=$1 runas=() wt=$SCRATCH/wt-$1 logs=$SCRATCH/logs-$1 owner cell_bin=$CELL out
-    mkdir -p "$wt" "$logs"
-    cp "$SCRATCH/probe.py" "$wt/"
-    if [[ $who == unpriv ]]; then
-        owner=$(unpriv_user)
-        chown -R "$owner" "$wt" "$logs"
-        runas=(runuser -u "$owner" -- env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR")
-        cell_bin=$UNPRIV_CELL
-    else
-        owner=root
-    fi
-    local base=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off)
-    local cell=("${base[@]}" --log-dir "$logs" --connect-port "$PORT")
-    : >"$HITS"
-
-    # --- network without the proxy ---
+# Network without the proxy.
+attempts_network() {
+    local out
     expect_eq "$who: the jail has only lo" "lo" \
         "$("${cell[@]}" -- sh -c "ip -o link | awk '{print \$2}' | tr -d :" | tr '\n' ' ' | sed 's/ $//')"
     check "$who: positive control: the host reaches the bait on 127.0.0.1 and ::1" \
@@ -341,8 +327,11 @@ run_attempts() {
     expect_blocked "$who" "$out" "${names[@]}"
     sleep 0.3
     expect_eq "$who: the host's loopback bait saw no direct contact (TCP, UDP, abstract)" "" "$(cat "$HITS")"
+}
 
-    # --- the host's loopback and own addresses through the proxy ---
+# The host's loopback and own addresses through the proxy.
+attempts_proxy() {
+    local out
     local ok_body
     ok_body=$("${base[@]}" --log-dir "$logs" --connect-port "$PORT" --allow-cidr 127.0.0.0/8 \
         -- python3 probe.py proxy GET "127.0.0.1:$PORT" 2>/dev/null)
@@ -382,8 +371,11 @@ run_attempts() {
     done
     sleep 0.3
     expect_eq "$who: the bait saw nothing through the proxy" "" "$(cat "$HITS")"
+}
 
-    # --- writes outside the worktree and the log dir ---
+# Writes outside the worktree and the log dir.
+attempts_writes() {
+    local out
     local w=(
         "attempt_lines root-dir mkdir /escape-$MARK"
         "attempt_lines usr touch /usr/escape-$MARK"
@@ -461,13 +453,19 @@ run_attempts() {
     "${base[@]}" -- sh -c "ln -sfn '$victim' /var/log/cell/launcher.log.tmp && mv -fT /var/log/cell/launcher.log.tmp /var/log/cell/launcher.log" 2>/dev/null
     expect_eq "$who: ... nor through one planted in the default (runtime) log dir" "" "$(cat "$victim")"
     rm -f "$logs"/*.log
+}
 
-    # --- the caller's environment (tokens, agent sockets) ---
+# The caller's environment (tokens, agent sockets).
+attempts_environment() {
+    local out
     expect_eq "$who: the caller's secrets in the environment do not reach the cell" "" \
         "$("${runas[@]}" env ESCAPE_TOKEN="$MARK" SSH_AUTH_SOCK="/tmp/agent-$MARK" GITHUB_TOKEN="$MARK" \
             "$cell_bin" --worktree "$wt" --nix off -- env 2>/dev/null | grep -F "$MARK")"
+}
 
-    # --- signals, the pid and ipc namespaces ---
+# Signals, the pid and ipc namespaces.
+attempts_signals() {
+    local out
     local SHM_ID
     SHM_ID=$(runuser -u "$owner" -- ipcmk -M 4096 -p 0666 | grep -o '[0-9]*$')
     if start_target "$owner"; then
@@ -491,8 +489,11 @@ run_attempts() {
         check "$who: a host target process starts" false
     fi
     [[ -n $SHM_ID ]] && ipcrm -m "$SHM_ID"
+}
 
-    # --- /root and /home ---
+# /root and /home.
+attempts_secrets() {
+    local out
     if ((EUID == 0)); then
         out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN
             attempt_lines read-root-secret cat '${SECRETS[0]}'
@@ -517,8 +518,11 @@ run_attempts() {
     else
         skip "$who: secrets in /root and /home" "needs root to plant them"
     fi
+}
 
-    # --- TIOCSTI into the terminal the cell runs on ---
+# TIOCSTI into the terminal the cell runs on.
+attempts_tiocsti() {
+    local out
     local fifo=$SCRATCH/tty-in-$who hold
     mkfifo "$fifo" && chmod 666 "$fifo"
     exec {hold}<>"$fifo"
@@ -530,8 +534,11 @@ run_attempts() {
         bash -c '! grep -q injected <<<"$1" && (( $(grep -cE "^fd [0-9]+ (EPERM|EIO|ENOTTY|EBADF)" <<<"$1") >= 3 ))' _ "$out"
     expect_eq "$who: nothing was injected into the host terminal" "host-read:" \
         "$(grep -m1 '^host-read:' <<<"$out")"
+}
 
-    # --- processes that try to outlive the cell ---
+# Processes that try to outlive the cell.
+attempts_persistence() {
+    local out
     "${cell[@]}" -- bash -c "
         setsid nohup bash -c 'exec -a escape-persist-a-$MARK sleep 60' >/dev/null 2>&1 &
         ( ( exec -a escape-persist-b-$MARK sleep 60 ) & ) &
@@ -546,10 +553,14 @@ run_attempts() {
     done
     expect_eq "$who: no process outlives the cell (setsid nohup, double fork, TERM/HUP ignored, daemon)" \
         "" "$left"
-    # --- a nix build (outside the jail) that tries to outlive the cell ---
+}
+
+# A nix build (outside the jail) that tries to outlive the cell.
+attempts_nix_builds() {
+    local out left
     if [[ -S $SCRATCH/nixsock/socket ]]; then
         local tag=escape-build-$who-$MARK
-        nixcell=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix on --nix-daemon-socket "$SCRATCH/nixsock")
+        local nixcell=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix on --nix-daemon-socket "$SCRATCH/nixsock")
         local detached long
         detached=$(nix_drv "detached-$tag" "(/usr/bin/setsid /bin/bash -c 'exec -a $tag-detached /bin/sleep 60' </dev/null >/dev/null 2>&1 &); echo > \$out")
         long=$(nix_drv "long-$tag" "exec -a $tag-long /bin/sleep 60")
@@ -586,6 +597,34 @@ run_attempts() {
         skip "$who: builds outliving the cell" "no private nix-daemon"
     fi
     expect_eq "$who: nothing left behind" "" "$(leftovers)"
+}
+
+# Runs every attempt as WHO ("root" or "unpriv"); the attempts read the
+# locals set here (bash scoping is dynamic).
+run_attempts() {
+    local who=$1 runas=() wt=$SCRATCH/wt-$1 logs=$SCRATCH/logs-$1 owner cell_bin=$CELL out
+    mkdir -p "$wt" "$logs"
+    cp "$SCRATCH/probe.py" "$wt/"
+    if [[ $who == unpriv ]]; then
+        owner=$(unpriv_user)
+        chown -R "$owner" "$wt" "$logs"
+        runas=(runuser -u "$owner" -- env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR")
+        cell_bin=$UNPRIV_CELL
+    else
+        owner=root
+    fi
+    local base=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off)
+    local cell=("${base[@]}" --log-dir "$logs" --connect-port "$PORT")
+    : >"$HITS"
+    attempts_network
+    attempts_proxy
+    attempts_writes
+    attempts_environment
+    attempts_signals
+    attempts_secrets
+    attempts_tiocsti
+    attempts_persistence
+    attempts_nix_builds
 }
 
 run_attempts root
