@@ -61,6 +61,26 @@ cell_load_builtins() {
     done
 }
 
+# bwrap hands every inherited fd to the sandbox: an fd the caller left open on
+# a host directory would be a way out (/proc/self/fd/N/..). Close all but
+# stdio (and 255, where bash reads a script file from), and refuse a
+# directory as stdio.
+cell_close_inherited_fds() {
+    local path fd
+    for path in /proc/"$BASHPID"/fd/*; do
+        fd=${path##*/}
+        [[ $fd == +([0-9]) ]] || continue
+        ((fd > 2 && fd != 255)) || continue
+        { exec {fd}<&-; } 2>/dev/null
+    done
+    for fd in 0 1 2; do
+        if [[ -d /proc/$BASHPID/fd/$fd ]]; then
+            printf 'cell: fd %s is a directory; a cell does not take host directories as stdio\n' "$fd" >&2
+            exit 2
+        fi
+    done
+}
+
 # Picks the private runtime dir's name; cell_plan creates it (cell_mkdirs).
 cell_make_runtime_dir() {
     local parent=${XDG_RUNTIME_DIR:-/tmp}
@@ -322,6 +342,7 @@ cell_on_signal() {
 }
 
 cell_main() {
+    cell_close_inherited_fds
     cell_load_builtins
     cell_make_runtime_dir
     trap 'cell_cleanup' EXIT
