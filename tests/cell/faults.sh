@@ -113,7 +113,10 @@ fault_run() {
     "${cell[@]}" -- sh -c "$PINGER" >"$SCRATCH/cell-$who.out" 2>&1 &
     cell_pid=$!
     if wait_for ok 2 "$wt/pings"; then
-        pkill -KILL -f "relay unix:$XDG_RUNTIME_DIR/cell\.[^ ]*/nix/socket"
+        # The nix relay is the one listening on the runtime dir's nix socket
+        # (whatever flags precede it).
+        check "$who: the host nix relay is found and killed" \
+            pkill -KILL -f "relay .*unix:$XDG_RUNTIME_DIR/cell\.[^ ]*/nix/socket"
         check "$who: with the nix relay gone, nix calls fail fast instead of hanging" \
             wait_for fail 2 "$wt/pings" 15
         touch "$wt/stop"
