@@ -65,6 +65,10 @@ std::vector<KeyLine> scan_keys(const std::string& text, const std::string& name,
             throw UsageError(fmt::format("{}: expected `name = value`, got '{}'", where, line));
         }
         auto key = trim(std::string_view(line).substr(0, eq));
+        // An empty name would match every option in find_nothrow (ambiguous_option).
+        if (key.empty()) {
+            throw UsageError(fmt::format("{}: expected `name = value`, got '{}'", where, line));
+        }
         if (desc.find_nothrow(key, false) == nullptr) {
             throw UsageError(fmt::format("{}: unknown key '{}'", where, key));
         }

@@ -66,6 +66,9 @@ SniResult server_name(std::span<const std::uint8_t> ext) {
             s.pop_back();
         if (s.empty())
             return bad("empty server_name");
+        // "name.." would keep a trailing dot and never equal a CONNECT host.
+        if (s.back() == '.')
+            return bad("server_name ends in an empty label");
         return {Status::sni, std::move(s), {}};
     }
     return r.fail || l.fail ? bad("truncated server_name extension")

@@ -70,6 +70,10 @@ boost::system::result<void, Failure> parse_host_port(std::string_view text, std:
     if (host.empty()) {
         return fail(text, "empty host");
     }
+    // A stray bracket would make to_string() print an endpoint that does not parse.
+    if (host.find_first_of("[]") != std::string_view::npos) {
+        return fail(text, "brackets go around a whole IPv6 address only, [::1]:PORT");
+    }
     auto p = parse_port(text, port);
     if (!p) {
         return p.error();

@@ -22,5 +22,7 @@ done
 # Leaks fail the run; UB aborts even in code built without -fno-sanitize-recover.
 export ASAN_OPTIONS=detect_leaks=1:${ASAN_OPTIONS:-}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}
-exec "$fuzzer" "$work" "${seeds[@]}" -max_total_time="$secs" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work.artifacts/"
+# libFuzzer's default crash status, 77, means "skipped" to meson: use 1.
+"$fuzzer" "$work" "${seeds[@]}" -max_total_time="$secs" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=70 \
+    -artifact_prefix="$work.artifacts/"
