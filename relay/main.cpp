@@ -47,13 +47,16 @@ int run(relay::Options const& options) {
     }
     // After bind and log: both may need the caller's rights, and the socket
     // then belongs to the caller (a root-run cell can connect to it).
+    relay::Endpoint connect = options.connect;
     if (options.drop_root) {
-        if (auto dropped = relay::drop_root(); !dropped) {
+        auto dropped = relay::drop_root(connect);
+        if (!dropped) {
             return failed(link, dropped.error().message);
         }
+        connect = std::move(*dropped);
     }
 
-    relay::ServerOptions server_options{options.connect, options.max_connections,
+    relay::ServerOptions server_options{std::move(connect), options.max_connections,
                                         relay::PumpOptions{options.idle_timeout}};
     relay::Server server(ioc, std::move(*listener), server_options, *log);
     relay::Lifetime lifetime(ioc, options.lifetime,
