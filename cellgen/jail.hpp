@@ -52,6 +52,9 @@ struct Jail {
     std::optional<std::string> chdir;
     std::vector<std::string> runtime_dirs; // relative to the runtime dir
     std::vector<RuntimeFile> runtime_files;
+    // Host device nodes (e.g. /dev/null) a root launcher copies into the
+    // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
+    std::vector<std::string> private_devices;
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;
     std::optional<Arg> log_dir; // host side, bound at kJailLogDir

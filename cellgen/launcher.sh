@@ -111,6 +111,20 @@ cell_mkdirs() {
     return 1
 }
 
+# A cell started by root is uid 0 on the host, so it owns the host's device
+# nodes that bwrap's --dev binds in: it could chmod the host's /dev/null.
+# Root therefore gets private copies (cp -a makes new nodes) that the plan
+# binds over bwrap's. A runtime dir on a nodev filesystem cannot hold usable
+# nodes: then the copies go and the host's are used, with a warning.
+cell_private_devices() {
+    ((EUID == 0 && ${#CELL_PRIVATE_DEVICES[@]})) || return 0
+    cp -a -- "${CELL_PRIVATE_DEVICES[@]}" "$CELL_RT/dev/" 2>/dev/null
+    { : >"$CELL_RT/dev/null"; } 2>/dev/null && return 0
+    rm -f -- "$CELL_RT"/dev/*
+    cell_say "warning: $CELL_RT is on a nodev filesystem; the cell's /dev nodes are the host's" \
+        "and, running as root, it could change their modes (set XDG_RUNTIME_DIR elsewhere)"
+}
+
 # Opens an anonymous-enough pipe: a fifo in the runtime dir opened by us.
 # Lifeline: we keep only the write end; daemons get the read end.
 cell_open_lifeline() {
@@ -351,6 +365,7 @@ cell_main() {
     trap 'cell_on_signal HUP 1' HUP
     CELL_DAEMONS=()
     cell_plan || exit 70
+    cell_private_devices
     [[ -d $CELL_LOG_DIR ]] || mkdir -p -- "$CELL_LOG_DIR" || exit 70
     CELL_LAUNCH_LOG=$CELL_LOG_DIR/launcher.log
     CELL_PROXY_LOG_START=0

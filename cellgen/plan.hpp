@@ -34,6 +34,7 @@ struct Plan {
     std::vector<std::pair<std::string, std::string>> env;
     std::vector<std::string> runtime_dirs;
     std::vector<RuntimeFile> runtime_files;
+    std::vector<std::string> private_devices; // copied to $CELL_RT/dev/ when root
     std::vector<Daemon> daemons;
     std::vector<InJailHelper> in_jail;
     std::optional<Arg> log_dir;

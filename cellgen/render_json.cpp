@@ -34,7 +34,8 @@ json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
     return {{"path", opts.runtime_dir.value_or("$CELL_RT")},
             {"placeholder", !opts.runtime_dir},
             {"dirs", strings(plan.runtime_dirs)},
-            {"files", std::move(files)}};
+            {"files", std::move(files)},
+            {"private_devices", strings(plan.private_devices)}};
 }
 
 json::array daemons(const Plan& plan, const RuntimeDir& rt) {

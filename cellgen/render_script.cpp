@@ -81,6 +81,7 @@ std::string plan_function(const Plan& plan, const RenderOptions& opts) {
     w.scalar("CELL_BWRAP", shell_quote(plan.bwrap));
     w.array("CELL_BWRAP_ARGS", plan.bwrap_args);
     w.array("CELL_COMMAND", as_args(plan.command()));
+    w.array("CELL_PRIVATE_DEVICES", as_args(plan.private_devices));
     write_daemons(w, plan);
     w.scalar("CELL_PROXY_LOG", plan.proxy_log ? w.word(*plan.proxy_log) : "''");
     return "cell_plan() {\n" + w.take() + "}\n";

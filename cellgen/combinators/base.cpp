@@ -42,6 +42,18 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
     // read-only bind of it loses nothing.
     jail.mount("--ro-bind", {"/proc/sys", "/proc/sys"});
     jail.mount("--dev", {"/dev"});
+    // --dev bind-mounts the host's own device inodes, and a cell started by
+    // root owns them (uid 0 on the host): `chmod 000 /dev/null` would break
+    // the host's. bwrap has no read-only bind that keeps devices usable, so
+    // a root launcher copies the nodes into the runtime dir and these binds
+    // put the copies over bwrap's; for anyone else the sources do not exist
+    // and -try skips them.
+    jail.add_runtime_dir("dev");
+    for (char const* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+        std::string path = fmt::format("/dev/{}", node);
+        jail.mount("--dev-bind-try", {RuntimePath{fmt::format("dev/{}", node)}, path});
+        jail.private_devices.push_back(std::move(path));
+    }
     jail.mount("--tmpfs", {"/tmp"});
     jail.mount("--tmpfs", {kJailHome});
     add_identity(jail, ctx.settings.uid, ctx.settings.gid);
@@ -60,7 +72,8 @@ std::vector<Combinator> base_combinators() {
     return {{"base", "",
              "The locked-down start (always first; leave it out to replace it): unshare the "
              "user, ipc, pid, net, uts and cgroup namespaces, --new-session, --die-with-parent, "
-             "--clearenv, /proc (with /proc/sys read-only), /dev, tmpfs /tmp and /home/cell, a "
+             "--clearenv, /proc (with /proc/sys read-only), /dev (private copies of its "
+             "device nodes when root runs the cell), tmpfs /tmp and /home/cell, a "
              "read-only / (so /etc and new top-level dirs cannot be written), hostname `cell`, "
              "a sane PATH; "
              "run as user `cell` (--uid/--gid, default 1000) mapped to the caller, with "

@@ -392,8 +392,6 @@ attempts_writes() {
         "attempt_lines proc-sys-fresh-procfs unshare -Urmpf --mount-proc sh -c 'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'"
         "attempt_lines proc-sys-modprobe sh -c 'cat /proc/sys/kernel/modprobe > /proc/sys/kernel/modprobe'"
         "attempt_lines proc-sys-legacy-tiocsti sh -c 'cat /proc/sys/dev/tty/legacy_tiocsti > /proc/sys/dev/tty/legacy_tiocsti'"
-        "attempt_lines chmod-host-dev-null chmod 666 /dev/null"
-        "attempt_lines touch-host-dev-tty touch -r /dev/tty /dev/tty"
         "attempt_lines read-host-tls-keys sh -c 'ls /etc/ssl/private || ls /etc/pki/tls/private'"
         "attempt_lines proc-sys-drop-caches sh -c 'echo 1 > /proc/sys/vm/drop_caches'"
         "attempt_lines proc-sys-ip-forward sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"
@@ -414,13 +412,15 @@ attempts_writes() {
     names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-socket-dir proxy-socket-replace
         relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-unmasked-nested
         proc-sys-fresh-procfs proc-sys-modprobe proc-sys-legacy-tiocsti
-        chmod-host-dev-null touch-host-dev-tty read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
+        read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
         sysrq-trigger block-devices sethostname sethostname-nested-userns settime cgroupfs
         host-run-sockets mount-tmpfs remount-usr-rw bind-over-usr nested-remount-usr-rw
         nested-remount-store-rw nested-remount-root-rw)
-    local core_before
+    local core_before devs_before
     core_before=$(cat /proc/sys/kernel/core_pattern)
+    devs_before=$(stat -c '%n %a %u %Y' /dev/null /dev/zero /dev/tty /dev/urandom)
     out=$("${cell[@]}" -- bash -c "$ATTEMPT_FN$(printf '%s;\n' "${w[@]}")
+        chmod 600 /dev/null /dev/zero /dev/urandom; touch -d @0 /dev/tty
         echo private > /tmp/escape-$MARK
         mkdir -p '$XDG_RUNTIME_DIR/escape-$MARK' && touch '$XDG_RUNTIME_DIR/escape-$MARK/x'
         unshare -Urm sh -c 'mount --bind /home/cell/worktree /usr/local && touch /usr/local/escape-$MARK'
@@ -434,6 +434,10 @@ attempts_writes() {
     expect_eq "$who: no write reached the host (/, /usr, /etc, store, /tmp, runtime dir, bind tricks)" \
         "" "${leaked[*]}"
     expect_eq "$who: the host's core_pattern is unchanged" "$core_before" "$(cat /proc/sys/kernel/core_pattern)"
+    # A root cell may change its /dev nodes (they are its private copies);
+    # the host's keep their modes and times.
+    expect_eq "$who: chmod/touch of /dev nodes in the cell leave the host's unchanged" \
+        "$devs_before" "$(stat -c '%n %a %u %Y' /dev/null /dev/zero /dev/tty /dev/urandom)"
     check "$who: the host's hostname is unchanged" test "$(hostname)" != escape-host
     check "$who: the host's /etc/hosts and /etc/passwd carry nothing from the cell" \
         bash -c '! grep -q evil /etc/hosts && ! grep -qx x /etc/passwd'
@@ -627,6 +631,24 @@ run_attempts() {
     attempts_nix_builds
 }
 
+# A root cell's private /dev nodes need a runtime dir that allows devices;
+# on a nodev one the launcher says so and the cell still works.
+nodev_runtime_dir() {
+    local d=$SCRATCH/nodev out
+    mkdir -p "$d"
+    if ! mount -t tmpfs -o nodev,mode=0700 cell-nodev-test "$d" 2>/dev/null; then
+        skip "root: a nodev runtime dir is reported" "cannot mount a tmpfs here"
+        return
+    fi
+    out=$(XDG_RUNTIME_DIR=$d "$CELL" --worktree "$SCRATCH/wt-root" --nix off -- \
+        sh -c 'echo x >/dev/null && echo works' 2>&1)
+    umount "$d"
+    check "root: a nodev runtime dir: the launcher warns that the host's nodes are used" \
+        grep -q 'nodev filesystem' <<<"$out"
+    check "root: a nodev runtime dir: the cell still has a working /dev/null" grep -qx works <<<"$out"
+}
+
 run_attempts root
+nodev_runtime_dir
 run_attempts unpriv
 tap_done

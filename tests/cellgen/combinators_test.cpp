@@ -35,6 +35,24 @@ const Strings kBaseArgs{"--unshare-user",
                         "/proc/sys",
                         "--dev",
                         "/dev",
+                        "--dev-bind-try",
+                        "/rt/dev/null",
+                        "/dev/null",
+                        "--dev-bind-try",
+                        "/rt/dev/zero",
+                        "/dev/zero",
+                        "--dev-bind-try",
+                        "/rt/dev/full",
+                        "/dev/full",
+                        "--dev-bind-try",
+                        "/rt/dev/random",
+                        "/dev/random",
+                        "--dev-bind-try",
+                        "/rt/dev/urandom",
+                        "/dev/urandom",
+                        "--dev-bind-try",
+                        "/rt/dev/tty",
+                        "/dev/tty",
                         "--tmpfs",
                         "/tmp",
                         "--tmpfs",
@@ -91,7 +109,9 @@ TEST_CASE("base: exact argv, identity files and uid/gid") {
     CHECK(plan.runtime_files[0].content.starts_with("cell:x:4242:77:cell:/home/cell:/bin/bash\n"));
     CHECK(plan.runtime_files[1].content.starts_with("cell:x:77:\n"));
     CHECK(plan.runtime_files[2].content.starts_with("127.0.0.1 localhost\n"));
-    CHECK(plan.runtime_dirs == Strings{"etc"});
+    CHECK(plan.runtime_dirs == Strings{"dev", "etc"});
+    CHECK(plan.private_devices == Strings{"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                          "/dev/urandom", "/dev/tty"});
 }
 
 TEST_CASE("base: only first") {
