@@ -23,6 +23,14 @@ struct MountOp {
 };
 
 // A file the launcher writes into the runtime dir before bwrap runs.
+// A host directory the cell needs (the worktree, a log dir). The launcher
+// checks it when the cell starts, not cellgen when it renders: a wrapper
+// rendered in a Nix build sandbox names directories that only exist later.
+struct RequiredDir {
+    std::string what; // the culprit for the message: "--worktree", "FILE:3: worktree"
+    std::string path; // absolute
+};
+
 struct RuntimeFile {
     std::string rel; // e.g. "etc/passwd"
     std::string content;
@@ -55,6 +63,7 @@ struct Jail {
     // Host device nodes (e.g. /dev/null) a root launcher copies into the
     // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
     std::vector<std::string> private_devices;
+    std::vector<RequiredDir> required_dirs;
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;
     std::optional<Arg> log_dir; // host side, bound at kJailLogDir

@@ -364,7 +364,9 @@ cell_main() {
     trap 'cell_on_signal TERM 15' TERM
     trap 'cell_on_signal HUP 1' HUP
     CELL_DAEMONS=()
-    cell_plan || exit 70
+    # cell_plan returns 2 for a required directory that is missing (bad
+    # options, nothing created yet), 1 when it cannot make the runtime dir.
+    cell_plan || { (($? == 2)) && exit 2; exit 70; }
     cell_private_devices
     [[ -d $CELL_LOG_DIR ]] || mkdir -p -- "$CELL_LOG_DIR" || exit 70
     CELL_LAUNCH_LOG=$CELL_LOG_DIR/launcher.log

@@ -26,6 +26,14 @@ json::array strings(const std::vector<std::string>& words) {
     return out;
 }
 
+json::array required_dirs(const Plan& plan) {
+    json::array out;
+    for (const auto& d : plan.required_dirs) {
+        out.push_back(json::object{{"what", d.what}, {"path", d.path}});
+    }
+    return out;
+}
+
 json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
     json::array files;
     for (const auto& f : plan.runtime_files) {
@@ -35,7 +43,8 @@ json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
             {"placeholder", !opts.runtime_dir},
             {"dirs", strings(plan.runtime_dirs)},
             {"files", std::move(files)},
-            {"private_devices", strings(plan.private_devices)}};
+            {"private_devices", strings(plan.private_devices)},
+            {"required_dirs", required_dirs(plan)}};
 }
 
 json::array daemons(const Plan& plan, const RuntimeDir& rt) {

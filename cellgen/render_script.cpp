@@ -44,6 +44,13 @@ Args as_args(const std::vector<std::string>& words) {
 }
 
 void write_runtime(ScriptWriter& w, const Plan& plan) {
+    // Checked first, so a missing directory leaves nothing behind; status 2
+    // is the launcher's "bad options".
+    for (const auto& d : plan.required_dirs) {
+        w.line(fmt::format("[[ -d {0} ]] || {{ printf \"cell: %s: '%s': no such directory\\n\" "
+                           "{1} {0} >&2; return 2; }}",
+                           shell_quote(d.path), shell_quote(d.what)));
+    }
     // The launcher's cell_mkdirs makes the runtime dir and these in one
     // mkdir: each external command costs a fork and an exec, and the
     // launcher's start-up is mostly those. Sourced on its own (tests, a

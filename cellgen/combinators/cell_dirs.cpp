@@ -2,22 +2,30 @@
 // its log dir (the host writes it; the program only reads it).
 #include "combinators.hpp"
 
+#include <variant>
+#include <vector>
+
 namespace cellgen {
 
 namespace {
 
 void apply_worktree(Jail& jail, const Invocation& inv, const Context&) {
-    jail.mount("--bind", {host_dir_arg(inv, inv.args.at(0)), kJailWorktree});
+    jail.mount("--bind", {host_dir_arg(jail, inv, inv.args.at(0)), kJailWorktree});
     jail.chdir = kJailWorktree;
 }
 
 // Bound once by the planner, at the end, so the last log-dir wins cleanly.
 void apply_log_dir(Jail& jail, const Invocation& inv, const Context&) {
+    // An earlier log dir is replaced, so it need not exist.
+    if (const auto* previous = jail.log_dir ? std::get_if<std::string>(&*jail.log_dir) : nullptr) {
+        std::erase_if(jail.required_dirs,
+                      [&](const RequiredDir& d) { return d.path == *previous; });
+    }
     if (inv.args.empty() || inv.args[0].empty()) {
         jail.add_runtime_dir("log");
         jail.log_dir = RuntimePath{"log"};
     } else {
-        jail.log_dir = host_dir_arg(inv, inv.args[0]);
+        jail.log_dir = host_dir_arg(jail, inv, inv.args[0]);
     }
 }
 

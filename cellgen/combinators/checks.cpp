@@ -6,16 +6,22 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
-#include <system_error>
-
 namespace cellgen {
 
-void fail(const Invocation& inv, std::string_view message) {
+namespace {
+
+// "--worktree" for a flag, "FILE:3: worktree" for a profile line.
+std::string culprit(const Invocation& inv) {
     if (inv.origin == "--" + inv.name) {
-        throw UsageError(fmt::format("{}: {}", inv.origin, message));
+        return inv.origin;
     }
-    throw UsageError(fmt::format("{}: {}: {}", inv.origin, inv.name, message));
+    return fmt::format("{}: {}", inv.origin, inv.name);
+}
+
+} // namespace
+
+void fail(const Invocation& inv, std::string_view message) {
+    throw UsageError(fmt::format("{}: {}", culprit(inv), message));
 }
 
 std::string jail_path_arg(const Invocation& inv, const std::string& path) {
@@ -25,15 +31,12 @@ std::string jail_path_arg(const Invocation& inv, const std::string& path) {
     return path;
 }
 
-std::string host_dir_arg(const Invocation& inv, const std::string& path) {
+std::string host_dir_arg(Jail& jail, const Invocation& inv, const std::string& path) {
     if (path.empty()) {
         fail(inv, "empty path");
     }
     auto abs = absolute_host_path(path);
-    std::error_code ec;
-    if (!std::filesystem::is_directory(abs, ec)) {
-        fail(inv, fmt::format("'{}': no such directory", path));
-    }
+    jail.required_dirs.push_back({culprit(inv), abs});
     return abs;
 }
 

@@ -20,7 +20,8 @@ std::vector<Combinator> raw_combinators();         // raw_args.cpp
 
 // Shared argument checks that fail with the invocation's origin.
 std::string jail_path_arg(const Invocation& inv, const std::string& path);
-std::string host_dir_arg(const Invocation& inv, const std::string& path); // must be a dir
+// An absolute host directory, recorded in jail.required_dirs for the launcher.
+std::string host_dir_arg(Jail& jail, const Invocation& inv, const std::string& path);
 std::string env_name_arg(const Invocation& inv, const std::string& name);
 
 } // namespace cellgen

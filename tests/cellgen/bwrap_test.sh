@@ -112,15 +112,23 @@ check "generated script ran the command with its arguments" \
 check "generated script removed its runtime dir" \
     test -z "$(ls -A "$work/xdg")"
 
-# Usage errors from the real binary: exit 2, one line, nothing created.
+# A missing worktree renders (it may exist by the time the wrapper runs) and
+# the generated script refuses it at start: exit 2, one line naming the
+# flag, nothing created, no runtime dir left.
 set +e
 printf 'base =\n' >"$work/base.ini"
-err=$("$CELLGEN" --profile "$work/base.ini" --worktree "$work/missing" --print argv 2>&1 >/dev/null)
+"$CELLGEN" --profile "$work/base.ini" --worktree "$work/missing" --print script -- true \
+    >"$work/missing.sh" 2>"$work/missing.err"
+rc_render=$?
+err=$(XDG_RUNTIME_DIR=$work/xdg timeout 30 bash "$work/missing.sh" 2>&1 </dev/null)
 rc=$?
 set -e
-check "missing worktree exits 2" test "$rc" = 2
-check "missing worktree names the flag" grep -q -- "--worktree: '$work/missing': no such directory" <<<"$err"
+check "missing worktree still renders" test "$rc_render" = 0
+check "missing worktree: the script exits 2" test "$rc" = 2
+check "missing worktree names the flag" \
+    test "$err" = "cell: --worktree: '$work/missing': no such directory"
 check "missing worktree is not created" test ! -e "$work/missing"
+check "missing worktree: no runtime dir left" test -z "$(ls -A "$work/xdg")"
 
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all checks passed"

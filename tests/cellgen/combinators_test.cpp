@@ -318,13 +318,20 @@ TEST_CASE("worktree and log-dir") {
     cellgen_test::TempDir dir;
     CHECK(f.args({inv("worktree", {dir.path})}) ==
           Strings{"--bind", dir.path, "/home/cell/worktree", "--chdir", "/home/cell/worktree"});
-    CHECK_THROWS_WITH(f.plan({inv("worktree", {dir.path + "/missing"})}),
-                      "--worktree: '" + dir.path + "/missing': no such directory");
+    auto later = f.plan({inv("worktree", {dir.path + "/missing"}), inv("log-dir", {"/logs"})});
+    REQUIRE(later.required_dirs.size() == 2);
+    CHECK(later.required_dirs[0].what == "--worktree");
+    CHECK(later.required_dirs[0].path == dir.path + "/missing");
+    CHECK(later.required_dirs[1].what == "--log-dir");
+    CHECK(later.required_dirs[1].path == "/logs");
     CHECK(f.args({inv("log-dir")}) == Strings{"--ro-bind", "/rt/log", "/var/log/cell"});
     CHECK(f.args({inv("log-dir"), inv("log-dir", {dir.path})}) ==
           Strings{"--ro-bind", dir.path, "/var/log/cell"});
-    CHECK_THROWS_WITH(f.plan({inv("log-dir", {dir.path + "/missing"})}),
-                      Catch::Contains("--log-dir: '"));
+    // The last log-dir wins, and only it must exist.
+    auto last = f.plan({inv("log-dir", {"/first"}), inv("log-dir", {"/second"})});
+    REQUIRE(last.required_dirs.size() == 1);
+    CHECK(last.required_dirs[0].path == "/second");
+    CHECK(f.plan({inv("log-dir", {"/first"}), inv("log-dir")}).required_dirs.empty());
 }
 
 TEST_CASE("base's read-only / comes after raw args, so raw mount points can be made") {
