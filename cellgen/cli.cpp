@@ -15,7 +15,7 @@ namespace cellgen {
 namespace {
 
 Context make_context(const Request& req, const CliEnvironment& cli_env) {
-    Context ctx{req.settings, cli_env.env};
+    Context ctx{req.settings, cli_env.env, req.print == "script"};
     auto path = cli_env.env("PATH");
     if (!ctx.settings.relay_bin) {
         ctx.settings.relay_bin = find_helper("relay", cli_env.self_dir, path);

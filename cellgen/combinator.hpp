@@ -23,6 +23,10 @@ struct Invocation {
 struct Context {
     Settings settings;
     EnvLookup env;
+    // --print script: the caller's environment is the one the wrapper runs
+    // in, not cellgen's (a Nix build renders it in a sandbox without the
+    // user's variables), so fwd-env/try-fwd-env are left to the launcher.
+    bool defer_caller_env = false;
 };
 
 using ApplyFn = void (*)(Jail&, const Invocation&, const Context&);

@@ -7,6 +7,7 @@
 namespace cellgen {
 
 void Jail::set_env(const std::string& name, std::string value) {
+    std::erase_if(forwarded_env, [&](const ForwardedEnv& f) { return f.name == name; });
     auto it =
         std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
     if (it != env.end()) {
@@ -14,6 +15,11 @@ void Jail::set_env(const std::string& name, std::string value) {
     } else {
         env.emplace_back(name, std::move(value));
     }
+}
+
+void Jail::forward_env(ForwardedEnv fwd) {
+    std::erase_if(forwarded_env, [&](const ForwardedEnv& f) { return f.name == fwd.name; });
+    forwarded_env.push_back(std::move(fwd));
 }
 
 std::optional<std::string> Jail::env_value(const std::string& name) const {

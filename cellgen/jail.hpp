@@ -31,6 +31,14 @@ struct RequiredDir {
     std::string path; // absolute
 };
 
+// A variable the launcher copies from its caller's environment when the
+// cell starts (fwd-env/try-fwd-env in a --print script plan).
+struct ForwardedEnv {
+    std::string name;
+    bool required = false; // fwd-env: unset is an error (exit 2)
+    std::string what;      // the culprit for that message
+};
+
 struct RuntimeFile {
     std::string rel; // e.g. "etc/passwd"
     std::string content;
@@ -64,6 +72,7 @@ struct Jail {
     // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
     std::vector<std::string> private_devices;
     std::vector<RequiredDir> required_dirs;
+    std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;
     std::optional<Arg> log_dir; // host side, bound at kJailLogDir
@@ -72,7 +81,8 @@ struct Jail {
     void mount(std::string flag, Args args) {
         mounts.push_back({std::move(flag), std::move(args)});
     }
-    void set_env(const std::string& name, std::string value);
+    void set_env(const std::string& name, std::string value); // drops a forwarding of name
+    void forward_env(ForwardedEnv fwd);                       // replaces one of the same name
     std::optional<std::string> env_value(const std::string& name) const;
     void add_runtime_dir(const std::string& rel);
     void add_runtime_file(std::string rel, std::string content);

@@ -36,6 +36,7 @@ struct Plan {
     std::vector<RuntimeFile> runtime_files;
     std::vector<std::string> private_devices; // copied to $CELL_RT/dev/ when root
     std::vector<RequiredDir> required_dirs;   // checked before anything is created
+    std::vector<ForwardedEnv> forwarded_env;  // --setenv'd by the launcher from its caller
     std::vector<Daemon> daemons;
     std::vector<InJailHelper> in_jail;
     std::optional<Arg> log_dir;

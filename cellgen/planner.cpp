@@ -162,6 +162,7 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     plan.runtime_files = jail.runtime_files;
     plan.private_devices = jail.private_devices;
     plan.required_dirs = jail.required_dirs;
+    plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
     if (plan.log_dir) {
         plan.log_files.emplace_back("launcher", log_file(*plan.log_dir, "launcher.log"));

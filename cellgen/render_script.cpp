@@ -60,6 +60,15 @@ void write_runtime(ScriptWriter& w, const Plan& plan) {
     for (const auto& dir : plan.runtime_dirs) {
         dirs += ' ' + w.word(RuntimePath{dir});
     }
+    // Required variables too, before anything is created.
+    for (const auto& f : plan.forwarded_env) {
+        if (f.required) {
+            w.line(
+                fmt::format("[[ -v {0} ]] || {{ printf \"cell: %s: %s is not set in the caller's "
+                            "environment\\n\" {1} {0} >&2; return 2; }}",
+                            f.name, shell_quote(f.what)));
+        }
+    }
     w.line("cell_mkdirs" + dirs + " || return 1");
     for (const auto& f : plan.runtime_files) {
         w.line(
@@ -87,6 +96,13 @@ std::string plan_function(const Plan& plan, const RenderOptions& opts) {
     w.scalar("CELL_LOG_DIR", w.word(plan.log_dir.value_or(RuntimePath{"log"})));
     w.scalar("CELL_BWRAP", shell_quote(plan.bwrap));
     w.array("CELL_BWRAP_ARGS", plan.bwrap_args);
+    // After the plan's own --setenv: bwrap applies them in order, so a
+    // forwarded value wins over a set-env given before it.
+    for (const auto& f : plan.forwarded_env) {
+        w.line(fmt::format("{}CELL_BWRAP_ARGS+=(--setenv {} \"${}\")",
+                           f.required ? "" : fmt::format("[[ ! -v {} ]] || ", f.name), f.name,
+                           f.name));
+    }
     w.array("CELL_COMMAND", as_args(plan.command()));
     w.array("CELL_PRIVATE_DEVICES", as_args(plan.private_devices));
     write_daemons(w, plan);

@@ -8,17 +8,12 @@
 
 namespace cellgen {
 
-namespace {
-
-// "--worktree" for a flag, "FILE:3: worktree" for a profile line.
 std::string culprit(const Invocation& inv) {
     if (inv.origin == "--" + inv.name) {
         return inv.origin;
     }
     return fmt::format("{}: {}", inv.origin, inv.name);
 }
-
-} // namespace
 
 void fail(const Invocation& inv, std::string_view message) {
     throw UsageError(fmt::format("{}: {}", culprit(inv), message));

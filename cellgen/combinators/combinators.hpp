@@ -18,6 +18,9 @@ std::vector<Combinator> proxy_combinators();       // proxy.cpp
 std::vector<Combinator> cell_dir_combinators();    // cell_dirs.cpp
 std::vector<Combinator> raw_combinators();         // raw_args.cpp
 
+// "--worktree" for a flag, "FILE:3: worktree" for a profile line.
+std::string culprit(const Invocation& inv);
+
 // Shared argument checks that fail with the invocation's origin.
 std::string jail_path_arg(const Invocation& inv, const std::string& path);
 // An absolute host directory, recorded in jail.required_dirs for the launcher.

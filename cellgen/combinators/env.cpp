@@ -22,6 +22,10 @@ void apply_set_env(Jail& jail, const Invocation& inv, const Context&) {
 
 void apply_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
     const auto& name = env_name_arg(inv, inv.args.at(0));
+    if (ctx.defer_caller_env) {
+        jail.forward_env({name, true, culprit(inv)});
+        return;
+    }
     auto value = ctx.env(name);
     if (!value) {
         fail(inv,
@@ -32,6 +36,10 @@ void apply_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
 
 void apply_try_fwd_env(Jail& jail, const Invocation& inv, const Context& ctx) {
     const auto& name = env_name_arg(inv, inv.args.at(0));
+    if (ctx.defer_caller_env) {
+        jail.forward_env({name, false, culprit(inv)});
+        return;
+    }
     if (auto value = ctx.env(name)) {
         jail.set_env(name, *value);
     }
@@ -54,7 +62,9 @@ std::vector<Combinator> env_combinators() {
          "Set NAME=VALUE in the jail; also one word NAME=VALUE (--set-env=OPTS=-Xmx1g for a "
          "value starting with '-').",
          1, 2, apply_set_env},
-        {"fwd-env", "NAME", "Copy NAME from the caller's environment; an error when it is unset.",
+        {"fwd-env", "NAME",
+         "Copy NAME from the caller's environment; an error when it is unset. With --print "
+         "script, read when the script runs (a wrapper never carries the value).",
          1, 1, apply_fwd_env},
         {"try-fwd-env", "NAME", "Copy NAME from the caller's environment when it is set.", 1, 1,
          apply_try_fwd_env},

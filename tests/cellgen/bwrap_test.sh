@@ -130,5 +130,24 @@ check "missing worktree names the flag" \
 check "missing worktree is not created" test ! -e "$work/missing"
 check "missing worktree: no runtime dir left" test -z "$(ls -A "$work/xdg")"
 
+# fwd-env in a script is the wrapper caller's, not cellgen's: rendered with
+# the variable unset, it reaches the cell when set at run time; unset then,
+# --fwd-env stops the script with exit 2 and --try-fwd-env leaves it out.
+mkdir -p "$work/fwd-wt"
+env -u CELLGEN_FWD_A -u CELLGEN_FWD_B "$CELLGEN" --profile "$work/script.ini" --worktree "$work/fwd-wt" \
+    --fwd-env CELLGEN_FWD_A --try-fwd-env CELLGEN_FWD_B --print script \
+    -- sh -c 'echo "A=$CELLGEN_FWD_A B=${CELLGEN_FWD_B-unset}" >out' >"$work/fwd.sh"
+set +e
+CELLGEN_FWD_A='x y$z' XDG_RUNTIME_DIR=$work/xdg timeout 30 bash "$work/fwd.sh" </dev/null
+rc_set=$?
+err=$(env -u CELLGEN_FWD_A CELLGEN_FWD_B=b XDG_RUNTIME_DIR=$work/xdg timeout 30 bash "$work/fwd.sh" 2>&1 </dev/null)
+rc_unset=$?
+set -e
+check "fwd-env: a script rendered without the variable forwards it at run time" \
+    test "$rc_set $(cat "$work/fwd-wt/out" 2>/dev/null)" = '0 A=x y$z B=unset'
+check "fwd-env: unset at run time, the script exits 2 naming it" \
+    test "$rc_unset $err" = "2 cell: --fwd-env: CELLGEN_FWD_A is not set in the caller's environment"
+check "fwd-env: that failure leaves no runtime dir" test -z "$(ls -A "$work/xdg")"
+
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all checks passed"
