@@ -108,12 +108,14 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optio
     return argv;
 }
 
-// The access log (JSON lines the launcher summarises) is LOGDIR/proxy.log, the
-// file the launcher also sends the proxy's stderr to: one file per daemon.
+// The access log (JSON lines the launcher summarises) is
+// LOGDIR/proxy-access.log; the proxy's stderr goes to LOGDIR/proxy.log like
+// every daemon's, so a warning never breaks a JSON line.
 void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     if (plan.log_dir) {
-        plan.proxy_log = log_file(*plan.log_dir, "proxy.log");
-        plan.log_files.emplace_back("proxy", *plan.proxy_log);
+        plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
+        plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
+        plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
     }
     plan.daemons.push_back(Daemon{"proxy",
                                   proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),

@@ -31,6 +31,6 @@ build/cellgen/cell --worktree "$PWD" --log-dir "$demo/logs" \
   echo "direct   http://127.0.0.1:'"$port"'/ without the proxy -> $(curl -s --noproxy "*" --max-time 3 -o /dev/null -w "%{http_code}" http://127.0.0.1:'"$port"'/ 2>&1; echo " (no route: curl exit $?)")"
   touch /usr/demo 2>/dev/null || echo "read-only  /usr cannot be written"'
 rc=$?
-echo "demo: the proxy's access log ($demo/logs/proxy.log):"
-sed 's/^/  /' "$demo/logs/proxy.log"
+echo "demo: the proxy's access log ($demo/logs/proxy-access.log):"
+sed 's/^/  /' "$demo/logs/proxy-access.log"
 exit "$rc"

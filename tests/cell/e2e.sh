@@ -53,7 +53,7 @@ run_cells() {
     local err
     err=$("${cell[@]}" -- curl -s -o /dev/null -w '%{http_code}' http://denied.example/ 2>"$SCRATCH/stderr-$who")
     expect_eq "$who: a host outside the allowlist gets 403" 403 "$err"
-    check "$who: the denial is in the access log" grep -q '"decision":"deny"' "$logs/proxy.log"
+    check "$who: the denial is in the access log" grep -q '"decision":"deny"' "$logs/proxy-access.log"
     check "$who: the launcher summarises what was refused" grep -q 'denied.example:80' "$SCRATCH/stderr-$who"
     check "$who: a direct connection that ignores the proxy fails" \
         "${cell[@]}" -- sh -c "! curl -s --noproxy '*' --max-time 5 http://127.0.0.1:$HTTP_PORT/hello"

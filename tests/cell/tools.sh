@@ -26,7 +26,7 @@ skip() {
         echo "ok $TAP_N - skipped # SKIP $1"
     done
 }
-log_lines() { wc -l <"$logs/proxy.log" 2>/dev/null || echo 0; }
+log_lines() { wc -l <"$logs/proxy-access.log" 2>/dev/null || echo 0; }
 
 if "${cell[@]}" -- python3 -m pip --version >/dev/null 2>&1; then
     expect_eq "the cell sets PIP_PROXY" "http://127.0.0.1:3128" \
@@ -36,13 +36,13 @@ if "${cell[@]}" -- python3 -m pip --version >/dev/null 2>&1; then
         --retries 0 --timeout 5 -d /tmp/dl --index-url "http://127.0.0.1:$REG_PORT/simple/" \
         unsafe-cell-probe >/dev/null 2>&1
     check "pip's index request went through the proxy" \
-        bash -c "tail -n +$((before + 1)) '$logs/proxy.log' | grep -F '\"port\":$REG_PORT' | grep -q '\"decision\":\"allow\"'"
+        bash -c "tail -n +$((before + 1)) '$logs/proxy-access.log' | grep -F '\"port\":$REG_PORT' | grep -q '\"decision\":\"allow\"'"
     before=$(log_lines)
     "${cell[@]}" -- "${only_own[@]}" python3 -m pip download --no-deps --no-cache-dir \
         --retries 0 --timeout 5 -d /tmp/dl --index-url "https://pypi.denied.example/simple/" \
         unsafe-cell-probe >/dev/null 2>&1
     check "pip to a host outside the allowlist is refused by the proxy" \
-        bash -c "tail -n +$((before + 1)) '$logs/proxy.log' | grep -F 'pypi.denied.example' | grep -q '\"decision\":\"deny\"'"
+        bash -c "tail -n +$((before + 1)) '$logs/proxy-access.log' | grep -F 'pypi.denied.example' | grep -q '\"decision\":\"deny\"'"
 else
     skip "pip is not installed on this host (python3-pip)" 3
 fi
@@ -54,12 +54,12 @@ if "${cell[@]}" -- npm --version >/dev/null 2>&1; then
     "${cell[@]}" -- "${only_own[@]}" npm view unsafe-cell-probe --fetch-retries 0 \
         --registry "http://127.0.0.1:$REG_PORT/" >/dev/null 2>&1
     check "npm's registry request went through the proxy" \
-        bash -c "tail -n +$((before + 1)) '$logs/proxy.log' | grep -F '\"port\":$REG_PORT' | grep -q '\"decision\":\"allow\"'"
+        bash -c "tail -n +$((before + 1)) '$logs/proxy-access.log' | grep -F '\"port\":$REG_PORT' | grep -q '\"decision\":\"allow\"'"
     before=$(log_lines)
     "${cell[@]}" -- "${only_own[@]}" npm view unsafe-cell-probe --fetch-retries 0 \
         --registry "https://registry.denied.example/" >/dev/null 2>&1
     check "npm to a host outside the allowlist is refused by the proxy" \
-        bash -c "tail -n +$((before + 1)) '$logs/proxy.log' | grep -F 'registry.denied.example' | grep -q '\"decision\":\"deny\"'"
+        bash -c "tail -n +$((before + 1)) '$logs/proxy-access.log' | grep -F 'registry.denied.example' | grep -q '\"decision\":\"deny\"'"
 else
     skip "npm is not installed on this host" 3
 fi

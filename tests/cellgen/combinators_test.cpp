@@ -304,7 +304,7 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
                                                                "--connect-port",
                                                                "8443",
                                                                "--log",
-                                                               "/rt/log/proxy.log"});
+                                                               "/rt/log/proxy-access.log"});
     CHECK(plan.command() == Strings{"/run/cell/bin/relay", "--background", "tcp:127.0.0.1:8080",
                                     "unix:/run/cell/proxy/proxy.sock", "--", "curl", "x"});
     REQUIRE(plan.in_jail.size() == 1);

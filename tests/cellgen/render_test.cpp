@@ -87,6 +87,7 @@ TEST_CASE("json: the plan's parts") {
     CHECK(root.at("logs").at("dir").as_string() == "/rt/log");
     const auto& files = root.at("logs").at("files");
     CHECK(files.at("proxy").as_string() == "/rt/log/proxy.log");
+    CHECK(files.at("proxy-access").as_string() == "/rt/log/proxy-access.log");
     CHECK(files.at("nix").as_string() == "/rt/log/nix.log");
     CHECK(files.at("launcher").as_string() == "/rt/log/launcher.log");
     CHECK(root.at("runtime_dir").at("files").at(0).at("path").as_string() == "etc/passwd");
@@ -153,7 +154,7 @@ TEST_CASE("script: bash -n passes; cell_plan yields the JSON plan") {
     CHECK(g[2] == Strings{"proxy", "nix"});
     CHECK(g[3] == json_strings(json.at("daemons").at(0).at("argv")));
     CHECK(g[4] == json_strings(json.at("daemons").at(1).at("argv")));
-    CHECK(g[5] == Strings{"/usr/bin/bwrap", rt + "/log", rt + "/log/proxy.log", "auto",
+    CHECK(g[5] == Strings{"/usr/bin/bwrap", rt + "/log", rt + "/log/proxy-access.log", "auto",
                           "/nix/var/nix/daemon-socket/socket", "", "on"});
     for (const auto& d : json.at("runtime_dir").at("dirs").as_array()) {
         CHECK(std::filesystem::is_directory(rt + "/" + std::string(d.as_string())));
