@@ -120,7 +120,9 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     plan.daemons.push_back(Daemon{"proxy",
                                   proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),
                                   RuntimePath{"proxy/proxy.sock"}, "on", std::nullopt});
-    std::vector<std::string> relay{kJailRelay, "--background",
+    // --quiet: its stderr is the program's; a client resetting a connection
+    // is not the program's news (start-up errors are still reported).
+    std::vector<std::string> relay{kJailRelay, "--background", "--quiet",
                                    fmt::format("tcp:127.0.0.1:{}", s.port),
                                    fmt::format("unix:{}/proxy.sock", kJailProxyDir)};
     plan.in_jail.push_back({"proxy-port-relay", relay});

@@ -305,8 +305,9 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
                                                                "8443",
                                                                "--log",
                                                                "/rt/log/proxy-access.log"});
-    CHECK(plan.command() == Strings{"/run/cell/bin/relay", "--background", "tcp:127.0.0.1:8080",
-                                    "unix:/run/cell/proxy/proxy.sock", "--", "curl", "x"});
+    CHECK(plan.command() == Strings{"/run/cell/bin/relay", "--background", "--quiet",
+                                    "tcp:127.0.0.1:8080", "unix:/run/cell/proxy/proxy.sock", "--",
+                                    "curl", "x"});
     REQUIRE(plan.in_jail.size() == 1);
     CHECK(plan.in_jail[0].name == "proxy-port-relay");
     f.settings.relay_bin.reset();
