@@ -39,41 +39,46 @@ std::optional<int> fd_flag(const po::variables_map& vm, const char* name) {
 
 po::options_description option_table(Options& o, double& head, double& connect, double& idle) {
     po::options_description d("options");
-    d.add_options()("help,h",
-                    "print this help")("listen", po::value<std::vector<std::string>>(),
-                                       "unix:/path, tcp:HOST:PORT or tcp:[V6]:PORT (repeatable)")(
-        "filter", po::value<std::string>(),
+    d.add_options()("help,h", "print this help and exit")(
+        "listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
+        "unix:/path, tcp:HOST:PORT or tcp:[V6]:PORT (repeatable)")(
+        "filter", po::value<std::string>()->value_name("FILE"),
         "tinyproxy-style filter FILE: an allowlist, one pattern per line")(
-        "filter-type", po::value<std::string>()->default_value("bre"), "bre, ere or fnmatch")(
+        "filter-type", po::value<std::string>()->value_name("TYPE")->default_value("bre"),
+        "syntax of the filter patterns: bre, ere or fnmatch")(
         "filter-case-sensitive", po::bool_switch(&o.filter_options.case_sensitive),
         "match filter patterns case-sensitively")(
-        "allow", po::value<std::vector<std::string>>(&o.allow),
+        "allow", po::value<std::vector<std::string>>(&o.allow)->value_name("PATTERN"),
         "allow example.com, *.example.com, **.example.com[:PORT] (repeatable)")(
-        "deny", po::value<std::vector<std::string>>(&o.deny),
+        "deny", po::value<std::vector<std::string>>(&o.deny)->value_name("PATTERN"),
         "deny a domain pattern; deny wins (repeatable)")(
-        "connect-port", po::value<std::vector<unsigned>>(),
+        "connect-port", po::value<std::vector<unsigned>>()->value_name("PORT"),
         "port CONNECT may reach (repeatable; default 80 and 443)")(
         "allow-private", po::bool_switch(&o.allow_private),
-        "allow loopback, private and link-local destinations")(
-        "allow-cidr", po::value<std::vector<std::string>>(&o.allow_cidr),
+        "allow loopback, private, link-local and other special-purpose destinations")(
+        "allow-cidr", po::value<std::vector<std::string>>(&o.allow_cidr)->value_name("CIDR"),
         "allow destinations in this CIDR despite the address policy (repeatable)")(
         "public-suffix-list",
         po::value<std::string>(&o.public_suffix_list)
+            ->value_name("FILE")
             ->default_value(std::string(default_public_suffix_list)),
         "public suffix list for refusing *.com-like patterns")(
-        "log", po::value<std::string>(&o.log_file), "append JSON-lines access log to FILE")(
-        "max-connections", po::value<std::size_t>(&o.max_connections)->default_value(1024),
-        "answer 503 past this many clients")("head-timeout",
-                                             po::value<double>(&head)->default_value(10),
-                                             "seconds to receive a request head (408)")(
-        "connect-timeout", po::value<double>(&connect)->default_value(10),
-        "seconds to resolve and connect (504)")("idle-timeout",
-                                                po::value<double>(&idle)->default_value(300),
-                                                "seconds a tunnel or exchange may stay silent")(
-        "ready-fd", po::value<int>(), "write 'ready' to this fd once listening")(
-        "lifeline-fd", po::value<int>(), "exit when this fd reaches EOF")(
+        "log", po::value<std::string>(&o.log_file)->value_name("FILE"),
+        "append JSON-lines access log to FILE")(
+        "max-connections",
+        po::value<std::size_t>(&o.max_connections)->value_name("N")->default_value(1024),
+        "answer 503 past N clients at once")(
+        "head-timeout", po::value<double>(&head)->value_name("SECONDS")->default_value(10),
+        "seconds to receive a request head (408)")(
+        "connect-timeout", po::value<double>(&connect)->value_name("SECONDS")->default_value(10),
+        "seconds to resolve and connect (504)")(
+        "idle-timeout", po::value<double>(&idle)->value_name("SECONDS")->default_value(300),
+        "seconds a tunnel or exchange may stay silent")(
+        "ready-fd", po::value<int>()->value_name("N"),
+        "write \"ready\\n\" to fd N once listening, then close it")(
+        "lifeline-fd", po::value<int>()->value_name("N"), "exit as soon as fd N reads EOF")(
         "check", po::bool_switch(&o.check),
-        "validate the policy, print compiled rules and warnings, exit");
+        "validate the policy, print compiled rules and warnings, exit (binds nothing)");
     return d;
 }
 
