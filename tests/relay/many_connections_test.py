@@ -44,7 +44,12 @@ def main():
         peers.append(target.accept()[0])
     check(len(peers) == N, f"{N} connections reached the target at once")
     rss = rss_kib(relay.pid)
-    check(rss < 20 * 1024, f"relay RSS with {N} open idle connections: {rss} KiB")
+    # The bound is the release build's; ASan's shadow memory and quarantine
+    # make RSS meaningless in the sanitizer run (scripts/asan.sh sets this).
+    if os.environ.get("CELL_SANITIZED"):
+        print(f"ok: relay RSS with {N} open idle connections: {rss} KiB (not bounded under ASan)")
+    else:
+        check(rss < 20 * 1024, f"relay RSS with {N} open idle connections: {rss} KiB")
 
     for i, c in enumerate(clients):
         c.sendall(b"%06d" % i)
