@@ -39,8 +39,16 @@ int parse_port(const std::string& value, const std::string& where) {
     return port;
 }
 
+// A host path setting: absolute (relative ones from the cwd), never empty.
+std::string host_path(const std::string& value, const std::string& where) {
+    if (value.empty()) {
+        bad(where, value, "empty path");
+    }
+    return absolute_host_path(value);
+}
+
 std::string readable_file(const std::string& value, const std::string& where) {
-    auto path = absolute_host_path(value);
+    auto path = host_path(value, where);
     if (::access(path.c_str(), R_OK) != 0) {
         bad(where, value, "cannot read this file");
     }
@@ -68,7 +76,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
              s.nix_mode = one_of(v, w, {"auto", "on", "off"});
          }},
         {"nix-daemon-socket", [](Settings& s, const std::string& v,
-                                 const std::string&) { s.nix_socket_dir = absolute_host_path(v); }},
+                                 const std::string& w) { s.nix_socket_dir = host_path(v, w); }},
         {"filter", [](Settings& s, const std::string& v,
                       const std::string& w) { s.proxy.filter = readable_file(v, w); }},
         {"filter-type",
@@ -103,11 +111,11 @@ const std::map<std::string, Setter, std::less<>>& setters() {
         {"proxy-port", [](Settings& s, const std::string& v,
                           const std::string& w) { s.proxy.port = parse_port(v, w); }},
         {"relay-bin", [](Settings& s, const std::string& v,
-                         const std::string&) { s.relay_bin = absolute_host_path(v); }},
+                         const std::string& w) { s.relay_bin = host_path(v, w); }},
         {"proxy-bin", [](Settings& s, const std::string& v,
-                         const std::string&) { s.proxy_bin = absolute_host_path(v); }},
+                         const std::string& w) { s.proxy_bin = host_path(v, w); }},
         {"bwrap-bin", [](Settings& s, const std::string& v,
-                         const std::string&) { s.bwrap_bin = absolute_host_path(v); }},
+                         const std::string& w) { s.bwrap_bin = host_path(v, w); }},
     };
     return table;
 }

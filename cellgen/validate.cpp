@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <system_error>
 
 namespace cellgen {
 
@@ -98,7 +99,14 @@ std::string check_time_zone(std::string_view zone) {
 }
 
 std::string absolute_host_path(std::string_view path) {
-    auto text = std::filesystem::absolute(std::filesystem::path(path)).lexically_normal().string();
+    // The error_code overload: the throwing one ends the program on an empty
+    // path (found by the profile fuzzer); callers reject empty paths first.
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(std::filesystem::path(path), ec);
+    if (ec) {
+        return std::string(path);
+    }
+    auto text = abs.lexically_normal().string();
     if (text.size() > 1 && text.back() == '/') {
         text.pop_back();
     }
