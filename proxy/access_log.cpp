@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace proxy {
 
 std::string format_access_record(const AccessRecord& r) {
@@ -32,29 +35,46 @@ std::string format_access_record(const AccessRecord& r) {
 AccessLog::AccessLog(const std::string& path) : path_(path) {
     file_.reset(std::fopen(path.c_str(), "a"));
     if (!file_)
-        complain("cannot open");
-    else
-        std::setvbuf(file_.get(), nullptr, _IOLBF, 0);
+        complain("cannot open", errno);
 }
 
+// Straight write(2)s on the stream's O_APPEND descriptor, not stdio: a
+// buffered stream that hits ENOSPC drops its buffer and can still report
+// success, so the failure would go unnoticed and later lines would be glued
+// to a torn one. A line is written whole or not at all: what a failing write
+// managed to append is cut off again.
 void AccessLog::write(const AccessRecord& r) {
     if (!file_)
         return;
     auto line = format_access_record(r);
     line += '\n';
-    if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size() ||
-        std::fflush(file_.get()) != 0) {
-        complain("cannot write");
+    int fd = ::fileno(file_.get());
+    std::size_t done = 0;
+    while (done < line.size()) {
+        auto n = ::write(fd, line.data() + done, line.size() - done);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        int err = n < 0 ? errno : EIO;
+        struct stat st {};
+        if (done > 0 && ::fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(done)) {
+            [[maybe_unused]] int rc = ::ftruncate(fd, st.st_size - static_cast<off_t>(done));
+        }
+        complain("cannot write", err);
         file_.reset();
+        return;
     }
 }
 
-void AccessLog::complain(const char* what) {
+void AccessLog::complain(const char* what, int err) {
     if (complained_)
         return;
     complained_ = true;
     fmt::print(stderr, "proxy: --log {}: {} ({}); serving on without an access log\n", path_, what,
-               std::strerror(errno));
+               std::strerror(err));
 }
 
 } // namespace proxy

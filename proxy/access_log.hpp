@@ -38,7 +38,7 @@ public:
     void write(const AccessRecord& r);
 
 private:
-    void complain(const char* what);
+    void complain(const char* what, int err);
 
     std::string path_;
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};

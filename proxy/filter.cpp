@@ -121,11 +121,16 @@ Parsed<Filter> Filter::load(const std::string& path, FilterOptions options) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         return fail(fmt::format("{}: cannot open filter file", path));
-    std::ostringstream text;
-    text << in.rdbuf();
+    // Not `text << in.rdbuf()`: that swallows a read error (a directory opens
+    // fine and reads EISDIR), and an unreadable file would compile to an
+    // empty allowlist that denies everything.
+    std::string text;
+    char block[4096];
+    while (in.read(block, sizeof block) || in.gcount() > 0)
+        text.append(block, static_cast<std::size_t>(in.gcount()));
     if (in.bad())
         return fail(fmt::format("{}: cannot read filter file", path));
-    return parse(text.str(), path, options);
+    return parse(text, path, options);
 }
 
 const FilterRule* Filter::match(std::string_view host) const {

@@ -50,16 +50,25 @@ void Server::stop(const std::string& reason) {
 
 boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
     boost::asio::steady_timer backoff(ioc_);
+    std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
         auto [ec, client] = co_await listener.acceptor().async_accept(as_tuple(use_awaitable));
         if (stopping_)
             break;
         if (ec) {
-            fmt::print(stderr, "proxy: accept on {}: {}; retrying\n", listener.endpoint().text,
-                       ec.message());
+            // Once per run of failures: EMFILE can last for hours, and a line
+            // per retry would fill the log directory.
+            if (failures++ == 0)
+                fmt::print(stderr, "proxy: accept on {}: {}; retrying every {} ms\n",
+                           listener.endpoint().text, ec.message(), accept_backoff.count());
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
+        }
+        if (failures > 0) {
+            fmt::print(stderr, "proxy: accept on {}: accepting again after {} failed attempts\n",
+                       listener.endpoint().text, failures);
+            failures = 0;
         }
         if (ctx_->active >= ctx_->options.max_connections) {
             // Answer at once rather than leaving the client to time out.

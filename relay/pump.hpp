@@ -125,6 +125,31 @@ inline boost::asio::awaitable<void> watch_idle(State& state,
     }
 }
 
+// Both directions until both have ended. A hard error ends this normally,
+// recorded in state.error: the idle race below is an `||`, which waits for
+// one side to SUCCEED, so an exception here would leave the client waiting
+// for the idle timeout after its peer reset.
+template <class A, class B>
+boost::asio::awaitable<void> both_ways(A& a, B& b, State& state,
+                                       std::span<const std::byte> initial_a_to_b,
+                                       std::size_t buffer_size) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    try {
+        co_await (transfer(a, b, state.a_to_b, state, initial_a_to_b, buffer_size) &&
+                  transfer(b, a, state.b_to_a, state, {}, buffer_size));
+    } catch (boost::system::system_error const& e) {
+        if (!state.error) {
+            state.error = e.code();
+        }
+    } catch (std::exception const&) {
+        // Both directions threw (asio::multiple_exceptions): the first hard
+        // error was recorded before any throw.
+        if (!state.error) {
+            state.error = boost::asio::error::operation_aborted;
+        }
+    }
+}
+
 template <class S>
 void close_quietly(S& s) {
     boost::system::error_code ignored;
@@ -145,9 +170,7 @@ boost::asio::awaitable<PumpResult> pump(A& a, B& b, PumpOptions options = {},
     pump_detail::State state;
     PumpResult result;
     try {
-        auto both =
-            pump_detail::transfer(a, b, state.a_to_b, state, initial_a_to_b, options.buffer_size) &&
-            pump_detail::transfer(b, a, state.b_to_a, state, {}, options.buffer_size);
+        auto both = pump_detail::both_ways(a, b, state, initial_a_to_b, options.buffer_size);
         if (options.idle_timeout == std::chrono::steady_clock::duration::zero()) {
             co_await std::move(both);
         } else {
@@ -156,11 +179,12 @@ boost::asio::awaitable<PumpResult> pump(A& a, B& b, PumpOptions options = {},
             result.idle_timeout = winner.index() == 1;
         }
     } catch (boost::system::system_error const& e) {
-        result.error = state.error ? state.error : e.code();
+        state.error = state.error ? state.error : e.code();
     } catch (std::exception const&) {
-        // Both directions threw (asio::multiple_exceptions): the first hard
-        // error was recorded before any throw.
-        result.error = state.error ? state.error : boost::asio::error::operation_aborted;
+        state.error = state.error ? state.error : boost::asio::error::operation_aborted;
+    }
+    if (!result.idle_timeout) { // the watchdog's cancellation is no error
+        result.error = state.error;
     }
     pump_detail::close_quietly(a);
     pump_detail::close_quietly(b);

@@ -53,6 +53,7 @@ boost::asio::awaitable<void> Server::wait_for_free_slot() {
 
 boost::asio::awaitable<void> Server::accept_loop() {
     boost::asio::steady_timer backoff(ioc_);
+    std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
         co_await wait_for_free_slot();
         if (stopping_) {
@@ -63,11 +64,21 @@ boost::asio::awaitable<void> Server::accept_loop() {
             break;
         }
         if (ec) {
-            log_.warn(
-                fmt::format("accept on {}: {}; retrying", listener_.endpoint().text, ec.message()));
+            // Once per run of failures: EMFILE can last for hours, and a
+            // warning per retry would fill the log.
+            if (failures++ == 0) {
+                log_.warn(fmt::format("accept on {}: {}; retrying every {} ms",
+                                      listener_.endpoint().text, ec.message(),
+                                      accept_backoff.count()));
+            }
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
+        }
+        if (failures > 0) {
+            log_.warn(fmt::format("accept on {}: accepting again after {} failed attempts",
+                                  listener_.endpoint().text, failures));
+            failures = 0;
         }
         boost::asio::co_spawn(ioc_, session(std::move(client), next_id_++), boost::asio::detached);
     }
