@@ -17,6 +17,13 @@ from faultlib import (Proxy, ResetServer, Upstream, check, cpu_seconds, fd_count
 import harness
 import relaytest
 
+# scripts/asan.sh builds with -fno-sanitize-recover: UBSan's vptr check
+# probes memory through pipe(2), which fails with EMFILE here, and its false
+# report then aborts the proxy. The main run holds every assertion.
+if os.environ.get("CELL_SANITIZED"):
+    print("skip: the sanitizer runtime needs descriptors of its own at the fd limit")
+    raise SystemExit(77)
+
 HEADROOM = 16  # descriptors above the resting count
 CLIENTS = 80  # more than HEADROOM, fewer than the listen backlog
 SATURATED = 3.0  # seconds measured
