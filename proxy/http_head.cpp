@@ -34,10 +34,11 @@ std::string_view trim_ows(std::string_view s) {
 }
 
 // Splits the head into lines at CRLF; a lone CR or LF is an error.
-boost::system::result<std::vector<std::string_view>, Problem> split_lines(std::string_view head) {
-    if (head.size() > max_head_bytes)
+boost::system::result<std::vector<std::string_view>, Problem> split_lines(std::string_view head,
+                                                                          HeadLimits limits) {
+    if (head.size() > limits.bytes)
         return Problem{HeadError::too_large,
-                       fmt::format("head is larger than {} bytes", max_head_bytes)};
+                       fmt::format("head is larger than {} bytes", limits.bytes)};
     if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n")
         return malformed("head does not end with an empty line");
     head.remove_suffix(2);
@@ -50,9 +51,9 @@ boost::system::result<std::vector<std::string_view>, Problem> split_lines(std::s
         lines.push_back(line);
         head.remove_prefix(crlf + 2);
     }
-    if (lines.size() > max_header_fields + 1)
+    if (lines.size() > limits.fields + 1)
         return Problem{HeadError::too_large,
-                       fmt::format("more than {} header fields", max_header_fields)};
+                       fmt::format("more than {} header fields", limits.fields)};
     return lines;
 }
 
@@ -97,8 +98,9 @@ bool is_token(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), tchar);
 }
 
-boost::system::result<RequestHead, HeadProblem> parse_request_head(std::string_view head) {
-    auto lines = split_lines(head);
+boost::system::result<RequestHead, HeadProblem> parse_request_head(std::string_view head,
+                                                                   HeadLimits limits) {
+    auto lines = split_lines(head, limits);
     if (!lines)
         return lines.error();
     auto line = lines->front();
@@ -125,8 +127,9 @@ boost::system::result<RequestHead, HeadProblem> parse_request_head(std::string_v
     return req;
 }
 
-boost::system::result<ResponseHead, HeadProblem> parse_response_head(std::string_view head) {
-    auto lines = split_lines(head);
+boost::system::result<ResponseHead, HeadProblem> parse_response_head(std::string_view head,
+                                                                     HeadLimits limits) {
+    auto lines = split_lines(head, limits);
     if (!lines)
         return lines.error();
     auto line = lines->front();

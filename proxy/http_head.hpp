@@ -17,6 +17,17 @@ namespace proxy {
 constexpr std::size_t max_head_bytes = 64 * 1024;
 constexpr std::size_t max_header_fields = 200;
 
+// What a parser accepts. The defaults are the proxy's policy for heads it
+// reads; a head the proxy writes may carry the few fields it adds itself
+// (Host, Via, Connection) on top of the ones it passed on.
+struct HeadLimits {
+    std::size_t bytes = max_head_bytes;
+    std::size_t fields = max_header_fields;
+};
+
+// The most fields the proxy adds to a head it forwards.
+constexpr std::size_t fields_added_by_proxy = 2;
+
 struct HeaderField {
     std::string name;  // as sent; compare with iequals
     std::string value; // OWS trimmed
@@ -47,8 +58,10 @@ struct HeadProblem {
 };
 
 // `head` ends with the CRLF CRLF that closed it.
-boost::system::result<RequestHead, HeadProblem> parse_request_head(std::string_view head);
-boost::system::result<ResponseHead, HeadProblem> parse_response_head(std::string_view head);
+boost::system::result<RequestHead, HeadProblem> parse_request_head(std::string_view head,
+                                                                   HeadLimits limits = {});
+boost::system::result<ResponseHead, HeadProblem> parse_response_head(std::string_view head,
+                                                                     HeadLimits limits = {});
 
 bool iequals(std::string_view a, std::string_view b);
 bool is_token(std::string_view s);
