@@ -101,9 +101,18 @@ fetch() {
     NO_PROXY= no_proxy= curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' \
         "http://localhost:$NGINX_PORT/big"
 }
-echo "${MIB} MiB fetched through the proxy from inside the cell:"
-read -r cs ct < <(cell_true bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
-read -r rs rtm < <(ref_cell bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
-awk -v cs="$cs" -v ct="$ct" -v rs="$rs" -v rt="$rtm" 'BEGIN {
+# The file is sparse: the first read of it fills the page cache with zero
+# pages, which would be charged to whichever side fetches first. Read it
+# once outside any cell, then alternate the sides and keep each one's best.
+NGINX_PORT=$NGINX_PORT fetch >/dev/null
+echo "${MIB} MiB fetched through the proxy from inside the cell (best of 3, alternating):"
+best_c=0 best_r=0
+for ((i = 0; i < 3; i++)); do
+    read -r cs ct < <(cell_true bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
+    read -r rs rtm < <(ref_cell bash -c "$(declare -f fetch); NGINX_PORT=$NGINX_PORT fetch")
+    best_c=$(awk -v s="$cs" -v t="$ct" -v b="$best_c" 'BEGIN { v = s/t/1048576; print (v > b ? v : b) }')
+    best_r=$(awk -v s="$rs" -v t="$rtm" -v b="$best_r" 'BEGIN { v = s/t/1048576; print (v > b ? v : b) }')
+done
+awk -v c="$best_c" -v r="$best_r" 'BEGIN {
     printf "  cell %.0f MiB/s, reference %.0f MiB/s: cell / reference = %.2fx (target >= 4x)\n",
-        cs/ct/1048576, rs/rt/1048576, (cs/ct)/(rs/rt) }'
+        c, r, c/r }'
