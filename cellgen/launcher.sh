@@ -12,10 +12,15 @@
 #     holds the lifeline's only write end, so even a launcher killed with
 #     SIGKILL closes it, every daemon exits on EOF, and the job's supervisor
 #     removes the runtime dir;
-#  3. wait, bounded, for each daemon's ready line; a daemon that exits first is
-#     reported with its name and the tail of its stderr;
-#  4. run bwrap (options through --args FD, never argv) in the background and
-#     wait for it, so INT/TERM/HUP traps run at once;
+#  3. run bwrap (options through --args FD, never argv) in the background and
+#     wait for it, so INT/TERM/HUP traps run at once. When the jail's first
+#     process takes a gate (CELL_GATE_OPTION: the in-jail relay), bwrap
+#     starts at once, in parallel with the daemons, and the relay holds the
+#     command back until the launcher writes "go" on the gate fifo;
+#     otherwise bwrap starts after step 4;
+#  4. wait, bounded, for each daemon's ready line; a daemon that exits first is
+#     reported with its name and the tail of its stderr (and bwrap, if
+#     started, is stopped before the command ever ran);
 #  5. on every exit path: stop bwrap, TERM then KILL the daemon group, count
 #     success as "the processes are gone" (already dead is fine); the
 #     supervisor summarises what the proxy refused and removes the runtime dir.
@@ -30,6 +35,10 @@ CELL_CLEANED=
 CELL_LAUNCH_LOG=
 CELL_LIFELINE_W=
 CELL_LIFELINE_R=
+CELL_GATE_W=
+CELL_GATE_OPTION=
+CELL_DEVICES_PID=
+declare -A CELL_READY_FD=()
 CELL_RM_BUILTIN=
 CELL_PROXY_LOG_START=0
 CELL_READY_TIMEOUT=${CELL_READY_TIMEOUT:-10}
@@ -116,9 +125,21 @@ cell_mkdirs() {
 # Root therefore gets private copies (cp -a makes new nodes) that the plan
 # binds over bwrap's. A runtime dir on a nodev filesystem cannot hold usable
 # nodes: then the copies go and the host's are used, with a warning.
+# The copy runs in the background while the daemons start (their job's
+# `wait -n` sees only its own children); it must be done
+# before bwrap starts (cell_private_devices_done), or --dev-bind-try would
+# silently skip the missing copies.
 cell_private_devices() {
     ((EUID == 0 && ${#CELL_PRIVATE_DEVICES[@]})) || return 0
-    cp -a -- "${CELL_PRIVATE_DEVICES[@]}" "$CELL_RT/dev/" 2>/dev/null
+    cp -a -- "${CELL_PRIVATE_DEVICES[@]}" "$CELL_RT/dev/" 2>/dev/null &
+    CELL_DEVICES_PID=$!
+}
+
+cell_private_devices_done() {
+    [[ -n $CELL_DEVICES_PID ]] || return 0
+    wait "$CELL_DEVICES_PID"
+    CELL_DEVICES_PID=
+declare -A CELL_READY_FD=()
     { : >"$CELL_RT/dev/null"; } 2>/dev/null && return 0
     rm -f -- "$CELL_RT"/dev/*
     cell_say "warning: $CELL_RT is on a nodev filesystem; the cell's /dev nodes are the host's" \
@@ -130,6 +151,7 @@ cell_private_devices() {
 cell_open_lifeline() {
     local fifo=$CELL_RT/lifeline rw name
     local fifos=("$fifo")
+    [[ -n $CELL_GATE_OPTION ]] && fifos+=("$CELL_RT/gate")
     # Every fifo in one mkfifo: start-up time is mostly fork+exec.
     for name in "${CELL_DAEMONS[@]}"; do fifos+=("$CELL_RT/ready.$name"); done
     mkfifo -m 600 -- "${fifos[@]}" || return 1
@@ -204,11 +226,13 @@ cell_rm_rt_and_exit() {
     exec rm -rf -- "$CELL_RT"
 }
 
+# Opens each daemon's ready fifo (ours: CELL_READY_FD[name]) and starts the
+# daemons' job.
 cell_start_daemons() {
     local name
-    local -A ready_fd=()
+    CELL_READY_FD=()
     for name in "${CELL_DAEMONS[@]}"; do
-        exec {ready_fd[$name]}<>"$CELL_RT/ready.$name"
+        exec {CELL_READY_FD[$name]}<>"$CELL_RT/ready.$name"
     done
     # Job control only for this one job: it gets a process group of its own.
     set -m
@@ -216,9 +240,13 @@ cell_start_daemons() {
     CELL_PGID=$!
     set +m
     cell_note "daemons ${CELL_DAEMONS[*]} started in process group $CELL_PGID"
+}
+
+cell_await_daemons() {
+    local name
     for name in "${CELL_DAEMONS[@]}"; do
-        cell_await_ready "$name" "${ready_fd[$name]}" || return 1
-        exec {ready_fd[$name]}<&-
+        cell_await_ready "$name" "${CELL_READY_FD[$name]}" || return 1
+        exec {CELL_READY_FD[$name]}<&-
     done
 }
 
@@ -244,17 +272,45 @@ cell_await_ready() {
 # then waits for it, so INT/TERM/HUP traps run at once. (Not started earlier,
 # blocked on --block-fd while the daemons start: bwrap's sandbox init is not
 # yet tied to its parent's life then, and would outlive a killed launcher.)
+# With a gate, the jail's first process gets the gate fifo's read end as fd
+# 8 and waits on it; the launcher keeps the only write end (CELL_GATE_W), so
+# a launcher that dies before "go" closes the gate and the command never runs.
 cell_start_bwrap() {
-    local args_file=$CELL_RT/bwrap.args in
+    local args_file=$CELL_RT/bwrap.args in gate fd
+    local -a command=("${CELL_COMMAND[@]}")
     printf '%s\0' "${CELL_BWRAP_ARGS[@]}" >"$args_file" || return 70
+    # Both ends are opened here, before the fork: "go" may be written before
+    # bwrap's side would have opened the fifo, and a fifo keeps data only
+    # while a reader holds it.
+    if [[ -n $CELL_GATE_OPTION ]]; then
+        exec {CELL_GATE_W}<>"$CELL_RT/gate" || return 70
+        exec {gate}<"$CELL_RT/gate" || return 70
+        command=("${command[0]}" "$CELL_GATE_OPTION" 8 "${command[@]:1}")
+    else
+        exec {gate}</dev/null
+    fi
     # A background job's stdin would be /dev/null; hand ours over explicitly.
+    # The job's own shell drops the fds bwrap must not carry into the jail,
+    # then becomes bwrap (exec: no extra process).
     exec {in}<&0
-    "$CELL_BWRAP" --args 9 -- "${CELL_COMMAND[@]}" "$@" \
-        9<"$args_file" <&"$in" {in}<&- \
-        {CELL_LIFELINE_W}>&- {CELL_LIFELINE_R}<&- &
+    {
+        [[ -z $CELL_GATE_W ]] || exec {CELL_GATE_W}>&-
+        for fd in "${CELL_READY_FD[@]}"; do exec {fd}<&-; done
+        exec {CELL_LIFELINE_W}>&- {CELL_LIFELINE_R}<&-
+        exec "$CELL_BWRAP" --args 9 -- "${command[@]}" "$@" \
+            9<"$args_file" 8<&"$gate" {gate}<&- <&"$in" {in}<&-
+    } &
     CELL_BWRAP_PID=$!
-    exec {in}<&-
+    exec {in}<&- {gate}<&-
     cell_note "bwrap started as $CELL_BWRAP_PID"
+}
+
+# The daemons are ready: let the jail's command run.
+cell_open_gate() {
+    [[ -n $CELL_GATE_W ]] || return 0
+    printf 'go\n' >&"$CELL_GATE_W"
+    exec {CELL_GATE_W}>&-
+    CELL_GATE_W=
 }
 
 cell_wait_bwrap() {
@@ -377,7 +433,16 @@ cell_main() {
     cell_select_daemons || exit 70
     cell_open_lifeline || exit 70
     cell_start_daemons || exit 70
-    cell_start_bwrap "$@" || exit 70
+    if [[ -n $CELL_GATE_OPTION ]]; then
+        cell_private_devices_done
+        cell_start_bwrap "$@" || exit 70
+        cell_await_daemons || exit 70
+        cell_open_gate
+    else
+        cell_await_daemons || exit 70
+        cell_private_devices_done
+        cell_start_bwrap "$@" || exit 70
+    fi
     local rc
     cell_wait_bwrap
     rc=$?

@@ -24,6 +24,10 @@ struct Daemon {
 struct InJailHelper {
     std::string name;
     std::vector<std::string> argv;
+    // The option by which this helper (the jail's first process) takes a
+    // gate fd: the launcher then starts bwrap while the host daemons are
+    // still starting and lets the command run once they are ready.
+    std::optional<std::string> gate_option;
 };
 
 struct Plan {

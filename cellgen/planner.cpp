@@ -125,7 +125,7 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     std::vector<std::string> relay{kJailRelay, "--background", "--quiet",
                                    fmt::format("tcp:127.0.0.1:{}", s.port),
                                    fmt::format("unix:{}/proxy.sock", kJailProxyDir)};
-    plan.in_jail.push_back({"proxy-port-relay", relay});
+    plan.in_jail.push_back({"proxy-port-relay", relay, "--gate-fd"});
     plan.command_prefix = relay;
     plan.command_prefix.emplace_back("--");
 }

@@ -81,7 +81,11 @@ std::string render_json(const Plan& plan, const RenderOptions& opts) {
     }
     json::array in_jail;
     for (const auto& h : plan.in_jail) {
-        in_jail.push_back(json::object{{"name", h.name}, {"argv", strings(h.argv)}});
+        json::object helper{{"name", h.name}, {"argv", strings(h.argv)}};
+        if (h.gate_option) {
+            helper["gate_option"] = *h.gate_option;
+        }
+        in_jail.push_back(std::move(helper));
     }
     json::object root{
         {"version", 1},

@@ -104,6 +104,10 @@ std::string plan_function(const Plan& plan, const RenderOptions& opts) {
                            f.name));
     }
     w.array("CELL_COMMAND", as_args(plan.command()));
+    // CELL_COMMAND[0] takes the launcher's gate fd (see launcher.sh).
+    if (!plan.in_jail.empty() && plan.in_jail.front().gate_option && !plan.command_prefix.empty()) {
+        w.scalar("CELL_GATE_OPTION", shell_quote(*plan.in_jail.front().gate_option));
+    }
     w.array("CELL_PRIVATE_DEVICES", as_args(plan.private_devices));
     write_daemons(w, plan);
     w.scalar("CELL_PROXY_LOG", plan.proxy_log ? w.word(*plan.proxy_log) : "''");

@@ -2,6 +2,8 @@
 // background.hpp for why.
 #include "background.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -47,9 +49,32 @@ std::string read_all(int fd) {
     std::exit(127);
 }
 
+// Reads one line (at most a few bytes) from the gate; "go" opens it.
+void pass_gate(int fd) {
+    std::string line;
+    char c = 0;
+    while (line.size() < 16) {
+        auto n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || c == '\n') {
+            break;
+        }
+        line.push_back(c);
+    }
+    ::close(fd);
+    if (line != "go") {
+        die(fmt::format("--gate-fd: the launcher closed the gate{} (its host daemons did not "
+                        "start, or it was killed)",
+                        line.empty() ? "" : fmt::format(" with '{}'", line)));
+    }
+}
+
 // In the caller: reap the intermediate child, wait for the daemon's word.
 [[noreturn]] void wait_for_daemon(pid_t middle, int read_fd, Listener& listener,
-                                  std::vector<std::string> const& command) {
+                                  std::vector<std::string> const& command,
+                                  std::optional<int> gate_fd) {
     int status = 0;
     while (::waitpid(middle, &status, 0) < 0 && errno == EINTR) {
     }
@@ -59,6 +84,9 @@ std::string read_all(int fd) {
     ::close(read_fd);
     if (word != ready_word) {
         die(word.empty() ? "the daemon exited before it was ready" : word);
+    }
+    if (gate_fd) {
+        pass_gate(*gate_fd);
     }
     if (command.empty()) {
         std::exit(0);
@@ -102,8 +130,15 @@ void DaemonLink::send(std::string_view text) {
     ::close(std::exchange(fd_, -1));
 }
 
+void check_gate_fd(int fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+        std::fprintf(stderr, "relay: --gate-fd %d: %s\n", fd, std::strerror(errno));
+        std::exit(2);
+    }
+}
+
 DaemonLink daemonize(boost::asio::io_context& ioc, Listener& listener,
-                     std::vector<std::string> const& command) {
+                     std::vector<std::string> const& command, std::optional<int> gate_fd) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         die(std::string("pipe: ") + std::strerror(errno));
@@ -115,9 +150,12 @@ DaemonLink daemonize(boost::asio::io_context& ioc, Listener& listener,
     }
     if (middle > 0) {
         ::close(fds[1]);
-        wait_for_daemon(middle, fds[0], listener, command);
+        wait_for_daemon(middle, fds[0], listener, command, gate_fd);
     }
     ::close(fds[0]);
+    if (gate_fd) {
+        ::close(*gate_fd); // the caller's alone: the daemon must not keep it open
+    }
     detach_stdio();
     pid_t daemon = ::fork();
     if (daemon != 0) {

@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,9 +38,16 @@ private:
 };
 
 // Forks the daemon. Returns only in the daemon (with its link to the caller).
-// In the caller it waits for the daemon's word, then execs `command` (or
-// exits 0 when empty); if the daemon fails it prints why and exits 1.
+// In the caller it waits for the daemon's word and, with a gate fd, for the
+// line "go" on it (the cell launcher starts bwrap while its host daemons are
+// still starting, and opens the gate once they are ready), then execs
+// `command` (or exits 0 when empty). If the daemon fails or the gate closes
+// without "go", it prints why and exits 1.
 DaemonLink daemonize(boost::asio::io_context& ioc, Listener& listener,
-                     std::vector<std::string> const& command);
+                     std::vector<std::string> const& command, std::optional<int> gate_fd);
+
+// Fails (exit 2, naming the option) unless fd is open: checked before
+// anything is bound.
+void check_gate_fd(int fd);
 
 } // namespace relay

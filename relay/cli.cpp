@@ -53,7 +53,10 @@ po::options_description describe_options() {
         "quiet,q", "do not report connection errors on stderr")(
         "drop-root", "when run as root, switch to uid/gid 65534 once listening, so "
                      "connections carry nobody's credentials, not root's")(
-        "background", "detach a daemon once listening; then exec COMMAND or exit");
+        "background", "detach a daemon once listening; then exec COMMAND or exit")(
+        "gate-fd", po::value<int>()->value_name("N"),
+        "with --background: before COMMAND, wait for the line \"go\" on fd N (the "
+        "launcher's word that the cell's host daemons are ready); exit 1 if N closes first");
     return o;
 }
 
@@ -112,6 +115,9 @@ void fill_options(po::variables_map const& vm, Options& o) {
     o.quiet = vm.count("quiet") > 0;
     o.background = vm.count("background") > 0;
     o.drop_root = vm.count("drop-root") > 0;
+    if (vm.count("gate-fd")) {
+        o.gate_fd = fd_arg(vm, "gate-fd");
+    }
 }
 
 } // namespace
@@ -152,6 +158,9 @@ Options parse_cli(int argc, char** argv) {
     fill_options(vm, options);
     if (!options.command.empty() && !options.background) {
         usage_error("a COMMAND after '--' needs --background");
+    }
+    if (options.gate_fd && !options.background) {
+        usage_error("--gate-fd needs --background");
     }
     if (has_command_tail && options.command.empty()) {
         usage_error("'--' must be followed by a COMMAND");

@@ -25,7 +25,8 @@ struct Options {
     std::string log_file;
     bool quiet = false;
     bool background = false;
-    bool drop_root = false; // see privileges.hpp
+    bool drop_root = false;     // see privileges.hpp
+    std::optional<int> gate_fd; // --background: wait for "go" here before COMMAND
 };
 
 // Parses argv; prints help and exits 0 for --help; exits 2 on a usage error.

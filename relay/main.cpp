@@ -33,6 +33,9 @@ int failed(std::optional<relay::DaemonLink>& link, std::string const& message) {
 int run(relay::Options const& options) {
     boost::asio::io_context ioc(1);
     std::optional<relay::DaemonLink> link;
+    if (options.gate_fd) {
+        relay::check_gate_fd(*options.gate_fd);
+    }
 
     auto listener = relay::Listener::open(ioc.get_executor(), options.listen, {options.mode});
     if (!listener) {
@@ -43,7 +46,7 @@ int run(relay::Options const& options) {
         return failed(link, log.error().message);
     }
     if (options.background) {
-        link.emplace(relay::daemonize(ioc, *listener, options.command));
+        link.emplace(relay::daemonize(ioc, *listener, options.command, options.gate_fd));
     }
     // After bind and log: both may need the caller's rights, and the socket
     // then belongs to the caller (a root-run cell can connect to it).

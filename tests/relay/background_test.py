@@ -6,7 +6,9 @@ then becomes the user's command with no shell in between:
  - the daemon is not COMMAND's child and outlives it;
  - the daemon stops when its lifeline closes, removing the socket;
  - bind errors and daemon start-up failures come back from the original
-   process, and COMMAND does not run.
+   process, and COMMAND does not run;
+ - --gate-fd: COMMAND waits for "go" on the gate, does not run when the
+   gate closes without it, and neither COMMAND nor the daemon keeps the fd.
 """
 import os
 import subprocess
@@ -98,6 +100,81 @@ def main():
           f"a daemon start-up failure comes back: {p.stderr.strip()}")
     check(not os.path.exists(f"{d}/ran") and not os.path.exists(f"{d}/other"),
           "COMMAND did not run and no socket is left")
+
+    check_gate(d)
+
+
+def gate_relay(d, name, gate_r, lifeline_r, command):
+    """The caller's stderr goes to a file: the daemon keeps stderr open."""
+    err = open(f"{d}/{name}.err", "w+")
+    p = subprocess.Popen(
+        [RELAY, "--background", "--quiet", "--gate-fd", str(gate_r), "--lifeline-fd",
+         str(lifeline_r), f"unix:{d}/{name}", f"unix:{d}/target", "--"] + command,
+        pass_fds=(gate_r, lifeline_r), stdout=subprocess.PIPE, stderr=err, text=True)
+    p.err_file = err
+    return p
+
+
+def finish(p):
+    out, _ = p.communicate(timeout=10)
+    p.err_file.seek(0)
+    return out, p.err_file.read()
+
+
+def check_gate(d):
+    lr, lw = os.pipe()
+    gr, gw = os.pipe()
+    caller = gate_relay(d, "gated", gr, lr, ["sh", "-c", f"ls /proc/$$/fd; touch {d}/gated.ran"])
+    os.close(gr)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(f"{d}/gated") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    check(os.path.exists(f"{d}/gated") and caller.poll() is None,
+          "--gate-fd: the daemon listens, the caller waits at the gate")
+    check(not os.path.exists(f"{d}/gated.ran"), "and COMMAND has not run yet")
+    # The waiting caller has the same argv: the daemon is the other one.
+    daemon = [p for p, _ in relay_daemons(f"{d}/gated") if p != caller.pid]
+    fds = {os.readlink(f"/proc/{daemon[0]}/fd/{fd}") for fd in os.listdir(f"/proc/{daemon[0]}/fd")}
+    caller_fds = {os.readlink(f"/proc/{caller.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{caller.pid}/fd")}
+    gate_pipe = os.readlink(f"/proc/self/fd/{gw}")
+    check(gate_pipe in caller_fds, f"the caller holds the gate ({gate_pipe})")
+    check(len(daemon) == 1 and gate_pipe not in fds, "the daemon does not")
+    os.write(gw, b"go\n")
+    os.close(gw)
+    out, err = finish(caller)
+    check(caller.returncode == 0 and os.path.exists(f"{d}/gated.ran"),
+          f"\"go\" lets COMMAND run ({caller.returncode}, {err.strip()})")
+    check(str(gr) not in out.split(), f"COMMAND does not inherit the gate fd {gr}: {out.split()}")
+    os.close(lw)
+
+    # The gate closes without "go" (the launcher died, or a daemon failed).
+    lr, lw = os.pipe()
+    gr, gw = os.pipe()
+    caller = gate_relay(d, "shut", gr, lr, ["touch", f"{d}/shut.ran"])
+    os.close(gr)
+    os.close(gw)
+    out, err = finish(caller)
+    check(caller.returncode == 1 and "--gate-fd" in err and "closed the gate" in err,
+          f"a closed gate: exit 1 and says so ({caller.returncode}, {err.strip()})")
+    check(not os.path.exists(f"{d}/shut.ran"), "and COMMAND did not run")
+    os.close(lw)
+    deadline = time.monotonic() + 3
+    while relay_daemons(f"{d}/shut") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    check(not relay_daemons(f"{d}/shut"), "the daemon ends with its lifeline")
+
+    p = subprocess.run([RELAY, "--background", "--gate-fd", "78", f"unix:{d}/nogate",
+                        f"unix:{d}/target", "--", "touch", f"{d}/nogate.ran"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2 and "--gate-fd 78" in p.stderr,
+          f"a gate fd that is not open is a usage error: {p.stderr.strip()}")
+    check(not os.path.exists(f"{d}/nogate") and not os.path.exists(f"{d}/nogate.ran"),
+          "nothing bound, COMMAND not run")
+    p = subprocess.run([RELAY, "--gate-fd", "0", f"unix:{d}/nogate", f"unix:{d}/target"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2 and "--gate-fd needs --background" in p.stderr,
+          f"--gate-fd without --background: {p.stderr.strip()}")
 
 
 if __name__ == "__main__":
