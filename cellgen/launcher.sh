@@ -247,6 +247,7 @@ cell_await_daemons() {
     for name in "${CELL_DAEMONS[@]}"; do
         cell_await_ready "$name" "${CELL_READY_FD[$name]}" || return 1
         exec {CELL_READY_FD[$name]}<&-
+        unset "CELL_READY_FD[$name]" # the number may be reused: never close it again
     done
 }
 
@@ -276,7 +277,7 @@ cell_await_ready() {
 # 8 and waits on it; the launcher keeps the only write end (CELL_GATE_W), so
 # a launcher that dies before "go" closes the gate and the command never runs.
 cell_start_bwrap() {
-    local args_file=$CELL_RT/bwrap.args in gate fd
+    local args_file=$CELL_RT/bwrap.args in gate= fd
     local -a command=("${CELL_COMMAND[@]}")
     printf '%s\0' "${CELL_BWRAP_ARGS[@]}" >"$args_file" || return 70
     # Both ends are opened here, before the fork: "go" may be written before
@@ -286,8 +287,6 @@ cell_start_bwrap() {
         exec {CELL_GATE_W}<>"$CELL_RT/gate" || return 70
         exec {gate}<"$CELL_RT/gate" || return 70
         command=("${command[0]}" "$CELL_GATE_OPTION" 8 "${command[@]:1}")
-    else
-        exec {gate}</dev/null
     fi
     # A background job's stdin would be /dev/null; hand ours over explicitly.
     # The job's own shell drops the fds bwrap must not carry into the jail,
@@ -297,11 +296,12 @@ cell_start_bwrap() {
         [[ -z $CELL_GATE_W ]] || exec {CELL_GATE_W}>&-
         for fd in "${CELL_READY_FD[@]}"; do exec {fd}<&-; done
         exec {CELL_LIFELINE_W}>&- {CELL_LIFELINE_R}<&-
-        exec "$CELL_BWRAP" --args 9 -- "${command[@]}" "$@" \
-            9<"$args_file" 8<&"$gate" {gate}<&- <&"$in" {in}<&-
+        [[ -z $gate ]] || exec 8<&"$gate" {gate}<&-
+        exec "$CELL_BWRAP" --args 9 -- "${command[@]}" "$@" 9<"$args_file" <&"$in" {in}<&-
     } &
     CELL_BWRAP_PID=$!
-    exec {in}<&- {gate}<&-
+    exec {in}<&-
+    [[ -z $gate ]] || exec {gate}<&-
     cell_note "bwrap started as $CELL_BWRAP_PID"
 }
 

@@ -45,5 +45,15 @@ check "--nix auto without a socket runs and says so in one line" \
     bash -c 'grep -q "^ran$" <<<"$1" && (( $(grep -c "absent/socket" <<<"$1") == 1 ))' _ "$out"
 check "--nix off runs no nix relay" \
     bash -c '! "$@" -- sh -c "test -S /nix/var/nix/daemon-socket/socket"' _ "$CELL" --worktree "$WT" --nix off
+# A profile without the proxy: a daemon but no in-jail relay, hence no gate;
+# bwrap then starts once the daemon is ready (the launcher's other path).
+printf 'base =\nhost-system =\ntry-nix-store =\nnix-daemon =\n' >"$SCRATCH/noproxy.ini"
+check "without the proxy (no gate) nix store ping still reaches the daemon" \
+    "$CELL" --profile "$SCRATCH/noproxy.ini" --worktree "$WT" --nix on \
+    --nix-daemon-socket "$SOCKDIR" -- nix store ping
+out=$("$CELL" --profile "$SCRATCH/noproxy.ini" --nix on --nix-daemon-socket "$SOCKDIR" -- \
+    sh -c 'ls /proc/self/fd' 2>&1)
+expect_eq "and the command gets only stdio and its own fd ($(tr '\n' ' ' <<<"$out"))" \
+    "0 1 2 3" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 expect_eq "nothing left behind" "" "$(leftovers)"
 tap_done
