@@ -397,6 +397,8 @@ cell_cleanup() {
         wait "$CELL_BWRAP_PID" 2>/dev/null
     fi
     cell_stop_daemons || ok=1
+    # A device copy still running would race rm -rf below.
+    [[ -z $CELL_DEVICES_PID ]] || wait "$CELL_DEVICES_PID" 2>/dev/null
     if [[ -n $CELL_RT && -d $CELL_RT ]]; then
         rm -rf -- "$CELL_RT" || ok=1
     fi
