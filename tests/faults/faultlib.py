@@ -151,23 +151,19 @@ def tunnel_get(px, port, timeout=5.0):
     return data.partition(b"\r\n\r\n")[2]
 
 
-class ResetServer:
-    """A TCP server on 127.0.0.1 that, per connection, reads a request head
-    (up to CRLF CRLF), sends `reply`, waits `pause` seconds so the bytes are
-    on their way, then resets the connection. With `reply=None` it echoes
-    instead (a well-behaved peer for the relay's next connection). The
-    modes are taken in order from `plan`; when it runs out, `default`."""
+class _Server:
+    """Accepts on 127.0.0.1 (an ephemeral port) and serves each connection
+    in a thread: `_accepted(c)` runs under `lock` and returns the serve
+    function's extra arguments; `_serve(c, *args)` does the talking."""
 
-    def __init__(self, plan=(), default=None, pause=0.3):
+    def __init__(self, backlog):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
+        self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]
-        self.plan = list(plan)
-        self.default = default
-        self.pause = pause
-        self.served = 0
         self.lock = threading.Lock()
+
+    def _start(self):
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
@@ -177,9 +173,28 @@ class ResetServer:
             except OSError:
                 return
             with self.lock:
-                reply = self.plan.pop(0) if self.plan else self.default
-                self.served += 1
-            threading.Thread(target=self._serve, args=(c, reply), daemon=True).start()
+                args = self._accepted(c)
+            threading.Thread(target=self._serve, args=(c, *args), daemon=True).start()
+
+
+class ResetServer(_Server):
+    """A TCP server on 127.0.0.1 that, per connection, reads a request head
+    (up to CRLF CRLF), sends `reply`, waits `pause` seconds so the bytes are
+    on their way, then resets the connection. With `reply=None` it echoes
+    instead (a well-behaved peer for the relay's next connection). The
+    modes are taken in order from `plan`; when it runs out, `default`."""
+
+    def __init__(self, plan=(), default=None, pause=0.3):
+        super().__init__(64)
+        self.plan = list(plan)
+        self.default = default
+        self.pause = pause
+        self.served = 0
+        self._start()
+
+    def _accepted(self, c):
+        self.served += 1
+        return (self.plan.pop(0) if self.plan else self.default,)
 
     def _serve(self, c, reply):
         try:
@@ -203,31 +218,21 @@ class ResetServer:
             c.close()
 
 
-class Sink:
+class Sink(_Server):
     """A TCP server on 127.0.0.1 that accepts, never answers, and reads until
     its peer closes. `live` counts the connections still open from the
     peer's side: the proxy's upstream sockets, seen from the other end."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
+        super().__init__(256)
         self.live = 0
         self.accepted = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._loop, daemon=True).start()
+        self._start()
 
-    def _loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.live += 1
-                self.accepted += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def _accepted(self, c):
+        self.live += 1
+        self.accepted += 1
+        return ()
 
     def _serve(self, c):
         try:
