@@ -83,7 +83,8 @@ ref_cell() {
         "$@"; rc=$?; kill $!; exit $rc' bash "$@"
     local rc=$?
     # tinyproxy -d sometimes misses a TERM that lands while it starts up and
-    # then waits forever (3 of about 10 bench runs here hung): KILL it, the cheapest
+    # then waits forever (caught once by a watchdog; two more bench hangs were
+    # not inspected): KILL it, the cheapest
     # cleanup there is, so the reference is never charged for it.
     kill "$s1" "$s2" 2>/dev/null
     kill -KILL "$tp" 2>/dev/null
