@@ -82,10 +82,10 @@ ref_cell() {
         until (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null; do sleep 0.005; done 2>/dev/null
         "$@"; rc=$?; kill $!; exit $rc' bash "$@"
     local rc=$?
-    # tinyproxy -d sometimes misses a TERM that lands while it starts up and
-    # then waits forever (caught once by a watchdog; two more bench hangs were
-    # not inspected): KILL it, the cheapest
-    # cleanup there is, so the reference is never charged for it.
+    # tinyproxy -d sometimes stays in poll(2) after a TERM, and the wait below
+    # then hangs (caught once by a watchdog; two more bench hangs were not
+    # inspected): KILL it, the cheapest cleanup there is, so the reference is
+    # never charged for it.
     kill "$s1" "$s2" 2>/dev/null
     kill -KILL "$tp" 2>/dev/null
     wait "$tp" "$s1" "$s2" 2>/dev/null
