@@ -23,6 +23,12 @@ Context make_context(const Request& req, const CliEnvironment& cli_env) {
     if (!ctx.settings.proxy_bin) {
         ctx.settings.proxy_bin = find_helper("proxy", cli_env.self_dir, path);
     }
+    if (!ctx.settings.launch_bin) {
+        ctx.settings.launch_bin = find_helper("cell-launch", cli_env.self_dir, path);
+    }
+    if (req.print == "script" && !ctx.settings.launch_bin) {
+        throw UsageError("cell-launch not found next to cellgen or on PATH (use --launch-bin)");
+    }
     return ctx;
 }
 
@@ -62,7 +68,8 @@ CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_en
     }
     auto ctx = make_context(req, cli_env);
     auto jail = compose(req.invocations, table, ctx);
-    Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin};
+    Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
+                  ctx.settings.launch_bin};
     auto plan = make_plan(jail, ctx.settings.proxy, bins, req.command);
     return {0, render(plan, req, cli_env), {}};
 }

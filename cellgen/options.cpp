@@ -43,6 +43,7 @@ constexpr SettingDoc kSettings[] = {
     {"relay-bin", "PATH", "relay binary (default: next to cellgen, build tree, PATH)"},
     {"proxy-bin", "PATH", "proxy binary (default: next to cellgen, build tree, PATH)"},
     {"bwrap-bin", "PATH", "bwrap binary (default: bwrap on PATH)"},
+    {"launch-bin", "PATH", "cell-launch binary (default: next to cellgen, PATH)"},
 };
 
 void add_combinators(po::options_description& desc, const std::vector<Combinator>& table) {

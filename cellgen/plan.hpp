@@ -32,6 +32,7 @@ struct InJailHelper {
 
 struct Plan {
     std::string bwrap;                       // absolute path
+    std::string launch;                      // cell-launch, absolute (scripts only)
     Args bwrap_args;                         // options only
     std::vector<std::string> command_prefix; // in-jail helpers before the user command
     std::vector<std::string> user_command;
@@ -56,6 +57,7 @@ struct Binaries {
     std::string bwrap;
     std::optional<std::string> relay;
     std::optional<std::string> proxy;
+    std::optional<std::string> launch;
 };
 
 Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,

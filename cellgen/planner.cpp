@@ -158,6 +158,7 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
                std::vector<std::string> user_command) {
     Plan plan;
     plan.bwrap = bins.bwrap;
+    plan.launch = bins.launch.value_or("cell-launch");
     add_process_args(jail, plan.bwrap_args);
     add_fs_and_env_args(jail, plan.bwrap_args);
     plan.user_command = std::move(user_command);

@@ -95,6 +95,7 @@ std::string plan_function(const Plan& plan, const RenderOptions& opts) {
     write_runtime(w, plan);
     w.scalar("CELL_LOG_DIR", w.word(plan.log_dir.value_or(RuntimePath{"log"})));
     w.scalar("CELL_BWRAP", shell_quote(plan.bwrap));
+    w.scalar("CELL_LAUNCH", shell_quote(plan.launch));
     w.array("CELL_BWRAP_ARGS", plan.bwrap_args);
     // After the plan's own --setenv: bwrap applies them in order, so a
     // forwarded value wins over a set-env given before it.

@@ -116,6 +116,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                          const std::string& w) { s.proxy_bin = host_path(v, w); }},
         {"bwrap-bin", [](Settings& s, const std::string& v,
                          const std::string& w) { s.bwrap_bin = host_path(v, w); }},
+        {"launch-bin", [](Settings& s, const std::string& v,
+                          const std::string& w) { s.launch_bin = host_path(v, w); }},
     };
     return table;
 }

@@ -30,6 +30,7 @@ struct Settings {
     std::optional<std::string> relay_bin; // overrides from --relay-bin etc.
     std::optional<std::string> proxy_bin;
     std::optional<std::string> bwrap_bin;
+    std::optional<std::string> launch_bin;
 };
 
 // Reads the caller's environment (fwd-env); injectable so tests need no setenv.

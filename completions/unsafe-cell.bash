@@ -11,7 +11,7 @@
 # Host directories.
 _unsafe_cell_dir_opts='--worktree --log-dir --nix-daemon-socket --runtime-dir --nix-daemon'
 # Host files.
-_unsafe_cell_file_opts='--profile --filter --relay-bin --proxy-bin --bwrap-bin'
+_unsafe_cell_file_opts='--profile --filter --relay-bin --proxy-bin --bwrap-bin --launch-bin'
 # Host SRC, then an optional jail DEST.
 _unsafe_cell_bind_opts='--ro-bind --bind --dev-bind --try-ro-bind --try-bind --try-dev-bind'
 # Names from the caller's environment.

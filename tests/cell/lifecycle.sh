@@ -58,7 +58,8 @@ for sig in TERM INT HUP KILL; do
 done
 
 if start_cell; then
-    pkill -KILL -f "proxy.*$SCRATCH/run/cell"
+    # The proxy itself: the launcher's own argv names the runtime dir too.
+    pkill -KILL -f "^[^ ]*/proxy --listen unix:$SCRATCH/run/cell"
     sleep 0.2
     check "the cell runs on without its proxy" kill -0 "$CELL_PID"
     # Then the command ends (the in-jail sh that carries MARK).

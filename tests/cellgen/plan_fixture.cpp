@@ -31,7 +31,8 @@ cellgen::Plan Fixture::plan(const std::vector<cellgen::Invocation>& invs,
                             std::vector<std::string> command) const {
     auto ctx = context();
     auto jail = cellgen::compose(invs, cellgen::combinator_table(), ctx);
-    cellgen::Binaries bins{"/usr/bin/bwrap", settings.relay_bin, settings.proxy_bin};
+    cellgen::Binaries bins{"/usr/bin/bwrap", settings.relay_bin, settings.proxy_bin,
+                           "/usr/bin/cell-launch"};
     return cellgen::make_plan(jail, settings.proxy, bins, std::move(command));
 }
 

@@ -1,0 +1,87 @@
+#include "launch_log.hpp"
+
+#include <ctime>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace launch {
+
+namespace {
+
+void write_all(int fd, std::string_view s) {
+    while (!s.empty()) {
+        auto n = ::write(fd, s.data(), s.size());
+        if (n <= 0) {
+            return;
+        }
+        s.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+// The last `count` lines of the file at `path` (its last 64 KiB at most).
+std::vector<std::string> tail_lines(const std::string& path, size_t count) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    std::vector<std::string> lines;
+    if (!fd) {
+        return lines;
+    }
+    constexpr off_t kMax = 64 * 1024;
+    off_t size = ::lseek(fd.get(), 0, SEEK_END);
+    off_t from = size > kMax ? size - kMax : 0;
+    std::string text(static_cast<size_t>(size - from), '\0');
+    auto n = ::pread(fd.get(), text.data(), text.size(), from);
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!text.empty() && text.back() == '\n') {
+        text.pop_back();
+    }
+    size_t end = text.size();
+    while (lines.size() < count && end > 0) {
+        auto nl = text.rfind('\n', end - 1);
+        size_t begin = nl == std::string::npos ? 0 : nl + 1;
+        lines.insert(lines.begin(), text.substr(begin, end - begin));
+        if (nl == std::string::npos) {
+            break;
+        }
+        end = nl;
+    }
+    return lines;
+}
+
+} // namespace
+
+Fd open_append(const std::string& path) {
+    return Fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+}
+
+LaunchLog::LaunchLog(const std::string& path) : fd_(open_append(path)) {}
+
+void LaunchLog::note(std::string_view line) const {
+    if (!fd_) {
+        return;
+    }
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::localtime_r(&now, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%FT%T", &tm);
+    write_all(fd_.get(), fmt::format("{} {}\n", stamp, line));
+}
+
+void LaunchLog::say(std::string_view line) const {
+    write_all(2, fmt::format("cell: {}\n", line));
+    note(line);
+}
+
+void LaunchLog::say_with_tail(std::string_view line, const std::string& log_path) const {
+    say(line);
+    std::string out;
+    for (const auto& l : tail_lines(log_path, 5)) {
+        out += "  | " + l + "\n";
+    }
+    write_all(2, out);
+}
+
+} // namespace launch

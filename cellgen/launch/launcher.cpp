@@ -1,0 +1,352 @@
+#include "launcher.hpp"
+#include "error.hpp"
+#include "refusals.hpp"
+#include "runtime_dir.hpp"
+#include "spawn.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace launch {
+
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+milliseconds until(Clock::time_point deadline) {
+    return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+}
+
+const char* signal_name(int sig) {
+    switch (sig) {
+    case SIGINT:
+        return "INT";
+    case SIGTERM:
+        return "TERM";
+    case SIGHUP:
+        return "HUP";
+    default:
+        return "?";
+    }
+}
+
+// The reaper: leads the daemons' process group and removes the runtime dir
+// once the lifeline reads EOF, which (since the launcher TERMs this group
+// before it lets go of the lifeline) means the launcher died without
+// cleaning up. Never returns.
+[[noreturn]] void reap_on_eof(const Fd& lifeline_read, const Fd& devnull,
+                              const std::string& runtime_dir) {
+    move_fds_in_child(
+        {{devnull.get(), 0}, {devnull.get(), 1}, {devnull.get(), 2}, {lifeline_read.get(), 3}});
+    ::close_range(4, ~0U, 0);
+    Signals::unblock_all_in_child();
+    pollfd p{3, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    remove_tree(runtime_dir);
+    ::_exit(0);
+}
+
+} // namespace
+
+Launcher::Launcher(Options options)
+    : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
+      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {}
+
+std::string Launcher::daemon_log(const std::string& name) const {
+    return opts_.log_dir + "/" + name + ".log";
+}
+
+int Launcher::run() {
+    try {
+        // bwrap hands stdio to the jail: a host directory there would be a
+        // way out (/proc/self/fd/N/..).
+        for (int fd : {0, 1, 2}) {
+            struct stat st;
+            if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                log_.say(fmt::format("fd {} is a directory; a cell does not take host directories "
+                                     "as stdio",
+                                     fd));
+                cleanup();
+                return 2;
+            }
+        }
+        log_.note("runtime dir " + opts_.runtime_dir);
+        copy_private_devices(opts_.private_devices, opts_.runtime_dir + "/dev", log_);
+        start_group();
+        if (opts_.gate_option) {
+            auto gate = make_pipe("gate");
+            gate_write_ = std::move(gate.write);
+            start_bwrap(std::move(gate.read));
+        }
+        if (auto stop = await_daemons()) {
+            if (*stop != 0) {
+                return on_signal(*stop);
+            }
+            cleanup();
+            return 70;
+        }
+        if (opts_.gate_option) {
+            open_gate();
+        } else {
+            start_bwrap(Fd{});
+        }
+        int rc = wait_bwrap();
+        if (rc < 0) {
+            return on_signal(-rc);
+        }
+        log_.note(fmt::format("command exited with {}", rc));
+        if (!cleanup() && rc == 0) {
+            rc = 70;
+        }
+        return rc;
+    } catch (const SetupError& e) {
+        log_.say(e.what());
+        cleanup();
+        return 70;
+    }
+}
+
+void Launcher::start_group() {
+    auto lifeline = make_pipe("lifeline");
+    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull) {
+        throw_errno("cannot open /dev/null");
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        throw_errno("cannot start the daemons' reaper");
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        reap_on_eof(lifeline.read, devnull, opts_.runtime_dir);
+    }
+    ::setpgid(pid, pid);
+    pgid_ = pid;
+    lifeline_write_ = std::move(lifeline.write);
+    for (const auto& name : opts_.daemons) {
+        auto& d = daemons_.emplace_back(Daemon{name, 0, Fd{}});
+        start_daemon(d, lifeline.read, devnull);
+    }
+    log_.note(fmt::format("daemons {} started in process group {}", fmt::join(opts_.daemons, " "),
+                          pgid_));
+}
+
+void Launcher::start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnull) {
+    auto argv = read_nul_list(opts_.runtime_dir + "/daemon." + d.name + ".args");
+    if (argv.empty()) {
+        throw SetupError("daemon " + d.name + ": empty command line");
+    }
+    for (const char* a : {"--ready-fd", "3", "--lifeline-fd", "4"}) {
+        argv.emplace_back(a);
+    }
+    auto ready = make_pipe("ready");
+    auto log_path = daemon_log(d.name);
+    Fd err = open_append(log_path);
+    if (!err) {
+        throw_errno("cannot open " + log_path);
+    }
+    d.pid = spawn({std::move(argv),
+                   {{devnull.get(), 0},
+                    {devnull.get(), 1},
+                    {err.get(), 2},
+                    {ready.write.get(), 3},
+                    {lifeline_read.get(), 4}},
+                   pgid_});
+    d.ready = std::move(ready.read);
+}
+
+void Launcher::start_bwrap(Fd gate_read) {
+    auto args_path = opts_.runtime_dir + "/bwrap.args";
+    Fd args(::open(args_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!args) {
+        throw_errno("cannot open " + args_path);
+    }
+    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--", opts_.command.front()};
+    std::vector<FdMove> fds{{args.get(), 9}};
+    if (gate_read) {
+        argv.insert(argv.end(), {*opts_.gate_option, "8"});
+        fds.push_back({gate_read.get(), 8});
+    }
+    argv.insert(argv.end(), opts_.command.begin() + 1, opts_.command.end());
+    bwrap_pid_ = spawn({std::move(argv), std::move(fds), std::nullopt});
+    log_.note(fmt::format("bwrap started as {}", bwrap_pid_));
+}
+
+std::optional<int> Launcher::await_daemons() {
+    auto deadline = Clock::now() + opts_.ready_timeout;
+    std::vector<int> fds;
+    std::vector<Daemon*> waiting;
+    std::vector<bool> readable;
+    while (true) {
+        fds.clear();
+        waiting.clear();
+        for (auto& d : daemons_) {
+            if (d.ready) {
+                fds.push_back(d.ready.get());
+                waiting.push_back(&d);
+            }
+        }
+        if (waiting.empty()) {
+            return std::nullopt;
+        }
+        auto left = until(deadline);
+        if (left.count() <= 0) {
+            const auto& d = *waiting.front();
+            log_.say_with_tail(
+                fmt::format("{} did not become ready within {}s; its stderr ends with:", d.name,
+                            opts_.ready_timeout.count()),
+                daemon_log(d.name));
+            return 0;
+        }
+        auto sig = signals_.wait(fds, readable, left);
+        if (sig == SIGCHLD) {
+            reap();
+        } else if (sig) {
+            return *sig;
+        }
+        for (size_t i = 0; i < waiting.size(); ++i) {
+            if (!readable[i]) {
+                continue;
+            }
+            auto& d = *waiting[i];
+            char buf[64];
+            auto n = ::read(d.ready.get(), buf, sizeof buf);
+            if (n > 0) {
+                log_.note(d.name + " ready");
+                d.ready.reset();
+            } else if (n == 0) {
+                // The daemon closed its ready fd without a word: it is ending.
+                int status = 0;
+                if (auto it = exited_.find(d.pid); it != exited_.end()) {
+                    status = it->second;
+                } else if (::waitpid(d.pid, &status, 0) == d.pid) {
+                    exited_[d.pid] = status;
+                }
+                log_.say_with_tail(
+                    fmt::format("{} failed to start (exit {}); its stderr ends with:", d.name,
+                                shell_status(status)),
+                    daemon_log(d.name));
+                return 0;
+            }
+        }
+    }
+}
+
+void Launcher::open_gate() {
+    // EPIPE (SIGPIPE is blocked) means bwrap has already ended; its status
+    // says why.
+    [[maybe_unused]] auto n = ::write(gate_write_.get(), "go\n", 3);
+    gate_write_.reset();
+}
+
+int Launcher::wait_bwrap() {
+    std::vector<bool> none;
+    while (true) {
+        if (auto it = exited_.find(bwrap_pid_); it != exited_.end()) {
+            bwrap_pid_ = 0;
+            return shell_status(it->second);
+        }
+        auto sig = signals_.wait({}, none, std::nullopt);
+        if (sig == SIGCHLD) {
+            reap();
+        } else if (sig) {
+            return -*sig;
+        }
+    }
+}
+
+void Launcher::reap() {
+    int status;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        exited_[pid] = status;
+        for (const auto& d : daemons_) {
+            if (d.pid == pid) {
+                log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
+            }
+        }
+    }
+}
+
+bool Launcher::wait_group_gone(milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    std::vector<bool> none;
+    while (true) {
+        reap(); // our children in the group would stay there as zombies
+        if (::kill(-pgid_, 0) != 0 && errno == ESRCH) {
+            return true;
+        }
+        auto left = until(deadline);
+        if (left.count() <= 0) {
+            return false;
+        }
+        // A SIGCHLD ends the wait early; other signals change nothing now.
+        signals_.wait({}, none, std::min(left, milliseconds(50)));
+    }
+}
+
+bool Launcher::stop_group() {
+    if (pgid_ == 0) {
+        return true;
+    }
+    ::kill(-pgid_, SIGTERM);
+    lifeline_write_.reset();
+    if (!wait_group_gone(milliseconds(2000))) {
+        log_.note("daemons still alive after TERM; sending KILL");
+        ::kill(-pgid_, SIGKILL);
+        if (!wait_group_gone(milliseconds(2000))) {
+            log_.say(fmt::format("daemon process group {} is still alive after KILL", pgid_));
+            return false;
+        }
+    }
+    log_.note(fmt::format("daemon group {} gone", pgid_));
+    pgid_ = 0;
+    return true;
+}
+
+bool Launcher::cleanup() {
+    if (cleaned_) {
+        return true;
+    }
+    cleaned_ = true;
+    bool ok = true;
+    gate_write_.reset(); // a command still held at the gate never runs
+    if (bwrap_pid_ != 0) {
+        ::kill(bwrap_pid_, SIGTERM);
+        if (!exited_.count(bwrap_pid_)) {
+            int status;
+            ::waitpid(bwrap_pid_, &status, 0);
+        }
+        bwrap_pid_ = 0;
+    }
+    ok = stop_group() && ok;
+    // The daemons are gone, so the proxy's log is complete.
+    if (opts_.proxy_log) {
+        if (auto summary = refusal_summary(*opts_.proxy_log, proxy_log_start_)) {
+            log_.say(*summary);
+        }
+    }
+    if (!remove_tree(opts_.runtime_dir)) {
+        log_.say(fmt::format("cannot remove the runtime dir {}: {}", opts_.runtime_dir,
+                             std::strerror(errno)));
+        ok = false;
+    }
+    return ok;
+}
+
+int Launcher::on_signal(int sig) {
+    log_.note(fmt::format("caught SIG{}", signal_name(sig)));
+    cleanup();
+    return 128 + sig;
+}
+
+} // namespace launch

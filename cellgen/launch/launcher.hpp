@@ -1,0 +1,74 @@
+// Launcher: executes one cell whose runtime dir the launcher script has made
+// and filled. The theory of operation is in docs/cell.md; in short:
+//  1. a reaper process leads a new process group and holds the read end of a
+//     lifeline pipe whose only write end is ours: if we die, even by SIGKILL,
+//     it sees EOF and removes the runtime dir;
+//  2. each host daemon joins that group with a ready pipe (fd 3) and the
+//     lifeline (fd 4), so it exits on EOF too;
+//  3. with a gate, bwrap starts at once: the jail's first process holds the
+//     command back until we write "go" on the gate pipe (fd 8), once every
+//     daemon said ready; without one, bwrap starts after that;
+//  4. a daemon that ends before it is ready, or is not ready in time, fails
+//     the cell (exit 70) with its name and the tail of its stderr;
+//  5. on every exit path: stop bwrap, TERM then KILL the group, count success
+//     as "the processes are gone", summarise what the proxy refused, remove
+//     the runtime dir. The exit status is the command's (128+N for signal N).
+#pragma once
+
+#include "fd.hpp"
+#include "launch_log.hpp"
+#include "options.hpp"
+#include "signals.hpp"
+
+#include <chrono>
+#include <map>
+#include <sys/types.h>
+#include <vector>
+
+namespace launch {
+
+class Launcher {
+public:
+    explicit Launcher(Options options);
+    // The cell's exit status.
+    int run();
+
+private:
+    struct Daemon {
+        std::string name;
+        pid_t pid = 0;
+        Fd ready; // read end; closed once the daemon said ready
+    };
+    enum class Await { ready, failed };
+
+    void start_group();
+    void start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnull);
+    void start_bwrap(Fd gate_read);
+    // nullopt: every daemon is ready; else the signal that interrupted us, or
+    // 0 after a failure that was already reported.
+    std::optional<int> await_daemons();
+    void open_gate();
+    // The command's status, or a signal that interrupted the wait (negated).
+    int wait_bwrap();
+    void reap();
+    bool wait_group_gone(std::chrono::milliseconds limit);
+    bool stop_group();
+    // Every exit path ends here; false when something could not be cleaned.
+    bool cleanup();
+    int on_signal(int sig);
+    std::string daemon_log(const std::string& name) const;
+
+    Options opts_;
+    Signals signals_;
+    LaunchLog log_;
+    off_t proxy_log_start_ = 0;
+    pid_t pgid_ = 0;
+    Fd lifeline_write_;
+    Fd gate_write_;
+    std::vector<Daemon> daemons_;
+    pid_t bwrap_pid_ = 0;
+    std::map<pid_t, int> exited_; // wait statuses of children reaped so far
+    bool cleaned_ = false;
+};
+
+} // namespace launch

@@ -1,0 +1,78 @@
+#include "runtime_dir.hpp"
+#include "error.hpp"
+#include "fd.hpp"
+#include "launch_log.hpp"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <system_error>
+
+namespace launch {
+
+std::vector<std::string> read_nul_list(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+        throw_errno("cannot read " + path);
+    }
+    std::string text;
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
+        text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) {
+        throw_errno("cannot read " + path);
+    }
+    std::vector<std::string> out;
+    size_t begin = 0;
+    for (size_t nul; (nul = text.find('\0', begin)) != std::string::npos; begin = nul + 1) {
+        out.push_back(text.substr(begin, nul - begin));
+    }
+    return out;
+}
+
+void copy_private_devices(const std::vector<std::string>& devices, const std::string& dev_dir,
+                          const LaunchLog& log) {
+    if (::geteuid() != 0 || devices.empty()) {
+        return;
+    }
+    std::vector<std::string> made;
+    for (const auto& dev : devices) {
+        struct stat st;
+        if (::stat(dev.c_str(), &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+            continue; // not on this host: the plan's --dev-bind-try skips it
+        }
+        auto copy = dev_dir + "/" + std::filesystem::path(dev).filename().string();
+        if (::mknod(copy.c_str(), st.st_mode, st.st_rdev) != 0) {
+            throw_errno("cannot make the private device node " + copy);
+        }
+        made.push_back(copy);
+        if (::chown(copy.c_str(), st.st_uid, st.st_gid) != 0 ||
+            ::chmod(copy.c_str(), st.st_mode & 07777) != 0) {
+            throw_errno("cannot set the owner and mode of " + copy);
+        }
+    }
+    // A node on a nodev mount cannot be opened: probe with the null copy.
+    auto null_copy = dev_dir + "/null";
+    if (std::find(made.begin(), made.end(), null_copy) == made.end() ||
+        Fd(::open(null_copy.c_str(), O_WRONLY | O_CLOEXEC))) {
+        return;
+    }
+    for (const auto& copy : made) {
+        ::unlink(copy.c_str());
+    }
+    log.say("warning: " + dev_dir +
+            " is on a nodev filesystem; the cell's /dev nodes are the "
+            "host's and, running as root, it could change their modes (set XDG_RUNTIME_DIR "
+            "elsewhere)");
+}
+
+bool remove_tree(const std::string& path) noexcept {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    return !ec;
+}
+
+} // namespace launch
