@@ -1,4 +1,4 @@
-// spawn: fork + exec with an explicit fd map. cell-launch is one thread and
+// spawn: start a program with an explicit fd map. cell-launch is one thread and
 // every fd it holds is O_CLOEXEC, so a child gets stdio plus exactly the fds
 // its spec names, each at the number the spec gives.
 #pragma once
@@ -23,11 +23,10 @@ struct SpawnSpec {
     std::optional<pid_t> pgid;
 };
 
-// Starts the child; throws SetupError when fork fails. A failed exec is
-// reported by the child on its stderr and ends it with status 127.
+// Starts the child; throws SetupError naming the program when it cannot.
 pid_t spawn(const SpawnSpec& spec);
 
-// In a child before exec (or a forked helper): moves `fds` into place.
+// In a forked child (the reaper): moves `fds` into place.
 // Async-signal-safe.
 void move_fds_in_child(const std::vector<FdMove>& fds);
 
