@@ -224,16 +224,13 @@ std::optional<int> Launcher::await_daemons() {
                 log_.note(d.name + " ready");
                 d.ready.reset();
             } else if (n == 0) {
-                // The daemon closed its ready fd without a word: it is ending.
-                int status = 0;
-                if (auto it = exited_.find(d.pid); it != exited_.end()) {
-                    status = it->second;
-                } else if (::waitpid(d.pid, &status, 0) == d.pid) {
-                    exited_[d.pid] = status;
-                }
+                // The daemon closed its ready fd without a word: it is ending
+                // (or broken); its status, if it comes within a second.
+                auto status = wait_exit(d.pid, milliseconds(1000));
                 log_.say_with_tail(
-                    fmt::format("{} failed to start (exit {}); its stderr ends with:", d.name,
-                                shell_status(status)),
+                    fmt::format("{} failed to start ({}); its stderr ends with:", d.name,
+                                status ? fmt::format("exit {}", shell_status(*status))
+                                       : std::string("it closed its ready fd and still runs")),
                     daemon_log(d.name));
                 return 0;
             }
@@ -274,6 +271,22 @@ void Launcher::reap() {
                 log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
             }
         }
+    }
+}
+
+std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    std::vector<bool> none;
+    while (true) {
+        reap();
+        if (auto it = exited_.find(pid); it != exited_.end()) {
+            return it->second;
+        }
+        auto left = until(deadline);
+        if (left.count() <= 0) {
+            return std::nullopt;
+        }
+        signals_.wait({}, none, std::min(left, milliseconds(50)));
     }
 }
 
@@ -322,7 +335,9 @@ bool Launcher::cleanup() {
     gate_write_.reset(); // a command still held at the gate never runs
     if (bwrap_pid_ != 0) {
         ::kill(bwrap_pid_, SIGTERM);
-        if (!exited_.count(bwrap_pid_)) {
+        if (!wait_exit(bwrap_pid_, milliseconds(2000))) {
+            log_.note("bwrap still alive after TERM; sending KILL");
+            ::kill(bwrap_pid_, SIGKILL);
             int status;
             ::waitpid(bwrap_pid_, &status, 0);
         }

@@ -51,6 +51,10 @@ private:
     // The command's status, or a signal that interrupted the wait (negated).
     int wait_bwrap();
     void reap();
+    // The wait status of child `pid` once it has exited, reaping as it goes;
+    // nullopt if it still runs after `limit`. Signals other than SIGCHLD
+    // are dropped meanwhile (only used on the way out).
+    std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit);
     bool wait_group_gone(std::chrono::milliseconds limit);
     bool stop_group();
     // Every exit path ends here; false when something could not be cleaned.
