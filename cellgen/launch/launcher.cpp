@@ -8,8 +8,12 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <poll.h>
+#include <sstream>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +24,40 @@ namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
+
+// Our live children: the kernel's list when it keeps one
+// (CONFIG_PROC_CHILDREN), else a scan of /proc for our pid as parent.
+std::vector<pid_t> children() {
+    std::vector<pid_t> out;
+    pid_t self = ::getpid();
+    std::ifstream list(fmt::format("/proc/self/task/{}/children", self));
+    if (list) {
+        for (pid_t pid; list >> pid;) {
+            out.push_back(pid);
+        }
+        return out;
+    }
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) {
+            continue;
+        }
+        // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        auto close = line.rfind(')');
+        if (close == std::string::npos) {
+            continue;
+        }
+        std::istringstream rest(line.substr(close + 1));
+        std::string state;
+        pid_t ppid = 0;
+        if (rest >> state >> ppid && ppid == self) {
+            out.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
+        }
+    }
+    return out;
+}
 
 milliseconds until(Clock::time_point deadline) {
     return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
@@ -59,7 +97,12 @@ const char* signal_name(int sig) {
 
 Launcher::Launcher(Options options)
     : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
-      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {}
+      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {
+    // Orphans of bwrap come to us, not to init (kill_orphans).
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        throw_errno("cannot become a child subreaper");
+    }
+}
 
 std::string Launcher::daemon_log(const std::string& name) const {
     return opts_.log_dir + "/" + name + ".log";
@@ -290,6 +333,30 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
     }
 }
 
+// We are a child subreaper (see the constructor): whatever bwrap leaves
+// behind when it ends is reparented to us. That happens when bwrap is stopped
+// early in its start (a daemon failed, a signal came): its sandbox child only
+// ties itself to bwrap's life (PR_SET_PDEATHSIG) once its setup is done, and
+// until then waits for bwrap, forever once bwrap is gone. Such a child is the
+// jail's pid 1, so KILL ends the whole jail.
+void Launcher::kill_orphans() {
+    for (pid_t pid : children()) {
+        bool ours = pid == pgid_;
+        for (const auto& d : daemons_) {
+            ours = ours || pid == d.pid;
+        }
+        if (ours) {
+            continue;
+        }
+        log_.note(fmt::format("killing process {}, left behind by bwrap", pid));
+        ::kill(pid, SIGKILL);
+        if (!wait_exit(pid, milliseconds(2000))) {
+            log_.say(
+                fmt::format("process {}, left behind by bwrap, is still alive after KILL", pid));
+        }
+    }
+}
+
 bool Launcher::wait_group_gone(milliseconds limit) {
     auto deadline = Clock::now() + limit;
     std::vector<bool> none;
@@ -343,6 +410,7 @@ bool Launcher::cleanup() {
         }
         bwrap_pid_ = 0;
     }
+    kill_orphans();
     ok = stop_group() && ok;
     // The daemons are gone, so the proxy's log is complete.
     if (opts_.proxy_log) {

@@ -55,6 +55,7 @@ private:
     // nullopt if it still runs after `limit`. Signals other than SIGCHLD
     // are dropped meanwhile (only used on the way out).
     std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit);
+    void kill_orphans();
     bool wait_group_gone(std::chrono::milliseconds limit);
     bool stop_group();
     // Every exit path ends here; false when something could not be cleaned.

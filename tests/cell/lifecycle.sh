@@ -81,6 +81,26 @@ check "the failure names the file or daemon" grep -qE 'bad.filter|proxy' <<<"$ou
 check "the command never ran" test ! -e "$WT/ran-$MARK"
 check "a daemon that fails at start leaves nothing" wait_gone
 
+# A daemon that fails while bwrap is still setting up its sandbox: bwrap's
+# sandbox child ties itself to bwrap's life only once its setup is done, and
+# before that it outlived a stopped bwrap (found with these delays; at 4 ms
+# and more nearly every run left a jail behind). The launcher must reap and
+# kill what bwrap leaves.
+printf '#!/bin/sh\nsleep "$FAIL_AFTER"\necho "failing on purpose" >&2\nexit 1\n' >"$SCRATCH/failing-proxy"
+chmod 755 "$SCRATCH/failing-proxy"
+early_rcs=""
+for delay in 0 0.002 0.004 0.006 0.008 0.012; do
+    for ((n = 0; n < 4; n++)); do
+        FAIL_AFTER=$delay "${cell[@]}" --proxy-bin "$SCRATCH/failing-proxy" -- \
+            touch "/home/cell/worktree/ran-early-$MARK" >/dev/null 2>&1
+        early_rcs+="$? "
+    done
+done
+check "a daemon failing 0-12 ms into bwrap's set-up fails every cell ($early_rcs)" \
+    bash -c '[[ $(tr -s " " "\n" <<<"$1" | sort -u | xargs) == 70 ]]' _ "$early_rcs"
+check "... and the command never ran" test ! -e "$WT/ran-early-$MARK"
+check "... and no jail is left behind" wait_gone
+
 # CELL_BACK_TO_BACK lowers the count for slow builds (the sanitizer run);
 # the normal suite runs the full 200.
 runs=${CELL_BACK_TO_BACK:-200}
