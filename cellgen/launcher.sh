@@ -121,8 +121,9 @@ cell_on_signal() {
 
 cell_main() {
     cell_load_builtins
-    if [[ $CELL_READY_TIMEOUT != +([0-9]) ]] || ((CELL_READY_TIMEOUT < 1)); then
-        cell_say "CELL_READY_TIMEOUT=$CELL_READY_TIMEOUT: not a whole number of seconds"
+    if [[ $CELL_READY_TIMEOUT != +([0-9]) || ${#CELL_READY_TIMEOUT} -gt 5 ]] ||
+        ((10#$CELL_READY_TIMEOUT < 1 || 10#$CELL_READY_TIMEOUT > 86400)); then
+        cell_say "CELL_READY_TIMEOUT=$CELL_READY_TIMEOUT: not a whole number of seconds from 1 to 86400"
         exit 2
     fi
     cell_make_runtime_dir
@@ -139,7 +140,7 @@ cell_main() {
     cell_select_daemons || exit 70
     cell_write_lists || exit 70
     local -a opts=(--runtime-dir "$CELL_RT" --log-dir "$CELL_LOG_DIR" --bwrap "$CELL_BWRAP"
-        --ready-timeout "$CELL_READY_TIMEOUT")
+        --ready-timeout "$((10#$CELL_READY_TIMEOUT))")
     local x
     [[ -z $CELL_GATE_OPTION ]] || opts+=(--gate-option "$CELL_GATE_OPTION")
     [[ -z ${CELL_PROXY_LOG:-} ]] || opts+=(--proxy-log "$CELL_PROXY_LOG")

@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 want=(g++ pkg-config meson ninja-build libboost1.81-dev
       libboost-program-options1.81-dev libboost-url1.81-dev libboost-json1.81-dev
       libfmt-dev catch2 bubblewrap ca-certificates curl git iproute2 python3
-      bash-builtins) # mkdir/mkfifo/rm as bash builtins: the launcher forks less
+      bash-builtins) # mkdir/rm as bash builtins: the launcher script forks less
 if [[ ${1:-build} == test ]]; then
     # Real peers the integration tests run: a nix daemon and client, the
     # reference tools for differential checks, TLS material, load tools.
-    want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux
+    want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux strace
            python3-pip clang libclang-rt-14-dev) # clang: the libFuzzer build (scripts/fuzz.sh)
 fi
 

@@ -3,6 +3,7 @@
 // a spawn names it (see spawn.hpp).
 #pragma once
 
+#include <sys/types.h>
 #include <unistd.h>
 #include <utility>
 
@@ -36,7 +37,12 @@ private:
     int fd_ = -1;
 };
 
-// A pipe whose both ends are O_CLOEXEC; throws SystemError naming `what`.
+// Opens a file in a directory the jail may write (a log dir): never through
+// a symlink, never blocking on a fifo planted there, and only when it is a
+// regular file (else an invalid Fd, errno EINVAL). O_CLOEXEC.
+Fd open_regular(const char* path, int flags, mode_t mode = 0);
+
+// A pipe whose both ends are O_CLOEXEC; throws SetupError naming `what`.
 struct Pipe {
     Fd read;
     Fd write;

@@ -23,7 +23,7 @@ void write_all(int fd, std::string_view s) {
 
 // The last `count` lines of the file at `path` (its last 64 KiB at most).
 std::vector<std::string> tail_lines(const std::string& path, size_t count) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd fd = open_regular(path.c_str(), O_RDONLY);
     std::vector<std::string> lines;
     if (!fd) {
         return lines;
@@ -53,7 +53,7 @@ std::vector<std::string> tail_lines(const std::string& path, size_t count) {
 } // namespace
 
 Fd open_append(const std::string& path) {
-    return Fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+    return open_regular(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
 }
 
 LaunchLog::LaunchLog(const std::string& path) : fd_(open_append(path)) {}

@@ -84,7 +84,7 @@ const char* signal_name(int sig) {
                               const std::string& runtime_dir) {
     move_fds_in_child(
         {{devnull.get(), 0}, {devnull.get(), 1}, {devnull.get(), 2}, {lifeline_read.get(), 3}});
-    ::close_range(4, ~0U, 0);
+    ::close_range(4, ~0U, 0); // best effort: nothing else it holds matters
     Signals::unblock_all_in_child();
     pollfd p{3, POLLIN, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
@@ -151,7 +151,7 @@ int Launcher::run() {
             rc = 70;
         }
         return rc;
-    } catch (const SetupError& e) {
+    } catch (const std::exception& e) {
         log_.say(e.what());
         cleanup();
         return 70;
@@ -170,6 +170,7 @@ void Launcher::start_group() {
     }
     if (pid == 0) {
         ::setpgid(0, 0);
+        lifeline.write.reset(); // EOF must come once the launcher's copy goes
         reap_on_eof(lifeline.read, devnull, opts_.runtime_dir);
     }
     ::setpgid(pid, pid);
@@ -195,7 +196,8 @@ void Launcher::start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnul
     auto log_path = daemon_log(d.name);
     Fd err = open_append(log_path);
     if (!err) {
-        throw_errno("cannot open " + log_path);
+        throw_errno("cannot open " + log_path +
+                    " (a log must be a regular file: remove what is there)");
     }
     d.pid = spawn({std::move(argv),
                    {{devnull.get(), 0},
@@ -209,7 +211,7 @@ void Launcher::start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnul
 
 void Launcher::start_bwrap(Fd gate_read) {
     auto args_path = opts_.runtime_dir + "/bwrap.args";
-    Fd args(::open(args_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd args = open_regular(args_path.c_str(), O_RDONLY);
     if (!args) {
         throw_errno("cannot open " + args_path);
     }

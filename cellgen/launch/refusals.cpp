@@ -30,18 +30,23 @@ std::optional<std::string> denied(std::string_view line) {
         !host->is_string() || !port->is_number()) {
         return std::nullopt;
     }
-    return fmt::format("{}:{}", std::string_view(host->get_string()), port->to_number<long>());
+    boost::system::error_code port_ec;
+    auto n = port->to_number<long>(port_ec);
+    if (port_ec) {
+        return std::nullopt;
+    }
+    return fmt::format("{}:{}", std::string_view(host->get_string()), n);
 }
 
 } // namespace
 
 off_t log_size(const std::string& access_log) {
     struct stat st;
-    return ::stat(access_log.c_str(), &st) == 0 ? st.st_size : 0;
+    return ::lstat(access_log.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
 }
 
 std::optional<std::string> refusal_summary(const std::string& access_log, off_t start) {
-    Fd fd(::open(access_log.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd fd = open_regular(access_log.c_str(), O_RDONLY);
     if (!fd || ::lseek(fd.get(), start, SEEK_SET) != start) {
         return std::nullopt;
     }

@@ -4,6 +4,10 @@
 #include "launch_log.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
@@ -12,7 +16,7 @@
 namespace launch {
 
 std::vector<std::string> read_nul_list(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd fd = open_regular(path.c_str(), O_RDONLY);
     if (!fd) {
         throw_errno("cannot read " + path);
     }
@@ -46,7 +50,18 @@ void copy_private_devices(const std::vector<std::string>& devices, const std::st
         }
         auto copy = dev_dir + "/" + std::filesystem::path(dev).filename().string();
         if (::mknod(copy.c_str(), st.st_mode, st.st_rdev) != 0) {
-            throw_errno("cannot make the private device node " + copy);
+            int err = errno;
+            if (err != EPERM && err != EACCES) {
+                throw_errno("cannot make the private device node " + copy);
+            }
+            // Root without CAP_MKNOD (a user namespace, a container):
+            // no copies at all, and the plan's --dev-bind-try skips them.
+            for (const auto& c : made) {
+                ::unlink(c.c_str());
+            }
+            log.say("warning: cannot make device nodes in " + dev_dir + " (" + std::strerror(err) +
+                    "); the cell's /dev nodes are the host's");
+            return;
         }
         made.push_back(copy);
         if (::chown(copy.c_str(), st.st_uid, st.st_gid) != 0 ||
@@ -67,6 +82,29 @@ void copy_private_devices(const std::vector<std::string>& devices, const std::st
             " is on a nodev filesystem; the cell's /dev nodes are the "
             "host's and, running as root, it could change their modes (set XDG_RUNTIME_DIR "
             "elsewhere)");
+}
+
+bool close_inherited_fds() noexcept {
+    if (::close_range(3, ~0U, 0) == 0) {
+        return true;
+    }
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) {
+        return false;
+    }
+    std::vector<int> fds;
+    while (auto* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        long fd = std::strtol(entry->d_name, &end, 10);
+        if (*end == '\0' && end != entry->d_name && fd > 2 && fd != ::dirfd(dir)) {
+            fds.push_back(static_cast<int>(fd));
+        }
+    }
+    ::closedir(dir);
+    for (int fd : fds) {
+        ::close(fd);
+    }
+    return true;
 }
 
 bool remove_tree(const std::string& path) noexcept {

@@ -12,24 +12,42 @@ namespace launch {
 
 namespace {
 
+bool ignored(int sig) {
+    struct sigaction sa {};
+    return ::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
+// What the signalfd reads: SIGCHLD, and INT, TERM and HUP unless the caller
+// ignored them (a blocked signal is queued even when ignored, so those are
+// left out rather than read and acted on).
 sigset_t handled_set() {
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) {
-        sigaddset(&set, sig);
+    sigaddset(&set, SIGCHLD);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        if (!ignored(sig)) {
+            sigaddset(&set, sig);
+        }
     }
     return set;
 }
 
 } // namespace
 
-Signals::Signals() {
-    sigset_t set = handled_set();
-    sigset_t blocked = set;
-    sigaddset(&blocked, SIGPIPE);
-    if (::sigprocmask(SIG_BLOCK, &blocked, nullptr) != 0) {
-        throw_errno("cannot block signals");
+void block_signals_at_start() {
+    // An ignored SIGCHLD would reap our children for us: waitpid needs it.
+    ::signal(SIGCHLD, SIG_DFL);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
+        sigaddset(&blocked, sig);
     }
+    ::sigprocmask(SIG_BLOCK, &blocked, nullptr);
+}
+
+Signals::Signals() {
+    block_signals_at_start();
+    sigset_t set = handled_set();
     fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd_) {
         throw_errno("cannot make a signalfd");

@@ -2,8 +2,8 @@
 // signalfd, so a signal is just another readable fd in the one poll loop and
 // nothing runs in a handler. SIGPIPE is blocked too (never read): a write to a
 // pipe whose reader has gone returns EPIPE instead of killing the launcher.
-// Dispositions are left alone, so a signal the caller ignored (a background
-// job's SIGINT) stays ignored, as bash's traps would leave it.
+// INT, TERM and HUP that the caller ignored (a background job's SIGINT) are
+// left out, as bash's traps would leave them; an ignored SIGCHLD is reset.
 #pragma once
 
 #include "fd.hpp"
@@ -13,6 +13,10 @@
 #include <vector>
 
 namespace launch {
+
+// The first thing cell-launch does: until the signalfd exists, a signal must
+// not end the launcher with the runtime dir left behind.
+void block_signals_at_start();
 
 class Signals {
 public:

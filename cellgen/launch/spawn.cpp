@@ -20,6 +20,9 @@ void move_fds_in_child(const std::vector<FdMove>& fds) {
     size_t n = fds.size() < 16 ? fds.size() : 16;
     for (size_t i = 0; i < n; ++i) {
         temps[i] = ::fcntl(fds[i].from, F_DUPFD_CLOEXEC, kFirstTemp);
+        if (temps[i] < 0) {
+            ::_exit(127);
+        }
     }
     for (size_t i = 0; i < n; ++i) {
         ::dup2(temps[i], fds[i].to); // the target loses O_CLOEXEC
@@ -52,10 +55,18 @@ pid_t spawn(const SpawnSpec& spec) {
     for (size_t i = 0; i < spec.fds.size(); ++i) {
         posix_spawn_file_actions_adddup2(&actions, temps[i].get(), spec.fds[i].to);
     }
-    short flags = POSIX_SPAWN_SETSIGMASK;
+    // No signal blocked; SIGCHLD and SIGTERM at their defaults even when our
+    // caller ignored them (bwrap must see its children end, and must end on
+    // the TERM of our cleanup).
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     sigset_t none;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attr, &none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGCHLD);
+    sigaddset(&defaults, SIGTERM);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
     if (spec.pgid) {
         flags |= POSIX_SPAWN_SETPGROUP;
         posix_spawnattr_setpgroup(&attr, *spec.pgid);
