@@ -1,5 +1,6 @@
 #include "launcher.hpp"
 #include "error.hpp"
+#include "guardian.hpp"
 #include "refusals.hpp"
 #include "runtime_dir.hpp"
 #include "spawn.hpp"
@@ -24,40 +25,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-
-// Our live children: the kernel's list when it keeps one
-// (CONFIG_PROC_CHILDREN), else a scan of /proc for our pid as parent.
-std::vector<pid_t> children() {
-    std::vector<pid_t> out;
-    pid_t self = ::getpid();
-    std::ifstream list(fmt::format("/proc/self/task/{}/children", self));
-    if (list) {
-        for (pid_t pid; list >> pid;) {
-            out.push_back(pid);
-        }
-        return out;
-    }
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) {
-            continue;
-        }
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        auto close = line.rfind(')');
-        if (close == std::string::npos) {
-            continue;
-        }
-        std::istringstream rest(line.substr(close + 1));
-        std::string state;
-        pid_t ppid = 0;
-        if (rest >> state >> ppid && ppid == self) {
-            out.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
-        }
-    }
-    return out;
-}
 
 milliseconds until(Clock::time_point deadline) {
     return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
@@ -176,9 +143,10 @@ void Launcher::start_group() {
     ::setpgid(pid, pid);
     pgid_ = pid;
     lifeline_write_ = std::move(lifeline.write);
+    lifeline_read_ = std::move(lifeline.read);
     for (const auto& name : opts_.daemons) {
         auto& d = daemons_.emplace_back(Daemon{name, 0, Fd{}});
-        start_daemon(d, lifeline.read, devnull);
+        start_daemon(d, lifeline_read_, devnull);
     }
     log_.note(fmt::format("daemons {} started in process group {}", fmt::join(opts_.daemons, " "),
                           pgid_));
@@ -222,8 +190,9 @@ void Launcher::start_bwrap(Fd gate_read) {
         fds.push_back({gate_read.get(), 8});
     }
     argv.insert(argv.end(), opts_.command.begin() + 1, opts_.command.end());
-    bwrap_pid_ = spawn({std::move(argv), std::move(fds), std::nullopt});
-    log_.note(fmt::format("bwrap started as {}", bwrap_pid_));
+    bwrap_pid_ =
+        spawn_guarded({std::move(argv), std::move(fds), std::nullopt}, lifeline_read_.get());
+    log_.note(fmt::format("bwrap started under its guardian {}", bwrap_pid_));
 }
 
 std::optional<int> Launcher::await_daemons() {
@@ -342,7 +311,7 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
 // until then waits for bwrap, forever once bwrap is gone. Such a child is the
 // jail's pid 1, so KILL ends the whole jail.
 void Launcher::kill_orphans() {
-    for (pid_t pid : children()) {
+    for (pid_t pid : live_children()) {
         bool ours = pid == pgid_;
         for (const auto& d : daemons_) {
             ours = ours || pid == d.pid;
@@ -404,8 +373,9 @@ bool Launcher::cleanup() {
     gate_write_.reset(); // a command still held at the gate never runs
     if (bwrap_pid_ != 0) {
         ::kill(bwrap_pid_, SIGTERM);
-        if (!wait_exit(bwrap_pid_, milliseconds(2000))) {
-            log_.note("bwrap still alive after TERM; sending KILL");
+        // The guardian gives bwrap 2 s before it KILLs it and its orphans.
+        if (!wait_exit(bwrap_pid_, milliseconds(5000))) {
+            log_.note("bwrap's guardian still alive after TERM; sending KILL");
             ::kill(bwrap_pid_, SIGKILL);
             int status;
             ::waitpid(bwrap_pid_, &status, 0);

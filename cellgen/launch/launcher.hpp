@@ -5,7 +5,8 @@
 //     it sees EOF and removes the runtime dir;
 //  2. each host daemon joins that group with a ready pipe (fd 3) and the
 //     lifeline (fd 4), so it exits on EOF too;
-//  3. with a gate, bwrap starts at once: the jail's first process holds the
+//  3. bwrap runs under a guardian (guardian.hpp) that ends it, and anything
+//     it leaves, if we die; with a gate, bwrap starts at once: the jail's first process holds the
 //     command back until we write "go" on the gate pipe (fd 8), once every
 //     daemon said ready; without one, bwrap starts after that;
 //  4. a daemon that ends before it is ready, or is not ready in time, fails
@@ -69,9 +70,10 @@ private:
     off_t proxy_log_start_ = 0;
     pid_t pgid_ = 0;
     Fd lifeline_write_;
+    Fd lifeline_read_; // for the daemons and bwrap's guardian
     Fd gate_write_;
     std::vector<Daemon> daemons_;
-    pid_t bwrap_pid_ = 0;
+    pid_t bwrap_pid_ = 0;         // bwrap's guardian, whose status is bwrap's
     std::map<pid_t, int> exited_; // wait statuses of children reaped so far
     bool cleaned_ = false;
 };
