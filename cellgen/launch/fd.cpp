@@ -1,7 +1,10 @@
 #include "fd.hpp"
 #include "error.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
@@ -24,6 +27,40 @@ Fd open_regular(const char* path, int flags, mode_t mode) {
         errno = EINVAL;
     }
     return fd;
+}
+
+bool close_fds_except(std::vector<int> keep) noexcept {
+    std::sort(keep.begin(), keep.end());
+    bool ok = true;
+    unsigned from = 0;
+    for (int fd : keep) {
+        if (fd >= 0 && static_cast<unsigned>(fd) > from) {
+            ok = ok && ::close_range(from, static_cast<unsigned>(fd) - 1, 0) == 0;
+        }
+        from = std::max(from, static_cast<unsigned>(fd) + 1);
+    }
+    if (ok && ::close_range(from, ~0U, 0) == 0) {
+        return true;
+    }
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) {
+        return false;
+    }
+    std::vector<int> open;
+    while (auto* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        long fd = std::strtol(entry->d_name, &end, 10);
+        if (*end == '\0' && end != entry->d_name && fd != ::dirfd(dir)) {
+            open.push_back(static_cast<int>(fd));
+        }
+    }
+    ::closedir(dir);
+    for (int fd : open) {
+        if (!std::binary_search(keep.begin(), keep.end(), fd)) {
+            ::close(fd);
+        }
+    }
+    return true;
 }
 
 } // namespace launch

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace launch {
 
@@ -41,6 +42,11 @@ private:
 // a symlink, never blocking on a fifo planted there, and only when it is a
 // regular file (else an invalid Fd, errno EINVAL). O_CLOEXEC.
 Fd open_regular(const char* path, int flags, mode_t mode = 0);
+
+// Closes every fd not in `keep`: close_range(2) over the gaps, else each one
+// /proc/self/fd lists (kernels before 5.9, seccomp profiles that refuse
+// close_range). False, with errno, when neither works.
+bool close_fds_except(std::vector<int> keep) noexcept;
 
 // A pipe whose both ends are O_CLOEXEC; throws SetupError naming `what`.
 struct Pipe {

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <dirent.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -24,27 +23,6 @@ namespace launch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Closes every fd but those in `keep` (a fork without exec holds all of the
-// launcher's: the lifeline's write end above all must go).
-void close_all_but(const std::vector<int>& keep) {
-    std::vector<int> fds;
-    if (DIR* dir = ::opendir("/proc/self/fd")) {
-        while (auto* entry = ::readdir(dir)) {
-            char* end = nullptr;
-            long fd = std::strtol(entry->d_name, &end, 10);
-            if (*end == '\0' && end != entry->d_name && fd != ::dirfd(dir)) {
-                fds.push_back(static_cast<int>(fd));
-            }
-        }
-        ::closedir(dir);
-    }
-    for (int fd : fds) {
-        if (std::find(keep.begin(), keep.end(), fd) == keep.end()) {
-            ::close(fd);
-        }
-    }
-}
 
 void kill_and_reap_orphans(pid_t bwrap) {
     for (pid_t pid : live_children()) {
@@ -63,7 +41,9 @@ void kill_and_reap_orphans(pid_t bwrap) {
     for (const auto& m : spec.fds) {
         keep.push_back(m.from);
     }
-    close_all_but(keep);
+    // A fork without exec holds all of the launcher's fds: the lifeline's
+    // write end above all must go.
+    close_fds_except(keep);
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     // Signals stay blocked as the launcher left them; TERM and CHLD are read
     // here, INT and HUP are the launcher's to act on.

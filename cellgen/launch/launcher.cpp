@@ -9,11 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <poll.h>
-#include <sstream>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -51,7 +48,7 @@ const char* signal_name(int sig) {
                               const std::string& runtime_dir) {
     move_fds_in_child(
         {{devnull.get(), 0}, {devnull.get(), 1}, {devnull.get(), 2}, {lifeline_read.get(), 3}});
-    ::close_range(4, ~0U, 0); // best effort: nothing else it holds matters
+    close_fds_except({0, 1, 2, 3}); // best effort: nothing else it holds matters
     Signals::unblock_all_in_child();
     pollfd p{3, POLLIN, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
@@ -65,7 +62,7 @@ const char* signal_name(int sig) {
 Launcher::Launcher(Options options)
     : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
       proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {
-    // Orphans of bwrap come to us, not to init (kill_orphans).
+    // Orphans of bwrap's guardian come to us, not to init (kill_orphans).
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         throw_errno("cannot become a child subreaper");
     }
@@ -304,12 +301,11 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
     }
 }
 
-// We are a child subreaper (see the constructor): whatever bwrap leaves
-// behind when it ends is reparented to us. That happens when bwrap is stopped
-// early in its start (a daemon failed, a signal came): its sandbox child only
-// ties itself to bwrap's life (PR_SET_PDEATHSIG) once its setup is done, and
-// until then waits for bwrap, forever once bwrap is gone. Such a child is the
-// jail's pid 1, so KILL ends the whole jail.
+// The second line behind bwrap's guardian (guardian.hpp), which kills what
+// bwrap leaves: should the guardian itself be KILLed (it outlived 5 s of
+// cleanup), its orphans, bwrap's sandbox included, are reparented to us, a
+// child subreaper (see the constructor). The sandbox is the jail's pid 1, so
+// KILL ends the whole jail.
 void Launcher::kill_orphans() {
     for (pid_t pid : live_children()) {
         bool ours = pid == pgid_;

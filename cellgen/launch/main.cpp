@@ -1,6 +1,7 @@
 // cell-launch: executes one cell for the launcher script (cellgen/launcher.sh)
 // once the plan's runtime dir is made; see launcher.hpp and docs/cell.md.
 #include "error.hpp"
+#include "fd.hpp"
 #include "launcher.hpp"
 #include "options.hpp"
 #include "runtime_dir.hpp"
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
     launch::block_signals_at_start();
     // bwrap hands every inherited fd to the jail: one the caller left open
     // on a host directory would be a way out. Keep only stdio.
-    if (!launch::close_inherited_fds()) {
+    if (!launch::close_fds_except({0, 1, 2})) {
         std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
                      std::strerror(errno));
         return 70;

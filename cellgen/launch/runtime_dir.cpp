@@ -84,29 +84,6 @@ void copy_private_devices(const std::vector<std::string>& devices, const std::st
             "elsewhere)");
 }
 
-bool close_inherited_fds() noexcept {
-    if (::close_range(3, ~0U, 0) == 0) {
-        return true;
-    }
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (!dir) {
-        return false;
-    }
-    std::vector<int> fds;
-    while (auto* entry = ::readdir(dir)) {
-        char* end = nullptr;
-        long fd = std::strtol(entry->d_name, &end, 10);
-        if (*end == '\0' && end != entry->d_name && fd > 2 && fd != ::dirfd(dir)) {
-            fds.push_back(static_cast<int>(fd));
-        }
-    }
-    ::closedir(dir);
-    for (int fd : fds) {
-        ::close(fd);
-    }
-    return true;
-}
-
 bool remove_tree(const std::string& path) noexcept {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);

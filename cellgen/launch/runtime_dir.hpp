@@ -21,11 +21,6 @@ std::vector<std::string> read_nul_list(const std::string& path);
 void copy_private_devices(const std::vector<std::string>& devices, const std::string& dev_dir,
                           const LaunchLog& log);
 
-// Closes every fd above 2: close_range(2), else each one /proc/self/fd lists
-// (kernels before 5.9, seccomp profiles that refuse close_range). False,
-// with errno, when neither works.
-bool close_inherited_fds() noexcept;
-
 // rm -rf without following symlinks; false (and errno) when some of it stays.
 bool remove_tree(const std::string& path) noexcept;
 
