@@ -1,6 +1,6 @@
 #include "launcher.hpp"
+#include "children.hpp"
 #include "error.hpp"
-#include "guardian.hpp"
 #include "refusals.hpp"
 #include "runtime_dir.hpp"
 #include "spawn.hpp"
@@ -40,29 +40,12 @@ const char* signal_name(int sig) {
     }
 }
 
-// The reaper: leads the daemons' process group and removes the runtime dir
-// once the lifeline reads EOF, which (since the launcher TERMs this group
-// before it lets go of the lifeline) means the launcher died without
-// cleaning up. Never returns.
-[[noreturn]] void reap_on_eof(const Fd& lifeline_read, const Fd& devnull,
-                              const std::string& runtime_dir) {
-    move_fds_in_child(
-        {{devnull.get(), 0}, {devnull.get(), 1}, {devnull.get(), 2}, {lifeline_read.get(), 3}});
-    close_fds_except({0, 1, 2, 3}); // best effort: nothing else it holds matters
-    Signals::unblock_all_in_child();
-    pollfd p{3, POLLIN, 0};
-    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
-    remove_tree(runtime_dir);
-    ::_exit(0);
-}
-
 } // namespace
 
 Launcher::Launcher(Options options)
     : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
       proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {
-    // Orphans of bwrap's guardian come to us, not to init (kill_orphans).
+    // Orphans of the keeper come to us, not to init (kill_orphans).
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         throw_errno("cannot become a child subreaper");
     }
@@ -88,12 +71,7 @@ int Launcher::run() {
         }
         log_.note("runtime dir " + opts_.runtime_dir);
         copy_private_devices(opts_.private_devices, opts_.runtime_dir + "/dev", log_);
-        start_group();
-        if (opts_.gate_option) {
-            auto gate = make_pipe("gate");
-            gate_write_ = std::move(gate.write);
-            start_bwrap(std::move(gate.read));
-        }
+        start_cell();
         if (auto stop = await_daemons()) {
             if (*stop != 0) {
                 return on_signal(*stop);
@@ -104,7 +82,8 @@ int Launcher::run() {
         if (opts_.gate_option) {
             open_gate();
         } else {
-            start_bwrap(Fd{});
+            keeper_->start();
+            log_.note("bwrap started");
         }
         int rc = wait_bwrap();
         if (rc < 0) {
@@ -122,34 +101,49 @@ int Launcher::run() {
     }
 }
 
-void Launcher::start_group() {
+void Launcher::start_cell() {
     auto lifeline = make_pipe("lifeline");
     Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull) {
         throw_errno("cannot open /dev/null");
     }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        throw_errno("cannot start the daemons' reaper");
+    auto args_path = opts_.runtime_dir + "/bwrap.args";
+    Fd args = open_regular(args_path.c_str(), O_RDONLY);
+    if (!args) {
+        throw_errno("cannot open " + args_path);
     }
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        lifeline.write.reset(); // EOF must come once the launcher's copy goes
-        reap_on_eof(lifeline.read, devnull, opts_.runtime_dir);
+    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--", opts_.command.front()};
+    std::vector<FdMove> fds{{args.get(), 9}};
+    Pipe gate;
+    if (opts_.gate_option) {
+        gate = make_pipe("gate");
+        argv.insert(argv.end(), {*opts_.gate_option, "8"});
+        fds.push_back({gate.read.get(), 8});
     }
-    ::setpgid(pid, pid);
-    pgid_ = pid;
+    argv.insert(argv.end(), opts_.command.begin() + 1, opts_.command.end());
+    // bwrap joins our process group: a terminal's signals and job control
+    // reach it as they reach us.
+    keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
+                               lifeline.read.get(),
+                               devnull.get(),
+                               opts_.runtime_dir},
+                    opts_.gate_option.has_value());
+    pgid_ = keeper_->pid();
     lifeline_write_ = std::move(lifeline.write);
     lifeline_read_ = std::move(lifeline.read);
+    gate_write_ = std::move(gate.write);
+    if (opts_.gate_option) {
+        log_.note(fmt::format("keeper {} started bwrap behind the gate", pgid_));
+    }
     for (const auto& name : opts_.daemons) {
         auto& d = daemons_.emplace_back(Daemon{name, 0, Fd{}});
-        start_daemon(d, lifeline_read_, devnull);
+        start_daemon(d, devnull);
     }
     log_.note(fmt::format("daemons {} started in process group {}", fmt::join(opts_.daemons, " "),
                           pgid_));
 }
 
-void Launcher::start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnull) {
+void Launcher::start_daemon(Daemon& d, const Fd& devnull) {
     auto argv = read_nul_list(opts_.runtime_dir + "/daemon." + d.name + ".args");
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
@@ -169,27 +163,9 @@ void Launcher::start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnul
                     {devnull.get(), 1},
                     {err.get(), 2},
                     {ready.write.get(), 3},
-                    {lifeline_read.get(), 4}},
+                    {lifeline_read_.get(), 4}},
                    pgid_});
     d.ready = std::move(ready.read);
-}
-
-void Launcher::start_bwrap(Fd gate_read) {
-    auto args_path = opts_.runtime_dir + "/bwrap.args";
-    Fd args = open_regular(args_path.c_str(), O_RDONLY);
-    if (!args) {
-        throw_errno("cannot open " + args_path);
-    }
-    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--", opts_.command.front()};
-    std::vector<FdMove> fds{{args.get(), 9}};
-    if (gate_read) {
-        argv.insert(argv.end(), {*opts_.gate_option, "8"});
-        fds.push_back({gate_read.get(), 8});
-    }
-    argv.insert(argv.end(), opts_.command.begin() + 1, opts_.command.end());
-    bwrap_pid_ =
-        spawn_guarded({std::move(argv), std::move(fds), std::nullopt}, lifeline_read_.get());
-    log_.note(fmt::format("bwrap started under its guardian {}", bwrap_pid_));
 }
 
 std::optional<int> Launcher::await_daemons() {
@@ -257,19 +233,49 @@ void Launcher::open_gate() {
 }
 
 int Launcher::wait_bwrap() {
-    std::vector<bool> none;
+    std::vector<bool> readable;
     while (true) {
-        if (auto it = exited_.find(bwrap_pid_); it != exited_.end()) {
-            bwrap_pid_ = 0;
-            return shell_status(it->second);
+        auto sig = signals_.wait({keeper_->status_fd()}, readable, std::nullopt);
+        if (readable[0]) {
+            return take_bwrap_status();
         }
-        auto sig = signals_.wait({}, none, std::nullopt);
         if (sig == SIGCHLD) {
             reap();
         } else if (sig) {
             return -*sig;
         }
     }
+}
+
+int Launcher::take_bwrap_status() {
+    bwrap_ended_ = true;
+    if (auto status = keeper_->read_status()) {
+        return *status;
+    }
+    log_.say(fmt::format("the keeper {} ended without bwrap's status", pgid_));
+    return 70;
+}
+
+void Launcher::stop_bwrap() {
+    if (!keeper_ || !keeper_->started() || bwrap_ended_) {
+        return;
+    }
+    // The keeper gives bwrap 2 s after TERM before it KILLs it and its orphans.
+    ::kill(pgid_, SIGTERM);
+    auto deadline = Clock::now() + milliseconds(5000);
+    std::vector<bool> readable;
+    while (until(deadline).count() > 0) {
+        signals_.wait({keeper_->status_fd()}, readable, until(deadline));
+        if (readable[0]) {
+            take_bwrap_status();
+            return;
+        }
+        reap();
+    }
+    // kill_orphans ends what it left: bwrap and its orphans come to us.
+    log_.note("the keeper still has no status for bwrap 5 s after TERM; sending it KILL");
+    ::kill(pgid_, SIGKILL);
+    wait_exit(pgid_, milliseconds(2000));
 }
 
 void Launcher::reap() {
@@ -301,11 +307,11 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
     }
 }
 
-// The second line behind bwrap's guardian (guardian.hpp), which kills what
-// bwrap leaves: should the guardian itself be KILLed (it outlived 5 s of
-// cleanup), its orphans, bwrap's sandbox included, are reparented to us, a
-// child subreaper (see the constructor). The sandbox is the jail's pid 1, so
-// KILL ends the whole jail.
+// The second line behind the keeper (keeper.hpp), which kills what bwrap
+// leaves: should the keeper itself be KILLed (it outlived 5 s of cleanup, or
+// someone else killed it), bwrap and its orphans, bwrap's sandbox included,
+// are reparented to us, a child subreaper (see the constructor). The sandbox
+// is the jail's pid 1, so KILL ends the whole jail.
 void Launcher::kill_orphans() {
     for (pid_t pid : live_children()) {
         bool ours = pid == pgid_;
@@ -367,17 +373,7 @@ bool Launcher::cleanup() {
     cleaned_ = true;
     bool ok = true;
     gate_write_.reset(); // a command still held at the gate never runs
-    if (bwrap_pid_ != 0) {
-        ::kill(bwrap_pid_, SIGTERM);
-        // The guardian gives bwrap 2 s before it KILLs it and its orphans.
-        if (!wait_exit(bwrap_pid_, milliseconds(5000))) {
-            log_.note("bwrap's guardian still alive after TERM; sending KILL");
-            ::kill(bwrap_pid_, SIGKILL);
-            int status;
-            ::waitpid(bwrap_pid_, &status, 0);
-        }
-        bwrap_pid_ = 0;
-    }
+    stop_bwrap();
     kill_orphans();
     ok = stop_group() && ok;
     // The daemons are gone, so the proxy's log is complete.

@@ -1,12 +1,12 @@
 // Launcher: executes one cell whose runtime dir the launcher script has made
 // and filled. The theory of operation is in docs/cell.md; in short:
-//  1. a reaper process leads a new process group and holds the read end of a
-//     lifeline pipe whose only write end is ours: if we die, even by SIGKILL,
-//     it sees EOF and removes the runtime dir;
+//  1. the keeper (keeper.hpp), our one fork, leads a new process group and
+//     holds the read end of a lifeline pipe whose only write end is ours; it
+//     starts bwrap and, if we die, even by SIGKILL, sees EOF, KILLs bwrap
+//     and whatever bwrap left, and removes the runtime dir;
 //  2. each host daemon joins that group with a ready pipe (fd 3) and the
 //     lifeline (fd 4), so it exits on EOF too;
-//  3. bwrap runs under a guardian (guardian.hpp) that ends it, and anything
-//     it leaves, if we die; with a gate, bwrap starts at once: the jail's first process holds the
+//  3. with a gate, bwrap starts at once: the jail's first process holds the
 //     command back until we write "go" on the gate pipe (fd 8), once every
 //     daemon said ready; without one, bwrap starts after that;
 //  4. a daemon that ends before it is ready, or is not ready in time, fails
@@ -17,6 +17,7 @@
 #pragma once
 
 #include "fd.hpp"
+#include "keeper.hpp"
 #include "launch_log.hpp"
 #include "options.hpp"
 #include "signals.hpp"
@@ -42,15 +43,20 @@ private:
     };
     enum class Await { ready, failed };
 
-    void start_group();
-    void start_daemon(Daemon& d, const Fd& lifeline_read, const Fd& devnull);
-    void start_bwrap(Fd gate_read);
+    // The keeper, with bwrap behind the gate when there is one, then the
+    // daemons in the keeper's group.
+    void start_cell();
+    void start_daemon(Daemon& d, const Fd& devnull);
     // nullopt: every daemon is ready; else the signal that interrupted us, or
     // 0 after a failure that was already reported.
     std::optional<int> await_daemons();
     void open_gate();
     // The command's status, or a signal that interrupted the wait (negated).
     int wait_bwrap();
+    // bwrap's status from the keeper, once its status pipe is readable.
+    int take_bwrap_status();
+    // Asks the keeper to stop bwrap and waits for its status.
+    void stop_bwrap();
     void reap();
     // The wait status of child `pid` once it has exited, reaping as it goes;
     // nullopt if it still runs after `limit`. Signals other than SIGCHLD
@@ -68,12 +74,13 @@ private:
     Signals signals_;
     LaunchLog log_;
     off_t proxy_log_start_ = 0;
-    pid_t pgid_ = 0;
+    pid_t pgid_ = 0; // the keeper's pid
     Fd lifeline_write_;
-    Fd lifeline_read_; // for the daemons and bwrap's guardian
+    Fd lifeline_read_; // for the daemons and the keeper
     Fd gate_write_;
+    std::optional<Keeper> keeper_;
+    bool bwrap_ended_ = false; // its status came from the keeper
     std::vector<Daemon> daemons_;
-    pid_t bwrap_pid_ = 0;         // bwrap's guardian, whose status is bwrap's
     std::map<pid_t, int> exited_; // wait statuses of children reaped so far
     bool cleaned_ = false;
 };

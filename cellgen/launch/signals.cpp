@@ -78,12 +78,6 @@ std::optional<int> Signals::wait(const std::vector<int>& fds, std::vector<bool>&
     return std::nullopt;
 }
 
-void Signals::unblock_all_in_child() {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 int shell_status(int wait_status) {
     if (WIFSIGNALED(wait_status)) {
         return 128 + WTERMSIG(wait_status);

@@ -28,10 +28,6 @@ public:
     std::optional<int> wait(const std::vector<int>& fds, std::vector<bool>& ready,
                             std::optional<std::chrono::milliseconds> timeout);
 
-    // In a forked child, before exec: the child starts with no signal blocked.
-    // Async-signal-safe.
-    static void unblock_all_in_child();
-
 private:
     Fd fd_;
 };

@@ -12,24 +12,6 @@
 
 namespace launch {
 
-void move_fds_in_child(const std::vector<FdMove>& fds) {
-    // Through high temporaries first: a target number may be another
-    // move's source.
-    constexpr int kFirstTemp = 64;
-    int temps[16];
-    size_t n = fds.size() < 16 ? fds.size() : 16;
-    for (size_t i = 0; i < n; ++i) {
-        temps[i] = ::fcntl(fds[i].from, F_DUPFD_CLOEXEC, kFirstTemp);
-        if (temps[i] < 0) {
-            ::_exit(127);
-        }
-    }
-    for (size_t i = 0; i < n; ++i) {
-        ::dup2(temps[i], fds[i].to); // the target loses O_CLOEXEC
-        ::close(temps[i]);
-    }
-}
-
 // posix_spawn: glibc starts the child with CLONE_VM|CLONE_VFORK, so no page
 // table is copied; on a VM where copy-on-write faults are expensive that is
 // most of a fork's cost.

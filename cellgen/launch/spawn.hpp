@@ -26,8 +26,4 @@ struct SpawnSpec {
 // Starts the child; throws SetupError naming the program when it cannot.
 pid_t spawn(const SpawnSpec& spec);
 
-// In a forked child (the reaper): moves `fds` into place.
-// Async-signal-safe.
-void move_fds_in_child(const std::vector<FdMove>& fds);
-
 } // namespace launch

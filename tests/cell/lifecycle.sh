@@ -104,9 +104,9 @@ check "... and no jail is left behind" wait_gone
 # The launcher SIGKILLed while bwrap starts: bwrap's --die-with-parent has
 # gaps there (its sandbox child and the jail's pid 1 set PR_SET_PDEATHSIG
 # late), and about one such kill in 40 left the jail running, command and
-# all. bwrap's guardian must end it. (A runtime dir can still be left when
+# all. cell-launch's keeper (bwrap's parent) must end it. (A runtime dir can still be left when
 # the kill lands before cell-launch runs; those are cleared here.)
-# Without the guardian about one run in 32 of this spread leaked, so 96 runs
+# Without the keeper about one run in 32 of this spread leaked, so 96 runs
 # catch it nineteen times in twenty; the slow sanitizer build starts later
 # and gets a wider spread.
 spread=$(seq 0.015 0.003 0.06)

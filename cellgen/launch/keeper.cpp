@@ -1,0 +1,221 @@
+#include "keeper.hpp"
+#include "children.hpp"
+#include "error.hpp"
+#include "runtime_dir.hpp"
+#include "signals.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace launch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// bwrap's status when it cannot be run at all: the cell was not set up.
+constexpr int kCannotRun = 70;
+
+void say(const std::string& what) {
+    auto line = fmt::format("cell: {}\n", what);
+    [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+// KILLs every child and reaps it, for at most 2 s. Whatever bwrap leaves is
+// reparented to us, and a bwrap KILLed while it starts leaves its sandbox
+// child, which then waits for ever: the children are listed again until
+// none is left.
+void kill_children() {
+    auto deadline = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < deadline) {
+        for (pid_t pid : live_children()) {
+            ::kill(pid, SIGKILL);
+        }
+        pid_t pid;
+        while ((pid = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+        }
+        if (pid < 0) {
+            return; // ECHILD: no child left
+        }
+        ::usleep(1000);
+    }
+}
+
+class Keep {
+public:
+    Keep(const KeeperSpec& spec, int start_read, int status_write)
+        : spec_(spec), start_read_(start_read), status_write_(status_write) {}
+
+    [[noreturn]] void run() {
+        // A fork without exec holds all of the launcher's fds: the
+        // lifeline's write end above all must go.
+        std::vector<int> keep{
+            0, 1, 2, spec_.lifeline_read, spec_.devnull, start_read_, status_write_};
+        for (const auto& m : spec_.bwrap.fds) {
+            keep.push_back(m.from);
+        }
+        if (!close_fds_except(keep)) {
+            ::_exit(kCannotRun); // the launcher sees no status and fails the cell
+        }
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+        // Signals stay blocked as the launcher left them. TERM and CHLD are
+        // read here; INT and HUP, sent to the launcher's group, never come.
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGCHLD);
+        sfd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd_ < 0) {
+            ::_exit(kCannotRun); // the launcher sees no status and fails the cell
+        }
+        while (true) {
+            loop_once();
+        }
+    }
+
+private:
+    void loop_once() {
+        pollfd p[3] = {
+            {sfd_, POLLIN, 0}, {spec_.lifeline_read, POLLIN, 0}, {start_read_, POLLIN, 0}};
+        int timeout = -1;
+        if (term_sent_) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(kill_at_ - Clock::now());
+            timeout = static_cast<int>(std::max<long long>(left.count(), 0));
+        }
+        int n = ::poll(p, start_read_ >= 0 ? 3 : 2, timeout);
+        if (n < 0) {
+            return; // EINTR: nothing is handled asynchronously here
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            launcher_gone();
+        }
+        if (start_read_ >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char go;
+            if (::read(start_read_, &go, 1) == 1) {
+                start_bwrap();
+            }
+            ::close(start_read_);
+            start_read_ = -1;
+        }
+        if (term_sent_ && bwrap_ > 0 && Clock::now() >= kill_at_) {
+            ::kill(bwrap_, SIGKILL); // it outlived TERM
+            kill_at_ = Clock::now() + std::chrono::hours(24);
+        }
+        signalfd_siginfo info;
+        while (::read(sfd_, &info, sizeof info) == sizeof info) {
+            if (info.ssi_signo != SIGTERM) {
+                continue;
+            }
+            if (bwrap_ <= 0) {
+                ::_exit(0); // the launcher's cleanup is done with us
+            }
+            if (!term_sent_) {
+                ::kill(bwrap_, SIGTERM);
+                term_sent_ = true;
+                kill_at_ = Clock::now() + std::chrono::seconds(2);
+            }
+        }
+        int status;
+        pid_t pid;
+        while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid == bwrap_) {
+                bwrap_ = 0;
+                kill_children(); // the orphans bwrap left
+                report(shell_status(status));
+            }
+        }
+    }
+
+    void start_bwrap() {
+        try {
+            bwrap_ = spawn(spec_.bwrap);
+        } catch (const SetupError& e) {
+            say(e.what());
+            report(kCannotRun);
+        }
+        // bwrap holds them now; the keeper lets go of the caller's stdio.
+        for (const auto& m : spec_.bwrap.fds) {
+            ::close(m.from);
+        }
+        for (int fd : {0, 1, 2}) {
+            ::dup2(spec_.devnull, fd);
+        }
+    }
+
+    void report(int status) {
+        if (status_write_ < 0) {
+            return;
+        }
+        auto text = fmt::format("{}\n", status);
+        [[maybe_unused]] auto n = ::write(status_write_, text.data(), text.size());
+        ::close(status_write_);
+        status_write_ = -1;
+    }
+
+    [[noreturn]] void launcher_gone() {
+        kill_children(); // bwrap, and then what it leaves
+        remove_tree(spec_.runtime_dir);
+        ::_exit(0);
+    }
+
+    const KeeperSpec& spec_;
+    int start_read_;
+    int status_write_;
+    int sfd_ = -1;
+    pid_t bwrap_ = 0;
+    bool term_sent_ = false;
+    Clock::time_point kill_at_{};
+};
+
+} // namespace
+
+Keeper::Keeper(const KeeperSpec& spec, bool start_now) {
+    auto start = make_pipe("keeper's start");
+    auto status = make_pipe("keeper's status");
+    if (start_now) {
+        [[maybe_unused]] auto n = ::write(start.write.get(), "s", 1);
+        started_ = true;
+    }
+    pid_ = ::fork();
+    if (pid_ < 0) {
+        throw_errno("cannot start the keeper");
+    }
+    if (pid_ == 0) {
+        ::setpgid(0, 0);
+        Keep(spec, start.read.get(), status.write.get()).run();
+    }
+    // Both sides set the group: a daemon may join it before the keeper runs.
+    ::setpgid(pid_, pid_);
+    start_ = std::move(start.write);
+    status_ = std::move(status.read);
+}
+
+void Keeper::start() {
+    if (!started_) {
+        [[maybe_unused]] auto n = ::write(start_.get(), "s", 1);
+        started_ = true;
+    }
+    start_.reset();
+}
+
+std::optional<int> Keeper::read_status() {
+    char buf[16];
+    auto n = ::read(status_.get(), buf, sizeof buf);
+    int status = 0;
+    if (n <= 0 || std::from_chars(buf, buf + n, status).ec != std::errc{}) {
+        return std::nullopt;
+    }
+    return status;
+}
+
+} // namespace launch
