@@ -32,9 +32,10 @@
 namespace launch {
 
 struct KeeperSpec {
-    SpawnSpec bwrap;   // its pgid: the launcher's process group
-    int lifeline_read; // EOF: the launcher is gone
-    int devnull;       // the keeper's stdio once bwrap has its own
+    SpawnSpec bwrap;      // its pgid: the launcher's process group
+    int lifeline_read;    // EOF: the launcher is gone
+    int devnull;          // the keeper's stdio once bwrap has its own
+    int runtime_dir_lock; // held until the dir is gone (stale_dirs.hpp)
     std::string runtime_dir;
 };
 

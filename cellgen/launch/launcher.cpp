@@ -4,6 +4,7 @@
 #include "refusals.hpp"
 #include "runtime_dir.hpp"
 #include "spawn.hpp"
+#include "stale_dirs.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -44,7 +45,8 @@ const char* signal_name(int sig) {
 
 Launcher::Launcher(Options options)
     : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
-      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0) {
+      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0),
+      runtime_dir_lock_(lock_runtime_dir(opts_.runtime_dir)) {
     // Orphans of the keeper come to us, not to init (kill_orphans).
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         throw_errno("cannot become a child subreaper");
@@ -126,6 +128,7 @@ void Launcher::start_cell() {
     keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
                                lifeline.read.get(),
                                devnull.get(),
+                               runtime_dir_lock_.get(),
                                opts_.runtime_dir},
                     opts_.gate_option.has_value());
     pgid_ = keeper_->pid();
@@ -386,6 +389,11 @@ bool Launcher::cleanup() {
         log_.say(fmt::format("cannot remove the runtime dir {}: {}", opts_.runtime_dir,
                              std::strerror(errno)));
         ok = false;
+    }
+    // A script stage takes milliseconds: a dir nobody locks that is this old
+    // was left by a launcher killed before it took the lock.
+    for (const auto& path : sweep_stale_runtime_dirs(opts_.runtime_dir, std::chrono::seconds(30))) {
+        log_.note("removed " + path + ", a runtime dir left by a killed launcher");
     }
     return ok;
 }

@@ -13,7 +13,8 @@
 //     the cell (exit 70) with its name and the tail of its stderr;
 //  5. on every exit path: stop bwrap, TERM then KILL the group, count success
 //     as "the processes are gone", summarise what the proxy refused, remove
-//     the runtime dir. The exit status is the command's (128+N for signal N).
+//     the runtime dir, and any runtime dir a killed launcher left beside it
+//     (stale_dirs.hpp). The exit status is the command's (128+N for signal N).
 #pragma once
 
 #include "fd.hpp"
@@ -74,7 +75,8 @@ private:
     Signals signals_;
     LaunchLog log_;
     off_t proxy_log_start_ = 0;
-    pid_t pgid_ = 0; // the keeper's pid
+    Fd runtime_dir_lock_; // marks the runtime dir live (stale_dirs.hpp)
+    pid_t pgid_ = 0;      // the keeper's pid
     Fd lifeline_write_;
     Fd lifeline_read_; // for the daemons and the keeper
     Fd gate_write_;

@@ -130,7 +130,41 @@ gone_procs() {
     return 1
 }
 check "96 launchers SIGKILLed while their cell starts leave no process" gone_procs
-rm -rf "$XDG_RUNTIME_DIR"/cell.*
+
+# A kill before cell-launch locks the runtime dir leaves that dir. The next
+# cell's cleanup removes every such dir beside its own that is 30 s old and
+# that nobody locks; nothing else. Baits: an abandoned dir (aged), a live
+# one (locked), a young one, one not named like a runtime dir and, as root,
+# somebody else's.
+shopt -s nullglob
+killed_left=("$XDG_RUNTIME_DIR"/cell.????????????????)
+shopt -u nullglob
+stale=$XDG_RUNTIME_DIR/cell.00000000000000dd
+locked=$XDG_RUNTIME_DIR/cell.00000000000000aa
+young=$XDG_RUNTIME_DIR/cell.00000000000000bb
+misnamed=$XDG_RUNTIME_DIR/cell.0000000000000xyz
+mkdir -m 700 -p "$stale/proxy" "$locked" "$young" "$misnamed"
+echo x >"$stale/bwrap.args"
+others=()
+if (($(id -u) == 0)); then
+    others=("$XDG_RUNTIME_DIR/cell.00000000000000cc")
+    mkdir -m 700 "${others[0]}" && chown nobody "${others[0]}"
+fi
+for d in "${killed_left[@]}" "$stale" "$locked" "$misnamed" "${others[@]}"; do
+    touch -d '-1 min' "$d"
+done
+flock "$locked" sleep 60 &
+lock_pid=$!
+sleep 0.2
+"${cell[@]}" -- sh -c true "$MARK"
+check "the next cell removes an abandoned runtime dir" test ! -e "$stale"
+check "... and the ${#killed_left[@]} the kills above left" \
+    bash -c 'for d; do [[ ! -e $d ]] || exit 1; done' _ "${killed_left[@]}"
+check "... but not a locked (live) one, a young one, one named otherwise or somebody else's" \
+    bash -c 'for d; do [[ -d $d ]] || exit 1; done' _ "$locked" "$young" "$misnamed" "${others[@]}"
+kill "$lock_pid" 2>/dev/null
+wait "$lock_pid" 2>/dev/null
+rm -rf "$locked" "$young" "$misnamed" "${others[@]}" "$XDG_RUNTIME_DIR"/cell.*
 
 # A caller that ignores SIGINT (a background job of a script) keeps ignoring
 # it in the cell, as a shell would: the cell runs to its end.
