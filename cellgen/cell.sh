@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# cell — run a command in an unsafe-cell.
+# cell's usage and `cell doctor`. The `cell` program (cell_main.cpp) embeds
+# this file and runs it with bash for these two; every other call it serves
+# itself: it renders the plan as the same script `cellgen --print script`
+# writes for a standalone wrapper and hands that to bash, so a wrapper and
+# `cell` run one launcher implementation.
 #
-#   cell [CELLGEN OPTIONS] -- COMMAND [ARGS...]   run COMMAND in a cell
-#   cell --print shell|json|argv|script [...]     show what would run
-#   cell doctor                                   check this host, explain fixes
-#
-# `cell` asks cellgen for the plan as a script (`cellgen --print script`) and
-# runs that script: the launcher is the one embedded in every generated
-# wrapper, so there is a single implementation of "execute a plan".
+#   cell doctor [--nix-daemon-socket DIR]    check this host, explain fixes
+#   cell --help                              usage
 set -uo pipefail
 
-# Sets CELLGEN_BIN: $CELLGEN, else next to this script (as installed, or as
-# built: build/cellgen/cell), else on PATH. No subshells on the common path:
-# `cell` start-up is measured against bare bwrap.
+# Sets CELLGEN_BIN: $CELLGEN (the cell program sets it to the cellgen beside
+# itself), else next to this script, else on PATH.
 find_cellgen() {
     local c dir=${0%/*}
     [[ $dir == "$0" ]] && dir=.
@@ -156,22 +154,8 @@ main() {
         exit $?
         ;;
     esac
-    local cellgen arg script
-    find_cellgen || exit 2
-    cellgen=$CELLGEN_BIN
-    for arg in "$@"; do
-        [[ $arg == -- ]] && break
-        if [[ $arg == --print || $arg == --print=* ]]; then
-            exec "$cellgen" "$@"
-        fi
-    done
-    script=$("$cellgen" --print script "$@") || exit $?
-    # Run the script in this very shell: no argv (a plan with thousands of
-    # binds must not hit E2BIG), no second bash to start, and our stdin stays
-    # the command's stdin. The script carries its own command line, so it
-    # runs with no positional arguments.
-    set --
-    eval "$script"
+    echo "cell: this script only serves --help and doctor; run the cell program" >&2
+    exit 2
 }
 
 main "$@"

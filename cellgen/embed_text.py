@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Writes a C++ source defining cellgen::launcher_text() from a text file.
+"""Writes a C++ source defining cellgen::FUNCTION() from a text file.
 
-Usage: embed_text.py INPUT OUTPUT. Bytes are written as numbers so any
-content (quotes, backslashes, `)"` sequences) embeds unchanged.
+Usage: embed_text.py INPUT OUTPUT [FUNCTION HEADER] (default launcher_text
+and launcher_text.hpp). Bytes are written as numbers so any content
+(quotes, backslashes, `)"` sequences) embeds unchanged.
 """
 import sys
 
 data = open(sys.argv[1], "rb").read()
+func, header = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ("launcher_text", "launcher_text.hpp")
 rows = [", ".join(str(b) for b in data[i:i + 24]) for i in range(0, len(data), 24)]
 body = ",\n    ".join(rows)
 with open(sys.argv[2], "w") as out:
     out.write(f"""// Generated from {sys.argv[1].rsplit('/', 1)[-1]} by embed_text.py; do not edit.
-#include "launcher_text.hpp"
+#include "{header}"
 
 namespace cellgen {{
 
@@ -20,7 +22,7 @@ constexpr unsigned char kText[] = {{
     {body}{"," if data else ""} 0}};
 }} // namespace
 
-std::string_view launcher_text() {{
+std::string_view {func}() {{
     return {{reinterpret_cast<const char*>(kText), sizeof kText - 1}};
 }}
 

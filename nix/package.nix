@@ -76,7 +76,7 @@ stdenv.mkDerivation {
   doCheck = false;
 
   # cellgen puts the bwrap it finds on PATH into every plan; `cell` (which
-  # runs cellgen) gets ours first on PATH. cellgen itself stays unwrapped:
+  # plans as cellgen does) gets ours first on PATH. cellgen itself stays unwrapped:
   # it is static for start-up speed, and a shell wrapper would undo that.
   postFixup = ''
     wrapProgram "$out/bin/cell" --prefix PATH : ${lib.makeBinPath [ bubblewrap ]}

@@ -16,7 +16,9 @@ gen_opts=$("$CELLGEN" --help | grep -oE '^  (-[a-z0-9] \[ )?--[a-z0-9-]+' | sed 
 # Options in the first column of docs/cell.md's option table.
 doc_opts=$(sed -n '/^## Options/,/^## /p' "$SOURCE_ROOT/docs/cell.md" |
     grep -E '^\| `-' | cut -d'|' -f2 | grep -oE -- '--[a-z0-9-]+' | sort -u)
-usage_opts=$(bash "$cell" --help | grep -oE '^  --[a-z0-9-]+' | sed 's/^ *//' | sort -u)
+# The built cell is a program; cell.sh, its embedded usage, runs with bash.
+cell_help() { if [[ $cell == *.sh ]]; then bash "$cell" --help; else "$cell" --help; fi; }
+usage_opts=$(cell_help | grep -oE '^  --[a-z0-9-]+' | sed 's/^ *//' | sort -u)
 
 expect_eq "docs/cell.md documents only options cellgen has" "" \
     "$(comm -23 <(printf '%s\n' "$doc_opts") <(printf '%s\n' "$gen_opts") | tr '\n' ' ')"
