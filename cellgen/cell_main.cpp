@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <string>
 #include <string_view>
@@ -50,18 +51,37 @@ bool write_all(int fd, std::string_view text) {
     return true;
 }
 
+// The script's fd for bash to read as /dev/fd/N: a memfd (no file, no argv
+// limit) at 3 or above, so it never stands in for a stdio fd the caller
+// closed, and not close-on-exec, so bash can open it (cell-launch closes
+// every fd it inherits but stdio). -1 when that cannot be done.
+int script_fd(std::string_view script) {
+    int memfd = ::memfd_create("cell-script", MFD_CLOEXEC);
+    if (memfd < 0) {
+        return -1;
+    }
+    int fd = -1;
+    if (write_all(memfd, script)) {
+        fd = ::fcntl(memfd, F_DUPFD, 3);
+    }
+    ::close(memfd);
+    if (fd >= 0 && ::access(fmt::format("/dev/fd/{}", fd).c_str(), R_OK) != 0) {
+        ::close(fd); // no /dev/fd (no /proc)
+        fd = -1;
+    }
+    return fd;
+}
+
 // Runs `script` with bash in this process, `args` as its positional
 // parameters. Returns only on failure (exit status 70).
 int exec_bash(std::string_view script, const std::vector<std::string>& args) {
     const char* bash = ::access(CELL_BASH, X_OK) == 0 ? CELL_BASH : "bash";
     std::vector<std::string> argv{"bash"};
-    // Not close-on-exec: bash opens /dev/fd/N, and cell-launch closes every
-    // fd it inherits but stdio.
-    int fd = ::memfd_create("cell-script", 0);
-    if (fd >= 0 && write_all(fd, script)) {
+    if (int fd = script_fd(script); fd >= 0) {
         argv.push_back(fmt::format("/dev/fd/{}", fd));
     } else {
-        // No memfd (an old kernel, a seccomp profile): through argv.
+        // No memfd (an old kernel, a seccomp profile) or no /dev/fd: through
+        // argv, which holds a script of up to 128 KiB.
         argv.insert(argv.end(), {"-c", std::string(script), "cell"});
     }
     argv.insert(argv.end(), args.begin(), args.end());
@@ -108,10 +128,12 @@ int main(int argc, char** argv) {
     std::vector<std::string> render{"--print", "script"};
     render.insert(render.end(), args.begin(), args.end());
     auto result = cellgen::run_cli(render, cli_env);
-    std::fwrite(result.err.data(), 1, result.err.size(), stderr);
-    if (result.status != 0) {
-        return result.status;
+    if (result.status != 0 || !result.out.starts_with("#!")) {
+        // An error, or not a script at all (--help or --version among the
+        // options): shown, never run.
+        return print_result(result);
     }
+    std::fwrite(result.err.data(), 1, result.err.size(), stderr);
     // The script carries its own command line: no positional parameters.
     return exec_bash(result.out, {});
 }

@@ -75,6 +75,16 @@ public:
         ::prctl(PR_SET_CHILD_SUBREAPER, 1);
         // Signals stay blocked as the launcher left them. TERM and CHLD are
         // read here; INT and HUP, sent to the launcher's group, never come.
+        // The keeper leads a background group that holds the caller's
+        // terminal until bwrap starts: with `stty tostop` a write there
+        // (bwrap cannot be run) would stop it, and the cell with it, unless
+        // SIGTTOU is blocked (the write then proceeds). bwrap starts with
+        // no signal blocked (spawn.hpp).
+        sigset_t tty;
+        sigemptyset(&tty);
+        sigaddset(&tty, SIGTTOU);
+        sigaddset(&tty, SIGTTIN);
+        ::sigprocmask(SIG_BLOCK, &tty, nullptr);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);

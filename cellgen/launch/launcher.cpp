@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <set>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -316,20 +317,38 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
 // are reparented to us, a child subreaper (see the constructor). The sandbox
 // is the jail's pid 1, so KILL ends the whole jail.
 void Launcher::kill_orphans() {
-    for (pid_t pid : live_children()) {
-        bool ours = pid == pgid_;
-        for (const auto& d : daemons_) {
-            ours = ours || pid == d.pid;
+    // Listed again until none is left: a bwrap KILLed here hands us its
+    // sandbox child only as it dies.
+    auto deadline = Clock::now() + milliseconds(2000);
+    std::vector<bool> none;
+    std::set<pid_t> noted;
+    while (true) {
+        reap();
+        std::vector<pid_t> orphans;
+        for (pid_t pid : live_children()) {
+            bool ours = pid == pgid_;
+            for (const auto& d : daemons_) {
+                ours = ours || pid == d.pid;
+            }
+            if (!ours) {
+                orphans.push_back(pid);
+            }
         }
-        if (ours) {
-            continue;
+        if (orphans.empty()) {
+            return;
         }
-        log_.note(fmt::format("killing process {}, left behind by bwrap", pid));
-        ::kill(pid, SIGKILL);
-        if (!wait_exit(pid, milliseconds(2000))) {
-            log_.say(
-                fmt::format("process {}, left behind by bwrap, is still alive after KILL", pid));
+        if (until(deadline).count() <= 0) {
+            log_.say(fmt::format("processes left behind by bwrap still alive after KILL: {}",
+                                 fmt::join(orphans, " ")));
+            return;
         }
+        for (pid_t pid : orphans) {
+            if (noted.insert(pid).second) {
+                log_.note(fmt::format("killing process {}, left behind by bwrap", pid));
+            }
+            ::kill(pid, SIGKILL);
+        }
+        signals_.wait({}, none, milliseconds(10));
     }
 }
 

@@ -73,7 +73,12 @@ std::vector<std::string> sweep_stale_runtime_dirs(const std::string& own,
         }
         Fd fd(
             ::openat(dir_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        struct stat marker;
+        if (!fd || ::fstatat(fd.get(), ".flock", &marker, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISDIR(marker.st_mode)) {
+            continue; // gone, or an older launcher's: it never takes the lock
+        }
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
             continue; // a live cell's
         }
         auto path = (parent / name).string();

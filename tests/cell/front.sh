@@ -36,6 +36,10 @@ expect_eq "unprivileged: all $n binds reach the jail" "$n 0 2499" \
 # nor any fd of the front end or the launcher reaches the command.
 expect_eq "the command gets only stdio" "0 1 2 3" \
     "$("$CELL" --worktree "$SCRATCH/wt" --nix off -- ls /proc/self/fd | xargs)"
+# A caller that closed stdin: the script's fd must not take its place.
+expect_eq "with stdin closed, nothing of the front end becomes the command's stdin" "" \
+    "$("$CELL" --worktree "$SCRATCH/wt" --nix off -- sh -c 'ls -l /proc/self/fd/' <&- |
+        grep -e memfd -e cell-script)"
 check "the launcher leaves nothing" bash -c '[[ -z $(ls -d "$1"/cell.* 2>/dev/null) ]]' _ \
     "$XDG_RUNTIME_DIR"
 
@@ -50,6 +54,14 @@ check "cell with no arguments: the usage, exit 1 ($rc)" \
 rc=$?
 check "a bad option: exit 2, naming it ($rc: $(<"$SCRATCH/bogus.err"))" \
     bash -c '[[ $1 == 2 ]] && grep -q -- --bogus-option "$2"' _ "$rc" "$SCRATCH/bogus.err"
+out=$("$CELL" --nix off --version 2>&1)
+rc=$?
+check "--version among the options prints the version, runs nothing ($rc: $out)" \
+    bash -c '[[ $1 == 0 && $2 == "cellgen "[0-9]* ]]' _ "$rc" "$out"
+out=$("$CELL" --worktree "$SCRATCH/wt" --help 2>&1)
+rc=$?
+check "--help among the options prints cellgen's help ($rc)" \
+    bash -c '[[ $1 == 0 && $2 == "usage: cellgen"* ]]' _ "$rc" "$out"
 check "cell --print json is cellgen's plan" \
     bash -c '"$1" --print json --worktree "$2" --nix off -- true | python3 -c "import json, sys; assert json.load(sys.stdin)[\"bwrap\"]"' \
     _ "$CELL" "$SCRATCH/wt"

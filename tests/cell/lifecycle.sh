@@ -133,9 +133,10 @@ check "96 launchers SIGKILLed while their cell starts leave no process" gone_pro
 
 # A kill before cell-launch locks the runtime dir leaves that dir. The next
 # cell's cleanup removes every such dir beside its own that is 30 s old and
-# that nobody locks; nothing else. Baits: an abandoned dir (aged), a live
-# one (locked), a young one, one not named like a runtime dir and, as root,
-# somebody else's.
+# that nobody locks and that says its launcher locks (.flock); nothing
+# else. Baits: an abandoned dir (aged), a live one (locked), a young one,
+# one not named like a runtime dir, an older launcher's (no .flock: it may
+# be live, unlocked) and, as root, somebody else's.
 shopt -s nullglob
 killed_left=("$XDG_RUNTIME_DIR"/cell.????????????????)
 shopt -u nullglob
@@ -143,14 +144,16 @@ stale=$XDG_RUNTIME_DIR/cell.00000000000000dd
 locked=$XDG_RUNTIME_DIR/cell.00000000000000aa
 young=$XDG_RUNTIME_DIR/cell.00000000000000bb
 misnamed=$XDG_RUNTIME_DIR/cell.0000000000000xyz
-mkdir -m 700 -p "$stale/proxy" "$locked" "$young" "$misnamed"
+unmarked=$XDG_RUNTIME_DIR/cell.00000000000000ee
+mkdir -m 700 -p "$stale/proxy" "$stale/.flock" "$locked/.flock" "$young/.flock" "$misnamed/.flock" \
+    "$unmarked"
 echo x >"$stale/bwrap.args"
 others=()
 if (($(id -u) == 0)); then
     others=("$XDG_RUNTIME_DIR/cell.00000000000000cc")
-    mkdir -m 700 "${others[0]}" && chown nobody "${others[0]}"
+    mkdir -m 700 -p "${others[0]}/.flock" && chown -R nobody "${others[0]}"
 fi
-for d in "${killed_left[@]}" "$stale" "$locked" "$misnamed" "${others[@]}"; do
+for d in "${killed_left[@]}" "$stale" "$locked" "$misnamed" "$unmarked" "${others[@]}"; do
     touch -d '-1 min' "$d"
 done
 flock "$locked" sleep 60 &
@@ -160,11 +163,12 @@ sleep 0.2
 check "the next cell removes an abandoned runtime dir" test ! -e "$stale"
 check "... and the ${#killed_left[@]} the kills above left" \
     bash -c 'for d; do [[ ! -e $d ]] || exit 1; done' _ "${killed_left[@]}"
-check "... but not a locked (live) one, a young one, one named otherwise or somebody else's" \
-    bash -c 'for d; do [[ -d $d ]] || exit 1; done' _ "$locked" "$young" "$misnamed" "${others[@]}"
+check "... but not a locked (live) one, a young one, one named otherwise, an older launcher's or somebody else's" \
+    bash -c 'for d; do [[ -d $d ]] || exit 1; done' _ "$locked" "$young" "$misnamed" "$unmarked" \
+    "${others[@]}"
 kill "$lock_pid" 2>/dev/null
 wait "$lock_pid" 2>/dev/null
-rm -rf "$locked" "$young" "$misnamed" "${others[@]}" "$XDG_RUNTIME_DIR"/cell.*
+rm -rf "$locked" "$young" "$misnamed" "$unmarked" "${others[@]}" "$XDG_RUNTIME_DIR"/cell.*
 
 # A caller that ignores SIGINT (a background job of a script) keeps ignoring
 # it in the cell, as a shell would: the cell runs to its end.
@@ -226,6 +230,18 @@ if ((EUID == 0)) && unshare -r true 2>/dev/null; then
     check "... says the /dev nodes are the host's" grep -q "/dev nodes are the host's" <<<"$out"
     check "... and leaves nothing" wait_gone
 fi
+
+# On a terminal with `stty tostop`, the keeper (a background process group
+# that holds the terminal until bwrap starts) reports a bwrap it cannot run
+# and the cell fails at once; it used to stop on SIGTTOU with the proxy,
+# and the cell waited out the readiness timeout (17 s).
+printf '#!/bin/sh\n' >"$SCRATCH/not-bwrap" # executable, not runnable
+chmod 644 "$SCRATCH/not-bwrap"
+start=$SECONDS
+out=$(timeout -k 2 25 script -qec "stty tostop; $(printf '%q ' "${cell[@]}") --bwrap-bin $SCRATCH/not-bwrap -- true; echo rc=\$?" /dev/null | tr -d '\r')
+check "tostop: a bwrap that cannot run fails the cell at once ($((SECONDS - start)) s: $(tr '\n' ' ' <<<"$out"))" \
+    bash -c '[[ $1 == *"cannot run"*"rc=70"* ]] && (($2 <= 5))' _ "$out" "$((SECONDS - start))"
+check "... and leaves nothing" wait_gone
 
 # CELL_BACK_TO_BACK lowers the count for slow builds (the sanitizer run);
 # the normal suite runs the full 200.
