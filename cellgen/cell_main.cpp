@@ -95,16 +95,6 @@ int exec_bash(std::string_view script, const std::vector<std::string>& args) {
     return 70;
 }
 
-int print_result(const cellgen::CliResult& result) {
-    std::fwrite(result.err.data(), 1, result.err.size(), stderr);
-    if (std::fwrite(result.out.data(), 1, result.out.size(), stdout) != result.out.size() ||
-        std::fflush(stdout) != 0) {
-        std::perror("cell: writing the output");
-        return result.status == 0 ? 1 : result.status;
-    }
-    return result.status;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -122,7 +112,7 @@ int main(int argc, char** argv) {
             break;
         }
         if (arg == "--print" || arg.starts_with("--print=")) {
-            return print_result(cellgen::run_cli(args, cli_env));
+            return cellgen::emit(cellgen::run_cli(args, cli_env), "cell");
         }
     }
     std::vector<std::string> render{"--print", "script"};
@@ -131,7 +121,7 @@ int main(int argc, char** argv) {
     if (result.status != 0 || !result.out.starts_with("#!")) {
         // An error, or not a script at all (--help or --version among the
         // options): shown, never run.
-        return print_result(result);
+        return cellgen::emit(result, "cell");
     }
     std::fwrite(result.err.data(), 1, result.err.size(), stderr);
     // The script carries its own command line: no positional parameters.

@@ -10,6 +10,10 @@
 #include "registry.hpp"
 #include "render.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 namespace cellgen {
 
 namespace {
@@ -82,6 +86,16 @@ CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cl
     } catch (const UsageError& e) {
         return {2, {}, std::string("cellgen: ") + e.what() + "\n"};
     }
+}
+
+int emit(const CliResult& result, const char* program) {
+    std::fwrite(result.err.data(), 1, result.err.size(), stderr);
+    if (std::fwrite(result.out.data(), 1, result.out.size(), stdout) != result.out.size() ||
+        std::fflush(stdout) != 0) {
+        std::fprintf(stderr, "%s: writing the output: %s\n", program, std::strerror(errno));
+        return result.status == 0 ? 1 : result.status;
+    }
+    return result.status;
 }
 
 } // namespace cellgen

@@ -25,4 +25,8 @@ struct CliResult {
 
 CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cli_env);
 
+// Writes a result's err to stderr and out to stdout; returns the exit
+// status (1 if stdout could not take it, `program` naming the error).
+int emit(const CliResult& result, const char* program);
+
 } // namespace cellgen
