@@ -180,7 +180,12 @@ private:
 
     [[noreturn]] void launcher_gone() {
         kill_children(); // bwrap, and then what it leaves
-        remove_tree(spec_.runtime_dir);
+        // The daemons, ending on the same EOF, may still write their logs
+        // there for a moment.
+        auto deadline = Clock::now() + std::chrono::seconds(2);
+        while (!remove_runtime_dir(spec_.runtime_dir) && Clock::now() < deadline) {
+            ::usleep(10000);
+        }
         ::_exit(0);
     }
 

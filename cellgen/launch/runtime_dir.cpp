@@ -90,4 +90,22 @@ bool remove_tree(const std::string& path) noexcept {
     return !ec;
 }
 
+bool remove_runtime_dir(const std::string& dir) noexcept {
+    std::error_code ec;
+    std::vector<std::filesystem::path> entries;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().filename() != ".flock") {
+            entries.push_back(it->path());
+        }
+    }
+    if (ec) {
+        return ec == std::errc::no_such_file_or_directory;
+    }
+    bool ok = true;
+    for (const auto& entry : entries) {
+        ok = remove_tree(entry.string()) && ok;
+    }
+    return ok && remove_tree(dir);
+}
+
 } // namespace launch

@@ -83,7 +83,7 @@ std::vector<std::string> sweep_stale_runtime_dirs(const std::string& own,
         }
         auto path = (parent / name).string();
         // Ours now, locked: a cell that has not started yet cannot take it.
-        if (remove_tree(path)) {
+        if (remove_runtime_dir(path)) {
             removed.push_back(path);
         }
     }

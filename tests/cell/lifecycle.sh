@@ -154,15 +154,30 @@ if (($(id -u) == 0)); then
     mkdir -m 700 -p "${others[0]}/.flock" && chown -R nobody "${others[0]}"
 fi
 for d in "${killed_left[@]}" "$stale" "$locked" "$misnamed" "$unmarked" "${others[@]}"; do
-    touch -d '-1 min' "$d"
+    touch -c -d '-1 min' "$d"
 done
 flock "$locked" sleep 60 &
 lock_pid=$!
 sleep 0.2
 "${cell[@]}" -- sh -c true "$MARK"
 check "the next cell removes an abandoned runtime dir" test ! -e "$stale"
-check "... and the ${#killed_left[@]} the kills above left" \
-    bash -c 'for d; do [[ ! -e $d ]] || exit 1; done' _ "${killed_left[@]}"
+# None of the paths is left (a moment is allowed for a removal in flight);
+# else prints what is still there, with its entries, for the report.
+survivors() {
+    local d i left
+    for ((i = 0; i < 50; i++)); do
+        left=()
+        for d; do [[ -e $d ]] && left+=("$d"); done
+        ((${#left[@]} == 0)) && return 0
+        sleep 0.1
+    done
+    for d in "${left[@]}"; do
+        stat -c "%n: %F, owner %U, mtime %y" "$d"
+        ls -la "$d"
+    done
+    return 1
+}
+check "... and the ${#killed_left[@]} the kills above left" survivors "${killed_left[@]}"
 check "... but not a locked (live) one, a young one, one named otherwise, an older launcher's or somebody else's" \
     bash -c 'for d; do [[ -d $d ]] || exit 1; done' _ "$locked" "$young" "$misnamed" "$unmarked" \
     "${others[@]}"
