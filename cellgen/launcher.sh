@@ -50,21 +50,22 @@ cell_load_builtins() {
 cell_make_runtime_dir() {
     local parent=${XDG_RUNTIME_DIR:-/tmp}
     [[ -d $parent && -w $parent ]] || parent=/tmp
-    printf -v CELL_RT '%s/cell.%08x%08x' "$parent" "$SRANDOM" "$SRANDOM"
+    printf -v CELL_RT '%s/cell-%08x%08x' "$parent" "$SRANDOM" "$SRANDOM"
 }
 
 # Called by cell_plan with the plan's dirs: creates the runtime dir (it must
 # not exist yet: a name somebody else made is never used) and those dirs,
 # all mode 0700, in one mkdir. On a clash, picks a new name and retries.
-# .flock says that this dir's cell-launch holds an flock on it while the
-# cell lives, so another cell may remove the dir once it is old and
-# unlocked (a launcher killed before cell-launch started); a dir without it
-# (an older launcher's) is never removed that way.
+# The name, cell-<16 hex digits>, says that this dir's cell-launch holds an
+# flock on it while the cell lives, so another cell may remove the dir once
+# it is old and unlocked (a launcher killed before cell-launch started).
+# Older launchers named theirs cell.<hex> and took no lock: those are never
+# removed that way.
 cell_mkdirs() {
     local tries err
     local -a rel
     for ((tries = 0; tries < 5; tries++)); do
-        mkdir -m 0700 -- "$CELL_RT" "$CELL_RT/.flock" "$@" 2>/dev/null && return 0
+        mkdir -m 0700 -- "$CELL_RT" "$@" 2>/dev/null && return 0
         err=$(mkdir -m 0700 -- "$CELL_RT" 2>&1)
         # Not there at all (parent not writable), or ours from this very
         # call with a subdir failing (disk full): give up.

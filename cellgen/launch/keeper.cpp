@@ -183,7 +183,7 @@ private:
         // The daemons, ending on the same EOF, may still write their logs
         // there for a moment.
         auto deadline = Clock::now() + std::chrono::seconds(2);
-        while (!remove_runtime_dir(spec_.runtime_dir) && Clock::now() < deadline) {
+        while (!remove_tree(spec_.runtime_dir) && Clock::now() < deadline) {
             ::usleep(10000);
         }
         ::_exit(0);

@@ -404,7 +404,7 @@ bool Launcher::cleanup() {
             log_.say(*summary);
         }
     }
-    if (!remove_runtime_dir(opts_.runtime_dir)) {
+    if (!remove_tree(opts_.runtime_dir)) {
         log_.say(fmt::format("cannot remove the runtime dir {}: {}", opts_.runtime_dir,
                              std::strerror(errno)));
         ok = false;

@@ -86,26 +86,15 @@ void copy_private_devices(const std::vector<std::string>& devices, const std::st
 
 bool remove_tree(const std::string& path) noexcept {
     std::error_code ec;
-    std::filesystem::remove_all(path, ec);
+    try {
+        std::filesystem::remove_all(path, ec);
+    } catch (const std::exception&) {
+        // The error_code overload may still throw (bad_alloc; some
+        // implementations when an entry goes away under them): in this
+        // noexcept function that would end the launcher mid-cleanup.
+        return false;
+    }
     return !ec;
-}
-
-bool remove_runtime_dir(const std::string& dir) noexcept {
-    std::error_code ec;
-    std::vector<std::filesystem::path> entries;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        if (it->path().filename() != ".flock") {
-            entries.push_back(it->path());
-        }
-    }
-    if (ec) {
-        return ec == std::errc::no_such_file_or_directory;
-    }
-    bool ok = true;
-    for (const auto& entry : entries) {
-        ok = remove_tree(entry.string()) && ok;
-    }
-    return ok && remove_tree(dir);
 }
 
 } // namespace launch

@@ -24,9 +24,4 @@ void copy_private_devices(const std::vector<std::string>& devices, const std::st
 // rm -rf without following symlinks; false (and errno) when some of it stays.
 bool remove_tree(const std::string& path) noexcept;
 
-// Removes a runtime dir, its `.flock` entry last: should some of it stay
-// (a daemon still writing its log there), the rest still says it is a
-// locking launcher's, for a later cell to sweep (stale_dirs.hpp).
-bool remove_runtime_dir(const std::string& dir) noexcept;
-
 } // namespace launch

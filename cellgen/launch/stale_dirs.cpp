@@ -16,9 +16,9 @@ namespace launch {
 
 namespace {
 
-// cell.%08x%08x, as cellgen/launcher.sh names them.
+// cell-%08x%08x, as cellgen/launcher.sh names them.
 bool runtime_dir_name(std::string_view name) {
-    constexpr std::string_view prefix = "cell.";
+    constexpr std::string_view prefix = "cell-";
     if (name.size() != prefix.size() + 16 || !name.starts_with(prefix)) {
         return false;
     }
@@ -73,17 +73,12 @@ std::vector<std::string> sweep_stale_runtime_dirs(const std::string& own,
         }
         Fd fd(
             ::openat(dir_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        struct stat marker;
-        if (!fd || ::fstatat(fd.get(), ".flock", &marker, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISDIR(marker.st_mode)) {
-            continue; // gone, or an older launcher's: it never takes the lock
-        }
-        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
             continue; // a live cell's
         }
         auto path = (parent / name).string();
         // Ours now, locked: a cell that has not started yet cannot take it.
-        if (remove_runtime_dir(path)) {
+        if (remove_tree(path)) {
             removed.push_back(path);
         }
     }

@@ -6,8 +6,8 @@
 // that nobody locks and that is older than any script's few milliseconds is
 // known to be abandoned; each cell's cleanup removes those it finds beside
 // its own. flock works across pid namespaces, unlike a pid in the name.
-// Only dirs holding the entry `.flock` qualify: the launcher script makes it
-// with the dir, and an older launcher, which took no lock, did not.
+// Only dirs named cell-<16 hex digits> qualify, a name that comes with the
+// dir itself: older launchers, which took no lock, named theirs cell.<hex>.
 #pragma once
 
 #include "fd.hpp"
@@ -22,9 +22,8 @@ namespace launch {
 Fd lock_runtime_dir(const std::string& dir);
 
 // Removes the dirs beside `own` (same parent) that are named like runtime
-// dirs (cell.<16 hex digits>), are ours (owner euid, not symlinks), hold
-// `.flock`, are older than `min_age`, and that nobody locks. Returns the
-// paths removed.
+// dirs (cell-<16 hex digits>), are ours (owner euid, not symlinks), are
+// older than `min_age`, and that nobody locks. Returns the paths removed.
 std::vector<std::string> sweep_stale_runtime_dirs(const std::string& own,
                                                   std::chrono::seconds min_age);
 

@@ -116,7 +116,7 @@ fault_run() {
         # The nix relay is the one listening on the runtime dir's nix socket
         # (whatever flags precede it).
         check "$who: the host nix relay is found and killed" \
-            pkill -KILL -f "relay .*unix:$XDG_RUNTIME_DIR/cell\.[^ ]*/nix/socket"
+            pkill -KILL -f "relay .*unix:$XDG_RUNTIME_DIR/cell-[^ ]*/nix/socket"
         check "$who: with the nix relay gone, nix calls fail fast instead of hanging" \
             wait_for fail 2 "$wt/pings" 15
         touch "$wt/stop"

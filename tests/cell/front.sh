@@ -40,7 +40,7 @@ expect_eq "the command gets only stdio" "0 1 2 3" \
 expect_eq "with stdin closed, nothing of the front end becomes the command's stdin" "" \
     "$("$CELL" --worktree "$SCRATCH/wt" --nix off -- sh -c 'ls -l /proc/self/fd/' <&- |
         grep -e memfd -e cell-script)"
-check "the launcher leaves nothing" bash -c '[[ -z $(ls -d "$1"/cell.* 2>/dev/null) ]]' _ \
+check "the launcher leaves nothing" bash -c '[[ -z $(ls -d "$1"/cell-* 2>/dev/null) ]]' _ \
     "$XDG_RUNTIME_DIR"
 
 out=$("$CELL" --help)

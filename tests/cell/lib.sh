@@ -57,5 +57,5 @@ make_cert() {
 # Processes or runtime dirs this test's cells left behind (empty = none).
 leftovers() {
     pgrep -af "$SCRATCH/run" | grep -v pgrep
-    ls -d "$XDG_RUNTIME_DIR"/cell.* 2>/dev/null
+    ls -d "$XDG_RUNTIME_DIR"/cell-* 2>/dev/null
 }

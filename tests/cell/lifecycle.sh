@@ -133,25 +133,24 @@ check "96 launchers SIGKILLed while their cell starts leave no process" gone_pro
 
 # A kill before cell-launch locks the runtime dir leaves that dir. The next
 # cell's cleanup removes every such dir beside its own that is 30 s old and
-# that nobody locks and that says its launcher locks (.flock); nothing
-# else. Baits: an abandoned dir (aged), a live one (locked), a young one,
-# one not named like a runtime dir, an older launcher's (no .flock: it may
-# be live, unlocked) and, as root, somebody else's.
+# that nobody locks; nothing else. Baits: an abandoned dir (aged), a live
+# one (locked), a young one, one not named like a runtime dir, an older
+# launcher's (named cell.<hex>: it took no lock, so it may be live though
+# unlocked) and, as root, somebody else's.
 shopt -s nullglob
-killed_left=("$XDG_RUNTIME_DIR"/cell.????????????????)
+killed_left=("$XDG_RUNTIME_DIR"/cell-????????????????)
 shopt -u nullglob
-stale=$XDG_RUNTIME_DIR/cell.00000000000000dd
-locked=$XDG_RUNTIME_DIR/cell.00000000000000aa
-young=$XDG_RUNTIME_DIR/cell.00000000000000bb
-misnamed=$XDG_RUNTIME_DIR/cell.0000000000000xyz
+stale=$XDG_RUNTIME_DIR/cell-00000000000000dd
+locked=$XDG_RUNTIME_DIR/cell-00000000000000aa
+young=$XDG_RUNTIME_DIR/cell-00000000000000bb
+misnamed=$XDG_RUNTIME_DIR/cell-0000000000000xyz
 unmarked=$XDG_RUNTIME_DIR/cell.00000000000000ee
-mkdir -m 700 -p "$stale/proxy" "$stale/.flock" "$locked/.flock" "$young/.flock" "$misnamed/.flock" \
-    "$unmarked"
+mkdir -m 700 -p "$stale/proxy" "$locked" "$young" "$misnamed" "$unmarked"
 echo x >"$stale/bwrap.args"
 others=()
 if (($(id -u) == 0)); then
-    others=("$XDG_RUNTIME_DIR/cell.00000000000000cc")
-    mkdir -m 700 -p "${others[0]}/.flock" && chown -R nobody "${others[0]}"
+    others=("$XDG_RUNTIME_DIR/cell-00000000000000cc")
+    mkdir -m 700 "${others[0]}" && chown nobody "${others[0]}"
 fi
 for d in "${killed_left[@]}" "$stale" "$locked" "$misnamed" "$unmarked" "${others[@]}"; do
     touch -c -d '-1 min' "$d"
@@ -160,7 +159,9 @@ flock "$locked" sleep 60 &
 lock_pid=$!
 sleep 0.2
 "${cell[@]}" -- sh -c true "$MARK"
-check "the next cell removes an abandoned runtime dir" test ! -e "$stale"
+sweeper_rc=$?
+check "the next cell removes an abandoned runtime dir (it exits $sweeper_rc)" \
+    bash -c '[[ $1 == 0 && ! -e $2 ]]' _ "$sweeper_rc" "$stale"
 # None of the paths is left (a moment is allowed for a removal in flight);
 # else prints what is still there, with its entries, for the report.
 survivors() {
@@ -183,7 +184,7 @@ check "... but not a locked (live) one, a young one, one named otherwise, an old
     "${others[@]}"
 kill "$lock_pid" 2>/dev/null
 wait "$lock_pid" 2>/dev/null
-rm -rf "$locked" "$young" "$misnamed" "$unmarked" "${others[@]}" "$XDG_RUNTIME_DIR"/cell.*
+rm -rf "$locked" "$young" "$misnamed" "$unmarked" "${others[@]}" "$XDG_RUNTIME_DIR"/cell-*
 
 # A caller that ignores SIGINT (a background job of a script) keeps ignoring
 # it in the cell, as a shell would: the cell runs to its end.
