@@ -1,5 +1,7 @@
 #include "children.hpp"
 
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -39,6 +41,35 @@ std::vector<pid_t> live_children() {
         }
     }
     return out;
+}
+
+KillResult kill_children(const std::function<bool(pid_t)>& spare, const std::function<void()>& reap,
+                         std::chrono::milliseconds limit) {
+    KillResult result;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (true) {
+        reap();
+        std::vector<pid_t> left;
+        for (pid_t pid : live_children()) {
+            if (!spare(pid)) {
+                left.push_back(pid);
+            }
+        }
+        if (left.empty()) {
+            return result;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            result.survivors = std::move(left);
+            return result;
+        }
+        for (pid_t pid : left) {
+            if (std::find(result.killed.begin(), result.killed.end(), pid) == result.killed.end()) {
+                result.killed.push_back(pid);
+            }
+            ::kill(pid, SIGKILL);
+        }
+        ::usleep(1000);
+    }
 }
 
 } // namespace launch

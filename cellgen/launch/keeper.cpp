@@ -30,24 +30,15 @@ void say(const std::string& what) {
     [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
 }
 
-// KILLs every child and reaps it, for at most 2 s. Whatever bwrap leaves is
-// reparented to us, and a bwrap KILLed while it starts leaves its sandbox
-// child, which then waits for ever: the children are listed again until
-// none is left.
-void kill_children() {
-    auto deadline = Clock::now() + std::chrono::seconds(2);
-    while (Clock::now() < deadline) {
-        for (pid_t pid : live_children()) {
-            ::kill(pid, SIGKILL);
-        }
-        pid_t pid;
-        while ((pid = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
-        }
-        if (pid < 0) {
-            return; // ECHILD: no child left
-        }
-        ::usleep(1000);
-    }
+// KILLs every child (whatever bwrap leaves is reparented to us) and reaps
+// it, for at most 2 s.
+void kill_all_children() {
+    kill_children([](pid_t) { return false; },
+                  [] {
+                      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+                      }
+                  },
+                  std::chrono::seconds(2));
 }
 
 class Keep {
@@ -146,7 +137,7 @@ private:
         while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
             if (pid == bwrap_) {
                 bwrap_ = 0;
-                kill_children(); // the orphans bwrap left
+                kill_all_children(); // the orphans bwrap left
                 report(shell_status(status));
             }
         }
@@ -179,7 +170,7 @@ private:
     }
 
     [[noreturn]] void launcher_gone() {
-        kill_children(); // bwrap, and then what it leaves
+        kill_all_children(); // bwrap, and then what it leaves
         // The daemons, ending on the same EOF, may still write their logs
         // there for a moment.
         auto deadline = Clock::now() + std::chrono::seconds(2);

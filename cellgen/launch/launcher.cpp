@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <set>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -317,38 +316,22 @@ std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
 // are reparented to us, a child subreaper (see the constructor). The sandbox
 // is the jail's pid 1, so KILL ends the whole jail.
 void Launcher::kill_orphans() {
-    // Listed again until none is left: a bwrap KILLed here hands us its
-    // sandbox child only as it dies.
-    auto deadline = Clock::now() + milliseconds(2000);
-    std::vector<bool> none;
-    std::set<pid_t> noted;
-    while (true) {
-        reap();
-        std::vector<pid_t> orphans;
-        for (pid_t pid : live_children()) {
+    auto result = kill_children(
+        [this](pid_t pid) {
             bool ours = pid == pgid_;
             for (const auto& d : daemons_) {
                 ours = ours || pid == d.pid;
             }
-            if (!ours) {
-                orphans.push_back(pid);
-            }
-        }
-        if (orphans.empty()) {
-            return;
-        }
-        if (until(deadline).count() <= 0) {
-            log_.say(fmt::format("processes left behind by bwrap still alive after KILL: {}",
-                                 fmt::join(orphans, " ")));
-            return;
-        }
-        for (pid_t pid : orphans) {
-            if (noted.insert(pid).second) {
-                log_.note(fmt::format("killing process {}, left behind by bwrap", pid));
-            }
-            ::kill(pid, SIGKILL);
-        }
-        signals_.wait({}, none, milliseconds(10));
+            return ours;
+        },
+        [this] { reap(); }, milliseconds(2000));
+    if (!result.killed.empty()) {
+        log_.note(fmt::format("killed processes left behind by bwrap: {}",
+                              fmt::join(result.killed, " ")));
+    }
+    if (!result.survivors.empty()) {
+        log_.say(fmt::format("processes left behind by bwrap still alive after KILL: {}",
+                             fmt::join(result.survivors, " ")));
     }
 }
 

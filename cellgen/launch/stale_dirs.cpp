@@ -52,7 +52,7 @@ std::vector<std::string> sweep_stale_runtime_dirs(const std::string& own,
     if (!dir_fd) {
         return removed;
     }
-    DIR* dir = ::fdopendir(::dup(dir_fd.get()));
+    DIR* dir = ::fdopendir(::fcntl(dir_fd.get(), F_DUPFD_CLOEXEC, 0));
     if (!dir) {
         return removed;
     }
