@@ -56,9 +56,13 @@ CELL_ARGS=(--worktree "$W/wt" --nix on --nix-daemon-socket "$W/nixd" --allow loc
 cell_true() { "$CELL" "${CELL_ARGS[@]}" -- "$@"; }
 
 # The same mounts, bare: the plan's own bwrap options without daemons.
-eval "$("$CELL" --print script "${CELL_ARGS[@]}" -- true | sed -n '/^cell_plan()/,/^}/p')"
-CELL_RT=$W/rt cell_plan
-BARE_ARGS=("${CELL_BWRAP_ARGS[@]}")
+# cell-launch --prepare-dir fills a runtime dir as a cell's launcher does and
+# prints bwrap's options for it.
+"$CELL" --print plan "${CELL_ARGS[@]}" -- true >"$W/plan.json"
+CELL_BWRAP=$(command -v bwrap)
+prepare() { "$B/cellgen/cell-launch" --plan-fd 3 --prepare-dir "$1" 3<"$W/plan.json"; }
+mapfile -d '' BARE_ARGS < <(prepare "$W/rt")
+((${#BARE_ARGS[@]})) || { echo "bench: cell-launch --prepare-dir failed" >&2; exit 1; }
 bare_true() { "$CELL_BWRAP" "${BARE_ARGS[@]}" -- true; }
 
 # The reference launcher: what a hand-written tinyproxy + socat + bwrap does.
@@ -66,7 +70,8 @@ REF_PORT=18888
 ref_cell() {
     local rt
     rt=$(mktemp -d "$W/ref.XXXXXX")
-    CELL_RT=$rt cell_plan # the same files and mounts, under this run's dir
+    local -a args
+    mapfile -d '' args < <(prepare "$rt") # the same files and mounts, under this run's dir
     printf 'Port %s\nListen 127.0.0.1\nTimeout 600\nMaxClients 100\nLogLevel Critical\n' \
         "$REF_PORT" >"$rt/tp.conf"
     tinyproxy -d -c "$rt/tp.conf" &
@@ -77,7 +82,7 @@ ref_cell() {
     local s2=$!
     until [[ -S $rt/proxy/proxy.sock && -S $rt/nix/socket ]] &&
         (exec 3<>/dev/tcp/127.0.0.1/$REF_PORT) 2>/dev/null; do sleep 0.005; done
-    "$CELL_BWRAP" "${CELL_BWRAP_ARGS[@]}" -- /bin/bash -c '
+    "$CELL_BWRAP" "${args[@]}" -- /bin/bash -c '
         socat TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/cell/proxy/proxy.sock &
         until (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null; do sleep 0.005; done 2>/dev/null
         "$@"; rc=$?; kill $!; exit $rc' bash "$@"

@@ -1,20 +1,19 @@
 // cell: run a command in a cell. See docs/cell.md.
 //
-// The plan is cellgen's, rendered in this process as the very script
-// `cellgen --print script` writes for a standalone wrapper (its launcher is
-// launcher.sh, embedded), and bash runs that script in this process (exec),
-// so `cell` and a wrapper cannot drift apart. The script reaches bash
-// through a memfd, not argv: a plan with thousands of binds cannot hit
-// E2BIG. `cell --print FORMAT` is cellgen's output; `cell --help` and
-// `cell doctor` are cell.sh (embedded too), run by bash.
-//
-// A compiled front end, rather than a bash script that forks cellgen: every
-// process start costs milliseconds, and a cell's start-up is measured
-// against bare bwrap's (docs/benchmarks.md).
+// Planner and launcher in one process: cellgen's planner makes the launch
+// plan from the options, and run_plan (launch/run_plan.hpp) runs it, the
+// same function cell-launch runs for a wrapper from `cellgen --print script`,
+// so `cell` and a wrapper cannot drift apart. No shell and no exec stand
+// between the command line and bwrap: a cell's start-up is measured against
+// bare bwrap's (docs/benchmarks.md), and each process start costs
+// milliseconds. `cell --print FORMAT` is cellgen's output; `cell --help` and
+// `cell doctor` are cell.sh (embedded), run by bash.
 #include "cell_text.hpp"
 #include "cli.hpp"
+#include "fd.hpp"
 #include "helper_bins.hpp"
-#include "launcher_text.hpp"
+#include "run_plan.hpp"
+#include "signals.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -53,8 +52,7 @@ bool write_all(int fd, std::string_view text) {
 
 // The script's fd for bash to read as /dev/fd/N: a memfd (no file, no argv
 // limit) at 3 or above, so it never stands in for a stdio fd the caller
-// closed, and not close-on-exec, so bash can open it (cell-launch closes
-// every fd it inherits but stdio). -1 when that cannot be done.
+// closed. -1 when that cannot be done.
 int script_fd(std::string_view script) {
     int memfd = ::memfd_create("cell-script", MFD_CLOEXEC);
     if (memfd < 0) {
@@ -105,8 +103,7 @@ int main(int argc, char** argv) {
         ::setenv("CELLGEN", (self_dir + "/cellgen").c_str(), 0);
         return exec_bash(cellgen::cell_tools_text(), args);
     }
-    cellgen::CliEnvironment cli_env{cellgen::process_env(), self_dir, cellgen::launcher_text(),
-                                    CELLGEN_VERSION};
+    cellgen::CliEnvironment cli_env{cellgen::process_env(), self_dir, CELLGEN_VERSION};
     for (const auto& arg : args) {
         if (arg == "--") {
             break;
@@ -115,15 +112,21 @@ int main(int argc, char** argv) {
             return cellgen::emit(cellgen::run_cli(args, cli_env), "cell");
         }
     }
-    std::vector<std::string> render{"--print", "script"};
-    render.insert(render.end(), args.begin(), args.end());
-    auto result = cellgen::run_cli(render, cli_env);
-    if (result.status != 0 || !result.out.starts_with("#!")) {
-        // An error, or not a script at all (--help or --version among the
-        // options): shown, never run.
-        return cellgen::emit(result, "cell");
+    auto planned = cellgen::plan_cli(args, cli_env);
+    if (auto* printed = std::get_if<cellgen::CliResult>(&planned)) {
+        // An error, or --help or --version among the options.
+        return cellgen::emit(*printed, "cell");
     }
-    std::fwrite(result.err.data(), 1, result.err.size(), stderr);
-    // The script carries its own command line: no positional parameters.
-    return exec_bash(result.out, {});
+    // From here on a signal must not end us with the runtime dir left
+    // behind: the launcher takes INT, TERM and HUP through a signalfd.
+    launch::block_signals_at_start();
+    // bwrap hands every inherited fd to the jail: one the caller left open
+    // on a host directory would be a way out. Keep only stdio. (Not before
+    // planning: a profile may be /dev/fd/N.)
+    if (!launch::close_fds_except({0, 1, 2})) {
+        std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
+                     std::strerror(errno));
+        return 70;
+    }
+    return launch::run_plan(std::get<cellgen::LaunchPlan>(planned), {});
 }

@@ -18,8 +18,10 @@ namespace cellgen {
 
 namespace {
 
-Context make_context(const Request& req, const CliEnvironment& cli_env) {
-    Context ctx{req.settings, cli_env.env, req.print == "script"};
+// `launcher`: the plan runs in a launcher (`cell`, --print plan|script), which
+// reads the caller's environment itself.
+Context make_context(const Request& req, const CliEnvironment& cli_env, bool launcher) {
+    Context ctx{req.settings, cli_env.env, launcher};
     auto path = cli_env.env("PATH");
     if (!ctx.settings.relay_bin) {
         ctx.settings.relay_bin = find_helper("relay", cli_env.self_dir, path);
@@ -55,27 +57,41 @@ std::string render(const Plan& plan, const Request& req, const CliEnvironment& c
     if (req.print == "json") {
         return render_json(plan, opts);
     }
+    if (req.print == "plan") {
+        return launch_plan_json(launch_plan(plan, cli_env.version)) + "\n";
+    }
     if (req.print == "script") {
-        return render_script(plan, opts, cli_env.launcher);
+        return render_script(plan, opts);
     }
     return render_shell(plan, opts);
 }
 
-CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_env) {
+// The plan, or what to print instead (--help, --version).
+std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args,
+                                            const CliEnvironment& cli_env, Request& req,
+                                            bool for_cell) {
     auto table = combinator_table();
-    auto req = parse_request(args, table);
+    req = parse_request(args, table);
     if (req.help) {
-        return {0, help_text(table), {}};
+        return CliResult{0, help_text(table), {}};
     }
     if (req.version) {
-        return {0, "cellgen " + cli_env.version + "\n", {}};
+        return CliResult{0, "cellgen " + cli_env.version + "\n", {}};
     }
-    auto ctx = make_context(req, cli_env);
+    auto ctx = make_context(req, cli_env, for_cell || req.print == "script" || req.print == "plan");
     auto jail = compose(req.invocations, table, ctx);
     Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
                   ctx.settings.launch_bin};
-    auto plan = make_plan(jail, ctx.settings.proxy, bins, req.command);
-    return {0, render(plan, req, cli_env), {}};
+    return make_plan(jail, ctx.settings.proxy, bins, req.command);
+}
+
+CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_env) {
+    Request req;
+    auto planned = make_cli_plan(args, cli_env, req, false);
+    if (auto* printed = std::get_if<CliResult>(&planned)) {
+        return std::move(*printed);
+    }
+    return {0, render(std::get<Plan>(planned), req, cli_env), {}};
 }
 
 } // namespace
@@ -85,6 +101,20 @@ CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cl
         return run(args, cli_env);
     } catch (const UsageError& e) {
         return {2, {}, std::string("cellgen: ") + e.what() + "\n"};
+    }
+}
+
+std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& args,
+                                             const CliEnvironment& cli_env) {
+    try {
+        Request req;
+        auto planned = make_cli_plan(args, cli_env, req, true);
+        if (auto* printed = std::get_if<CliResult>(&planned)) {
+            return std::move(*printed);
+        }
+        return launch_plan(std::get<Plan>(planned), cli_env.version);
+    } catch (const UsageError& e) {
+        return CliResult{2, {}, std::string("cellgen: ") + e.what() + "\n"};
     }
 }
 

@@ -2,18 +2,19 @@
 // out. main.cpp only does I/O; tests call this directly.
 #pragma once
 
+#include "launch_plan.hpp"
 #include "settings.hpp"
 
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace cellgen {
 
 struct CliEnvironment {
-    EnvLookup env;             // the caller's environment (fwd-env, PATH)
-    std::string self_dir;      // where cellgen runs from (helper lookup)
-    std::string_view launcher; // launcher.sh text for --print script
+    EnvLookup env;        // the caller's environment (fwd-env, PATH)
+    std::string self_dir; // where cellgen runs from (helper lookup)
     std::string version;
 };
 
@@ -24,6 +25,11 @@ struct CliResult {
 };
 
 CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cli_env);
+
+// What `cell` runs: the launch plan for args (cellgen's options, `--`, the
+// command), or, for --help, --version and usage errors, what to print.
+std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& args,
+                                             const CliEnvironment& cli_env);
 
 // Writes a result's err to stderr and out to stdout; returns the exit
 // status (1 if stdout could not take it, `program` naming the error).

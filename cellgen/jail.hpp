@@ -29,6 +29,7 @@ struct MountOp {
 struct RequiredDir {
     std::string what; // the culprit for the message: "--worktree", "FILE:3: worktree"
     std::string path; // absolute
+    bool operator==(const RequiredDir&) const = default;
 };
 
 // A variable the launcher copies from its caller's environment when the
@@ -37,11 +38,13 @@ struct ForwardedEnv {
     std::string name;
     bool required = false; // fwd-env: unset is an error (exit 2)
     std::string what;      // the culprit for that message
+    bool operator==(const ForwardedEnv&) const = default;
 };
 
 struct RuntimeFile {
     std::string rel; // e.g. "etc/passwd"
     std::string content;
+    bool operator==(const RuntimeFile&) const = default;
 };
 
 // A host daemon bridging the nix daemon socket into the jail.

@@ -1,7 +1,6 @@
 // cellgen: combinators -> bwrap argv and process plan. See docs/cellgen.md.
 #include "cli.hpp"
 #include "helper_bins.hpp"
-#include "launcher_text.hpp"
 
 #include <cstdio>
 #include <string>
@@ -14,6 +13,6 @@
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     cellgen::CliEnvironment cli_env{cellgen::process_env(), cellgen::self_exe_dir(),
-                                    cellgen::launcher_text(), CELLGEN_VERSION};
+                                    CELLGEN_VERSION};
     return cellgen::emit(cellgen::run_cli(args, cli_env), "cellgen");
 }

@@ -125,17 +125,18 @@ void collect_flag(Request& req, Collected& out, const po::option& opt) {
 }
 
 void check_request(const Request& req) {
-    if (req.print != "argv" && req.print != "shell" && req.print != "json" &&
+    if (req.print != "argv" && req.print != "shell" && req.print != "json" && req.print != "plan" &&
         req.print != "script") {
         throw UsageError(
-            fmt::format("--print '{}': must be argv, shell, json or script", req.print));
+            fmt::format("--print '{}': must be argv, shell, json, plan or script", req.print));
     }
     if (req.nul && req.print != "argv") {
         throw UsageError("-0: only with --print argv");
     }
-    if (req.runtime_dir && req.print == "script") {
-        throw UsageError("--runtime-dir: not with --print script (its launcher makes the "
-                         "runtime dir and sets CELL_RT)");
+    if (req.runtime_dir && (req.print == "script" || req.print == "plan")) {
+        throw UsageError(fmt::format("--runtime-dir: not with --print {} (its launcher makes "
+                                     "the runtime dir)",
+                                     req.print));
     }
     if (req.runtime_dir && (req.runtime_dir->empty() || req.runtime_dir->front() != '/')) {
         throw UsageError(fmt::format("--runtime-dir '{}': must be absolute", *req.runtime_dir));
@@ -181,7 +182,7 @@ po::options_description cli_options() {
         "profile", po::value<std::string>()->value_name("FILE"),
         "INI profile (same option names); replaces the embedded default profile")(
         "print", po::value<std::string>()->value_name("FORMAT"),
-        "argv | shell | json | script (default shell)")(
+        "argv | shell | json | plan | script (default shell)")(
         "null,0", "with --print argv: separate arguments with NUL instead of newline")(
         "runtime-dir", po::value<std::string>()->value_name("DIR"),
         "spell runtime-dir paths under DIR instead of $CELL_RT");

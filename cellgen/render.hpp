@@ -20,7 +20,7 @@ struct RenderOptions {
 std::string render_argv(const Plan& plan, const RenderOptions& opts);
 std::string render_shell(const Plan& plan, const RenderOptions& opts);
 std::string render_json(const Plan& plan, const RenderOptions& opts);
-std::string render_script(const Plan& plan, const RenderOptions& opts, std::string_view launcher);
+std::string render_script(const Plan& plan, const RenderOptions& opts);
 
 // The full bwrap command: bwrap, options, "--", command.
 Args full_argv(const Plan& plan);

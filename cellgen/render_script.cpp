@@ -1,134 +1,28 @@
-// `--print script`: a standalone bash wrapper for one cell. It defines
-// `cell_plan` (the plan as shell variables, see docs/cellgen.md for the
-// contract) and then carries the launcher verbatim, so the `cell` command and
-// every generated wrapper run the same launcher code.
+// `--print script`: a standalone wrapper for one cell. It is a single exec of
+// cell-launch with the launch plan (launch_plan.hpp, `--print plan`) on fd 3
+// as a here-document, and the wrapper's arguments after the plan's command.
+// cell-launch runs the plan with the very code `cell` runs in-process, so a
+// wrapper and `cell` cannot drift apart. POSIX sh is enough: the script makes
+// no decisions of its own.
+#include "launch_plan.hpp"
 #include "render.hpp"
-
 #include "shell_quote.hpp"
 
 #include <fmt/format.h>
 
 namespace cellgen {
 
-namespace {
-
-class ScriptWriter {
-public:
-    explicit ScriptWriter(const RenderOptions& opts) : opts_(opts) {}
-
-    std::string word(const Arg& arg) const { return shell_word(arg, opts_.runtime_dir); }
-
-    void line(std::string_view text) { out_ += fmt::format("    {}\n", text); }
-
-    void scalar(std::string_view name, const std::string& value) {
-        line(fmt::format("{}={}", name, value));
-    }
-
-    void array(std::string_view name, const Args& args) {
-        std::string words;
-        for (const auto& a : args) {
-            words += ' ' + word(a);
-        }
-        line(fmt::format("{}=({}{})", name, words, args.empty() ? "" : " "));
-    }
-
-    std::string take() { return std::move(out_); }
-
-private:
-    const RenderOptions& opts_;
-    std::string out_;
-};
-
-Args as_args(const std::vector<std::string>& words) {
-    return {words.begin(), words.end()};
-}
-
-void write_runtime(ScriptWriter& w, const Plan& plan) {
-    // Checked first, so a missing directory leaves nothing behind; status 2
-    // is the launcher's "bad options".
-    for (const auto& d : plan.required_dirs) {
-        w.line(fmt::format("[[ -d {0} ]] || {{ printf \"cell: %s: '%s': no such directory\\n\" "
-                           "{1} {0} >&2; return 2; }}",
-                           shell_quote(d.path), shell_quote(d.what)));
-    }
-    // The launcher's cell_mkdirs makes the runtime dir and these in one
-    // mkdir: each external command costs a fork and an exec, and the
-    // launcher's start-up is mostly those. Sourced on its own (tests, a
-    // user's debugging), the plan falls back to mkdir -p.
-    w.line("declare -F cell_mkdirs >/dev/null || cell_mkdirs() { mkdir -p -- \"$@\"; }");
-    std::string dirs;
-    for (const auto& dir : plan.runtime_dirs) {
-        dirs += ' ' + w.word(RuntimePath{dir});
-    }
-    // Required variables too, before anything is created.
-    for (const auto& f : plan.forwarded_env) {
-        if (f.required) {
-            w.line(
-                fmt::format("[[ -v {0} ]] || {{ printf \"cell: %s: %s is not set in the caller's "
-                            "environment\\n\" {1} {0} >&2; return 2; }}",
-                            f.name, shell_quote(f.what)));
-        }
-    }
-    w.line("cell_mkdirs" + dirs + " || return 1");
-    for (const auto& f : plan.runtime_files) {
-        w.line(
-            fmt::format("printf '%s' {} >{}", shell_quote(f.content), w.word(RuntimePath{f.rel})));
-    }
-}
-
-void write_daemons(ScriptWriter& w, const Plan& plan) {
-    Args names;
-    for (const auto& d : plan.daemons) {
-        names.emplace_back(d.name);
-    }
-    w.array("CELL_DAEMONS", names);
-    for (const auto& d : plan.daemons) {
-        w.array("CELL_DAEMON_ARGV_" + d.name, d.argv);
-        w.scalar("CELL_DAEMON_MODE_" + d.name, shell_quote(d.mode));
-        w.scalar("CELL_DAEMON_NEEDS_" + d.name, d.needs ? shell_quote(*d.needs) : "''");
-        w.scalar("CELL_DAEMON_READY_" + d.name, w.word(d.ready_socket));
-    }
-}
-
-std::string plan_function(const Plan& plan, const RenderOptions& opts) {
-    ScriptWriter w(opts);
-    write_runtime(w, plan);
-    w.scalar("CELL_LOG_DIR", w.word(plan.log_dir.value_or(RuntimePath{"log"})));
-    w.scalar("CELL_BWRAP", shell_quote(plan.bwrap));
-    w.scalar("CELL_LAUNCH", shell_quote(plan.launch));
-    w.array("CELL_BWRAP_ARGS", plan.bwrap_args);
-    // After the plan's own --setenv: bwrap applies them in order, so a
-    // forwarded value wins over a set-env given before it.
-    for (const auto& f : plan.forwarded_env) {
-        w.line(fmt::format("{}CELL_BWRAP_ARGS+=(--setenv {} \"${}\")",
-                           f.required ? "" : fmt::format("[[ ! -v {} ]] || ", f.name), f.name,
-                           f.name));
-    }
-    w.array("CELL_COMMAND", as_args(plan.command()));
-    // CELL_COMMAND[0] takes the launcher's gate fd (see launcher.sh).
-    if (!plan.in_jail.empty() && plan.in_jail.front().gate_option && !plan.command_prefix.empty()) {
-        w.scalar("CELL_GATE_OPTION", shell_quote(*plan.in_jail.front().gate_option));
-    }
-    w.array("CELL_PRIVATE_DEVICES", as_args(plan.private_devices));
-    write_daemons(w, plan);
-    w.scalar("CELL_PROXY_LOG", plan.proxy_log ? w.word(*plan.proxy_log) : "''");
-    return "cell_plan() {\n" + w.take() + "}\n";
-}
-
-} // namespace
-
-std::string render_script(const Plan& plan, const RenderOptions& opts, std::string_view launcher) {
-    std::string out = "#!/usr/bin/env bash\n";
-    out += fmt::format("# generated by cellgen {}: one cell's plan (cell_plan) followed by the\n"
-                       "# unsafe-cell launcher. Run it with the command's arguments; it needs\n"
-                       "# bwrap and the helper binaries named below.\n",
-                       opts.version);
-    out += plan_function(plan, opts);
-    out += launcher;
-    if (!launcher.empty() && launcher.back() != '\n') {
-        out += '\n';
-    }
-    return out;
+std::string render_script(const Plan& plan, const RenderOptions& opts) {
+    // The plan is one line of JSON, so it can never be the delimiter line.
+    return fmt::format("#!/bin/sh\n"
+                       "# generated by cellgen {}: runs one cell. The plan below (cellgen --print\n"
+                       "# plan) goes to cell-launch on fd 3; this script's arguments follow the\n"
+                       "# plan's command. It needs bwrap and the helper binaries the plan names.\n"
+                       "exec {} --plan-fd 3 -- \"$@\" 3<<'CELL_PLAN'\n"
+                       "{}\n"
+                       "CELL_PLAN\n",
+                       opts.version, shell_quote(plan.launch),
+                       launch_plan_json(launch_plan(plan, opts.version)));
 }
 
 } // namespace cellgen

@@ -20,8 +20,8 @@ let
     else if package != null then package
     else pkgs.callPackage ./package.nix { };
 
-  # The launcher's own helpers (mktemp, mkfifo, sed, grep, awk, sort...), so
-  # the wrapper does not depend on what the host has on PATH. The jail's PATH
+  # Basic tools on the wrapper's PATH, so it does not depend on what the host
+  # has there (cell-launch itself runs no command by PATH). The jail's PATH
   # is set by cellgen, not inherited.
   launcherPath = builtins.concatStringsSep ":"
     (map (p: "${p}/bin") [ pkgs.coreutils pkgs.gnused pkgs.gnugrep pkgs.gawk ]);

@@ -56,7 +56,7 @@ stdenv.mkDerivation {
   version = "0.1.0";
   inherit src;
 
-  # python3: cellgen embeds the launcher script into its binary with it, and
+  # python3: `cell` embeds its help/doctor script into its binary with it, and
   # the test definitions look it up at configure time.
   nativeBuildInputs = [ meson ninja pkg-config makeWrapper python3 ];
   # Catch2 only for the unit tests meson builds by default; libc.a so that

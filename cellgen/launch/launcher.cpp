@@ -109,11 +109,7 @@ void Launcher::start_cell() {
     if (!devnull) {
         throw_errno("cannot open /dev/null");
     }
-    auto args_path = opts_.runtime_dir + "/bwrap.args";
-    Fd args = open_regular(args_path.c_str(), O_RDONLY);
-    if (!args) {
-        throw_errno("cannot open " + args_path);
-    }
+    Fd args = nul_list_fd(opts_.bwrap_args, opts_.runtime_dir);
     std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--", opts_.command.front()};
     std::vector<FdMove> fds{{args.get(), 9}};
     Pipe gate;
@@ -138,16 +134,16 @@ void Launcher::start_cell() {
     if (opts_.gate_option) {
         log_.note(fmt::format("keeper {} started bwrap behind the gate", pgid_));
     }
-    for (const auto& name : opts_.daemons) {
-        auto& d = daemons_.emplace_back(Daemon{name, 0, Fd{}});
-        start_daemon(d, devnull);
+    std::vector<std::string> names;
+    for (const auto& command : opts_.daemons) {
+        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
+        start_daemon(d, command.argv, devnull);
+        names.push_back(command.name);
     }
-    log_.note(fmt::format("daemons {} started in process group {}", fmt::join(opts_.daemons, " "),
-                          pgid_));
+    log_.note(fmt::format("daemons {} started in process group {}", fmt::join(names, " "), pgid_));
 }
 
-void Launcher::start_daemon(Daemon& d, const Fd& devnull) {
-    auto argv = read_nul_list(opts_.runtime_dir + "/daemon." + d.name + ".args");
+void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd& devnull) {
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
     }
@@ -356,9 +352,13 @@ bool Launcher::stop_group() {
     if (pgid_ == 0) {
         return true;
     }
+    // TERM alone first: on the lifeline's EOF the keeper would take the
+    // runtime dir's removal on itself (its path for a launcher that died),
+    // and we would wait for that.
     ::kill(-pgid_, SIGTERM);
+    bool gone = wait_group_gone(milliseconds(2000));
     lifeline_write_.reset();
-    if (!wait_group_gone(milliseconds(2000))) {
+    if (!gone) {
         log_.note("daemons still alive after TERM; sending KILL");
         ::kill(-pgid_, SIGKILL);
         if (!wait_group_gone(milliseconds(2000))) {
@@ -392,7 +392,7 @@ bool Launcher::cleanup() {
                              std::strerror(errno)));
         ok = false;
     }
-    // A script stage takes milliseconds: a dir nobody locks that is this old
+    // Making and locking a dir takes microseconds: a dir nobody locks that is this old
     // was left by a launcher killed before it took the lock.
     for (const auto& path : sweep_stale_runtime_dirs(opts_.runtime_dir, std::chrono::seconds(30))) {
         log_.note("removed " + path + ", a runtime dir left by a killed launcher");

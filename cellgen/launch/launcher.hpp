@@ -1,5 +1,5 @@
-// Launcher: executes one cell whose runtime dir the launcher script has made
-// and filled. The theory of operation is in docs/cell.md; in short:
+// Launcher: executes one cell whose runtime dir prepare() (prepare.hpp) has
+// made and filled. The theory of operation is in docs/cell.md; in short:
 //  1. the keeper (keeper.hpp), our one fork, leads a new process group and
 //     holds the read end of a lifeline pipe whose only write end is ours; it
 //     starts bwrap and, if we die, even by SIGKILL, sees EOF, KILLs bwrap
@@ -47,7 +47,7 @@ private:
     // The keeper, with bwrap behind the gate when there is one, then the
     // daemons in the keeper's group.
     void start_cell();
-    void start_daemon(Daemon& d, const Fd& devnull);
+    void start_daemon(Daemon& d, std::vector<std::string> argv, const Fd& devnull);
     // nullopt: every daemon is ready; else the signal that interrupted us, or
     // 0 after a failure that was already reported.
     std::optional<int> await_daemons();

@@ -1,20 +1,80 @@
-// cell-launch: executes one cell for the launcher script (cellgen/launcher.sh)
-// once the plan's runtime dir is made; see launcher.hpp and docs/cell.md.
-#include "error.hpp"
+// cell-launch: runs one cell from a launch plan (cellgen --print plan) read
+// from an fd; a wrapper that `cellgen --print script` writes execs it with
+// the plan on fd 3. See launcher.hpp, prepare.hpp and docs/cell.md.
 #include "fd.hpp"
-#include "launcher.hpp"
+#include "launch_plan.hpp"
 #include "options.hpp"
-#include "runtime_dir.hpp"
-
+#include "prepare.hpp"
+#include "run_plan.hpp"
 #include "signals.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <unistd.h>
+
+namespace {
+
+// The whole plan from `fd`, which is then closed; false with errno.
+bool read_all(int fd, std::string& text) {
+    char buf[65536];
+    while (true) {
+        auto n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int saved = errno;
+            ::close(fd);
+            errno = saved;
+            return false;
+        }
+        if (n == 0) {
+            ::close(fd);
+            return true;
+        }
+        text.append(buf, static_cast<size_t>(n));
+    }
+}
+
+int print_bwrap_options(const cellgen::LaunchPlan& plan, const std::string& dir) {
+    try {
+        for (const auto& option : launch::prepare_dir_only(plan, dir, launch::process_getenv)) {
+            std::fwrite(option.c_str(), 1, option.size() + 1, stdout);
+        }
+    } catch (const launch::PrepareError& e) {
+        std::fprintf(stderr, "cell-launch: %s\n", e.what());
+        return e.status;
+    }
+    if (std::fflush(stdout) != 0) {
+        std::fprintf(stderr, "cell-launch: writing the options: %s\n", std::strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     launch::block_signals_at_start();
+    launch::Invocation inv;
+    try {
+        inv = launch::parse_invocation(argc, argv);
+    } catch (const launch::UsageError& e) {
+        std::fprintf(stderr,
+                     "cell-launch: %s (usage: cell-launch --plan-fd N [--prepare-dir "
+                     "DIR] [-- ARG...])\n",
+                     e.what());
+        return 2;
+    }
+    std::string text;
+    if (!read_all(inv.plan_fd, text)) {
+        std::fprintf(stderr, "cell-launch: cannot read the plan on fd %d: %s\n", inv.plan_fd,
+                     std::strerror(errno));
+        return 2;
+    }
     // bwrap hands every inherited fd to the jail: one the caller left open
     // on a host directory would be a way out. Keep only stdio.
     if (!launch::close_fds_except({0, 1, 2})) {
@@ -22,26 +82,15 @@ int main(int argc, char** argv) {
                      std::strerror(errno));
         return 70;
     }
-    launch::Options opts;
+    cellgen::LaunchPlan plan;
     try {
-        opts = launch::parse_options(argc, argv);
-    } catch (const launch::UsageError& e) {
-        std::fprintf(stderr, "cell-launch: %s\n", e.what());
-        // The script made the runtime dir and handed it over with its exec.
-        for (int i = 1; i + 1 < argc; ++i) {
-            if (std::strcmp(argv[i], "--runtime-dir") == 0) {
-                launch::remove_tree(argv[i + 1]);
-            }
-        }
+        plan = cellgen::parse_launch_plan(text);
+    } catch (const cellgen::PlanError& e) {
+        std::fprintf(stderr, "cell-launch: the plan on fd %d: %s\n", inv.plan_fd, e.what());
         return 2;
     }
-    auto runtime_dir = opts.runtime_dir;
-    try {
-        launch::Launcher launcher(std::move(opts));
-        return launcher.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "cell: %s\n", e.what());
-        launch::remove_tree(runtime_dir);
-        return 70;
+    if (inv.prepare_dir) {
+        return print_bwrap_options(plan, *inv.prepare_dir);
     }
+    return launch::run_plan(plan, inv.args);
 }

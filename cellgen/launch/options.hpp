@@ -1,7 +1,13 @@
-// cell-launch's command line. It is called by the launcher script (see
-// cellgen/launcher.sh) once the plan's runtime dir is made and filled, never
-// by hand; the script wrote bwrap's options to RUNTIME_DIR/bwrap.args and
-// each daemon's argv to RUNTIME_DIR/daemon.NAME.args (NUL-separated).
+// cell-launch's command line, and the Launcher's options that prepare()
+// (prepare.hpp) makes from a plan.
+//
+//   cell-launch --plan-fd N [--] [ARG...]      run the plan read from fd N;
+//                                             ARGs follow the plan's command
+//   cell-launch --plan-fd N --prepare-dir DIR  fill DIR as the runtime dir and
+//                                             print bwrap's options, NUL-ended
+//
+// A wrapper from `cellgen --print script` runs the first form with its plan
+// on fd 3; `cell` runs the same code in its own process.
 #pragma once
 
 #include <chrono>
@@ -12,20 +18,32 @@
 
 namespace launch {
 
+struct DaemonCommand {
+    std::string name;
+    std::vector<std::string> argv; // the launcher appends --ready-fd 3 --lifeline-fd 4
+};
+
 struct Options {
-    std::string runtime_dir;
+    std::string runtime_dir; // made and filled; the Launcher removes it
     std::string log_dir;
     std::string bwrap;
+    std::vector<std::string> bwrap_args;    // reach bwrap through --args, never argv
     std::optional<std::string> gate_option; // inserted after command[0], with fd 8
     std::optional<std::string> proxy_log;
     std::vector<std::string> private_devices;
-    std::vector<std::string> daemons; // names, in start order
+    std::vector<DaemonCommand> daemons; // in start order
     std::chrono::seconds ready_timeout{10};
     std::vector<std::string> command;
 };
 
+struct Invocation {
+    int plan_fd = -1;
+    std::optional<std::string> prepare_dir;
+    std::vector<std::string> args;
+};
+
 // Parses argv; throws UsageError naming the bad flag.
-Options parse_options(int argc, char** argv);
+Invocation parse_invocation(int argc, char** argv);
 
 class UsageError : public std::runtime_error {
 public:

@@ -8,31 +8,41 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <system_error>
 
 namespace launch {
 
-std::vector<std::string> read_nul_list(const std::string& path) {
-    Fd fd = open_regular(path.c_str(), O_RDONLY);
-    if (!fd) {
-        throw_errno("cannot read " + path);
-    }
+Fd nul_list_fd(const std::vector<std::string>& list, const std::string& dir) {
     std::string text;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
-        text.append(buf, static_cast<size_t>(n));
+    for (const auto& item : list) {
+        text += item;
+        text += '\0';
     }
-    if (n < 0) {
-        throw_errno("cannot read " + path);
+    Fd fd(::memfd_create("cell-bwrap-args", MFD_CLOEXEC));
+    if (!fd) {
+        // No memfd (a seccomp profile, an old kernel): a file with no name.
+        fd = Fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
     }
-    std::vector<std::string> out;
-    size_t begin = 0;
-    for (size_t nul; (nul = text.find('\0', begin)) != std::string::npos; begin = nul + 1) {
-        out.push_back(text.substr(begin, nul - begin));
+    if (!fd) {
+        throw_errno("cannot make a file for bwrap's options in " + dir);
     }
-    return out;
+    std::string_view left = text;
+    while (!left.empty()) {
+        auto n = ::write(fd.get(), left.data(), left.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            throw_errno("cannot write bwrap's options");
+        }
+        left.remove_prefix(static_cast<size_t>(n));
+    }
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+        throw_errno("cannot rewind bwrap's options");
+    }
+    return fd;
 }
 
 void copy_private_devices(const std::vector<std::string>& devices, const std::string& dev_dir,

@@ -1,7 +1,9 @@
-// The runtime dir's files that cell-launch reads or makes: argument lists the
-// script wrote (NUL-separated, like bwrap's --args), root's private device
-// nodes, and its removal.
+// The runtime dir's files that cell-launch makes: bwrap's option list (a
+// memfd, NUL-separated for --args), root's private device nodes, and the
+// dir's removal.
 #pragma once
+
+#include "fd.hpp"
 
 #include <string>
 #include <vector>
@@ -10,8 +12,9 @@ namespace launch {
 
 class LaunchLog;
 
-// The NUL-separated strings in the file at `path`; throws SetupError.
-std::vector<std::string> read_nul_list(const std::string& path);
+// An fd at offset 0 holding `list` NUL-separated, as bwrap's --args reads it:
+// a memfd, else an unnamed file in `dir`; throws SetupError.
+Fd nul_list_fd(const std::vector<std::string>& list, const std::string& dir);
 
 // Root only: a cell started by root is uid 0 on the host and would own the
 // host's device nodes that bwrap's --dev binds in, so it gets private copies

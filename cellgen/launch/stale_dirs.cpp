@@ -16,7 +16,7 @@ namespace launch {
 
 namespace {
 
-// cell-%08x%08x, as cellgen/launcher.sh names them.
+// cell-<16 hex digits>, as prepare.cpp names them.
 bool runtime_dir_name(std::string_view name) {
     constexpr std::string_view prefix = "cell-";
     if (name.size() != prefix.size() + 16 || !name.starts_with(prefix)) {

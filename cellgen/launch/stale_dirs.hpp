@@ -1,13 +1,13 @@
-// Runtime dirs left behind. The launcher script makes a cell's runtime dir
-// before cell-launch runs; a SIGKILL in those few milliseconds (or one that
-// ends the launcher and its keeper together) leaves the dir, with nothing
-// running for it. Every live cell holds an flock on its runtime dir from
-// cell-launch's start to the dir's removal (the keeper shares it), so a dir
-// that nobody locks and that is older than any script's few milliseconds is
-// known to be abandoned; each cell's cleanup removes those it finds beside
-// its own. flock works across pid namespaces, unlike a pid in the name.
-// Only dirs named cell-<16 hex digits> qualify, a name that comes with the
-// dir itself: older launchers, which took no lock, named theirs cell.<hex>.
+// Runtime dirs left behind. prepare() makes a cell's runtime dir a moment
+// before the Launcher locks it; a SIGKILL in between (or one that ends the
+// launcher and its keeper together) leaves the dir, with nothing running for
+// it. Every live cell holds an flock on its runtime dir from then to the
+// dir's removal (the keeper shares it), so a dir that nobody locks and that
+// is older than that moment is known to be abandoned; each cell's cleanup
+// removes those it finds beside its own. flock works across pid namespaces,
+// unlike a pid in the name. Only dirs named cell-<16 hex digits> qualify, a
+// name that comes with the dir itself: older launchers, which took no lock,
+// named theirs cell.<hex>.
 #pragma once
 
 #include "fd.hpp"

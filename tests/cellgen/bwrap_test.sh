@@ -3,7 +3,7 @@
 # unprivileged user, and checks from inside: the user is `cell`, HOME is
 # /home/cell, the worktree is writable and the write shows on the host owned
 # by the caller, /usr is read-only, the network namespace has only `lo`.
-# The runtime dir is made by the script's own cell_plan, as the launcher does.
+# The runtime dir is made by cell-launch --prepare-dir, as a cell's launcher makes it.
 set -euo pipefail
 : "${CELLGEN:?path to cellgen}" "${UNPRIV_LIB:?path to tests/lib/unpriv_user.sh}"
 # shellcheck source=../lib/unpriv_user.sh
@@ -33,10 +33,8 @@ wt=$dir/worktree rt=$dir/rt
 mkdir -p "$wt" "$rt"
 printf 'base =\nhost-system =\n' >"$dir/profile.ini"
 opts=(--profile "$dir/profile.ini" --worktree "$wt")
-script=$("$cellgen" "${opts[@]}" --print script)
-CELL_RT=$rt
-eval "$(sed -n '/^cell_plan() {$/,/^}$/p' <<<"$script")"
-cell_plan
+"$cellgen" "${opts[@]}" --print plan |
+    "${cellgen%/*}/cell-launch" --plan-fd 0 --prepare-dir "$rt" >/dev/null
 mapfile -d '' argv < <("$cellgen" "${opts[@]}" --runtime-dir "$rt" --print argv -0 -- bash -c '
     echo "user=$(id -un)"
     echo "uid=$(id -u)"

@@ -1,7 +1,6 @@
 // Implementation of the shared test helpers.
 #include "plan_fixture.hpp"
 
-#include "launcher_text.hpp"
 #include "shell_quote.hpp"
 
 #include <catch2/catch.hpp>
@@ -24,7 +23,8 @@ cellgen::Context Fixture::context() const {
                                     return std::nullopt;
                                 }
                                 return it->second;
-                            }};
+                            },
+                            defer_caller_env};
 }
 
 cellgen::Plan Fixture::plan(const std::vector<cellgen::Invocation>& invs,
@@ -42,8 +42,7 @@ std::vector<std::string> Fixture::args(const std::vector<cellgen::Invocation>& i
 
 cellgen::CliResult Fixture::cli(std::vector<std::string> argv) const {
     auto ctx = context();
-    cellgen::CliEnvironment cli_env{ctx.env, "/nonexistent-cellgen-dir", cellgen::launcher_text(),
-                                    "test"};
+    cellgen::CliEnvironment cli_env{ctx.env, "/nonexistent-cellgen-dir", "test"};
     return cellgen::run_cli(argv, cli_env);
 }
 

@@ -22,6 +22,7 @@ struct Fixture {
         s.proxy_bin = "/opt/cell/proxy";
         return s;
     }();
+    bool defer_caller_env = false; // as for a launcher (`cell`, --print plan|script)
 
     cellgen::Context context() const;
     cellgen::Plan plan(const std::vector<cellgen::Invocation>& invs,

@@ -80,7 +80,7 @@ void check_cli(const std::string& path) {
                                         return "xterm";
                                     return std::nullopt;
                                 },
-                                "/nonexistent", "launcher text", "fuzz"};
+                                "/nonexistent", "fuzz"};
     auto r =
         cellgen::run_cli({"--profile", path, "--print", "json", "--bwrap-bin", "/bin/false",
                           "--relay-bin", "/bin/false", "--proxy-bin", "/bin/false", "--", "true"},

@@ -23,7 +23,12 @@ start_nix_daemon() {
     local dir=$1
     NIX_DAEMON_SOCKET=$dir/nix-daemon.sock
     rm -f "$NIX_DAEMON_SOCKET"
-    NIX_DAEMON_SOCKET_PATH=$NIX_DAEMON_SOCKET setsid nix-daemon \
+    # Builds run as root, without build users (a fresh Debian has no nixbld
+    # group: nix-bin creates none, and nix refuses to build without it) and
+    # without nix's build sandbox: the tests' derivations run host programs
+    # (/bin/sh, /bin/sleep), which a sandbox would not have.
+    NIX_CONFIG="build-users-group ="$'\n'"sandbox = false${NIX_CONFIG:+$'\n'$NIX_CONFIG}" \
+        NIX_DAEMON_SOCKET_PATH=$NIX_DAEMON_SOCKET setsid nix-daemon \
         >"$dir/nix-daemon.log" 2>&1 </dev/null &
     NIX_DAEMON_PID=$!
     local i

@@ -1,0 +1,274 @@
+#include "prepare.hpp"
+
+#include "launch_log.hpp"
+#include "runtime_dir.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace launch {
+
+namespace {
+
+using cellgen::LaunchPlan;
+
+[[noreturn]] void fail_errno(const std::string& what) {
+    throw PrepareError(70, fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
+std::chrono::seconds ready_timeout(const Getenv& getenv) {
+    auto text = getenv("CELL_READY_TIMEOUT");
+    if (!text) {
+        return std::chrono::seconds(10);
+    }
+    bool digits = !text->empty() && text->size() <= 5 &&
+                  text->find_first_not_of("0123456789") == std::string::npos;
+    long value = digits ? std::strtol(text->c_str(), nullptr, 10) : 0;
+    if (value < 1 || value > 86400) {
+        throw PrepareError(2, fmt::format("CELL_READY_TIMEOUT={}: not a whole number of seconds "
+                                          "from 1 to 86400",
+                                          *text));
+    }
+    return std::chrono::seconds(value);
+}
+
+// What the plan needs of the caller, before anything is created.
+void check_caller(const LaunchPlan& plan, const Getenv& getenv) {
+    for (const auto& d : plan.required_dirs) {
+        struct stat st;
+        if (::stat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
+        }
+    }
+    for (const auto& f : plan.forwarded_env) {
+        if (f.required && !getenv(f.name)) {
+            throw PrepareError(
+                2, fmt::format("{}: {} is not set in the caller's environment", f.what, f.name));
+        }
+    }
+}
+
+// mkdir with exactly `mode` (mkdir(2) applies the umask); EEXIST passes
+// only for a directory when `existing_ok`.
+void make_dir(const std::string& path, mode_t mode, bool existing_ok) {
+    if (::mkdir(path.c_str(), mode) == 0) {
+        if (::chmod(path.c_str(), mode) != 0) {
+            fail_errno("cannot set the mode of " + path);
+        }
+        return;
+    }
+    struct stat st;
+    if (errno == EEXIST && existing_ok && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        return;
+    }
+    fail_errno("cannot create " + path);
+}
+
+// mkdir -p of `rel` under `base` (which exists), each new dir `mode`.
+void make_dirs_under(const std::string& base, const std::string& rel, mode_t mode) {
+    for (size_t slash = 0; slash != std::string::npos;) {
+        slash = rel.find('/', slash + 1);
+        make_dir(base + "/" + rel.substr(0, slash), mode, true);
+    }
+}
+
+void write_file(const std::string& path, const std::string& content) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fail_errno("cannot create " + path);
+    }
+    Fd owned(fd);
+    std::string_view left = content;
+    while (!left.empty()) {
+        auto n = ::write(fd, left.data(), left.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            fail_errno("cannot write " + path);
+        }
+        left.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+std::string runtime_parent(const Getenv& getenv) {
+    if (auto xdg = getenv("XDG_RUNTIME_DIR"); xdg && !xdg->empty()) {
+        struct stat st;
+        if (::stat(xdg->c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+            ::access(xdg->c_str(), W_OK) == 0) {
+            return *xdg;
+        }
+    }
+    return "/tmp";
+}
+
+// A new runtime dir, mode 0700, named cell-<16 hex digits>: that name says
+// its launcher holds an flock on it while the cell lives (stale_dirs.hpp).
+// A name somebody else made is never used.
+std::string make_runtime_dir(const Getenv& getenv) {
+    auto parent = runtime_parent(getenv);
+    for (int tries = 0; tries < 5; ++tries) {
+        unsigned long long r = 0;
+        if (::getrandom(&r, sizeof r, 0) != sizeof r) {
+            fail_errno("cannot pick a runtime dir name (getrandom)");
+        }
+        auto path = fmt::format("{}/cell-{:016x}", parent, r);
+        if (::mkdir(path.c_str(), 0700) == 0) {
+            if (::chmod(path.c_str(), 0700) != 0) {
+                int saved = errno;
+                ::rmdir(path.c_str());
+                errno = saved;
+                fail_errno("cannot set the mode of the runtime dir " + path);
+            }
+            return path;
+        }
+        if (errno != EEXIST) {
+            fail_errno("cannot create the runtime dir " + path);
+        }
+    }
+    throw PrepareError(70, "cannot create a runtime dir under " + parent + ": names clash");
+}
+
+// The plan's dirs and files in `rt`; the log dir, made if missing.
+void fill_runtime_dir(const LaunchPlan& plan, const std::string& rt) {
+    for (const auto& dir : plan.runtime_dirs) {
+        make_dirs_under(rt, dir, 0700);
+    }
+    for (const auto& f : plan.runtime_files) {
+        write_file(rt + "/" + f.rel, f.content);
+    }
+}
+
+void make_log_dir(const std::string& dir) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        return;
+    }
+    if (dir.empty() || dir.front() != '/') {
+        throw PrepareError(70, fmt::format("the log dir '{}' is not an absolute path", dir));
+    }
+    make_dirs_under("", dir.substr(1), 0755);
+}
+
+std::vector<std::string> texts(const cellgen::Args& args, const std::string& rt) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    for (const auto& a : args) {
+        out.push_back(cellgen::arg_text(a, cellgen::RuntimeDir{rt}));
+    }
+    return out;
+}
+
+// bwrap's options: the plan's, then each forwarded variable the caller has
+// (after the plan's --setenv, so a forwarded value wins).
+std::vector<std::string> bwrap_options(const LaunchPlan& plan, const std::string& rt,
+                                       const Getenv& getenv) {
+    auto out = texts(plan.bwrap_args, rt);
+    for (const auto& f : plan.forwarded_env) {
+        if (auto value = getenv(f.name)) {
+            out.insert(out.end(), {"--setenv", f.name, *value});
+        }
+    }
+    return out;
+}
+
+// The daemons that will start: an `auto` one whose host socket is missing is
+// left out with one line; an `on` one fails the cell.
+std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::string& rt,
+                                          const LaunchLog& log) {
+    std::vector<DaemonCommand> out;
+    for (const auto& d : plan.daemons) {
+        if (d.needs) {
+            struct stat st;
+            if (::stat(d.needs->c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+                if (d.mode == "auto") {
+                    log.say(fmt::format("{}: {} is not a socket; running without it (use --nix "
+                                        "off to silence, --nix on to require it)",
+                                        d.name, *d.needs));
+                    continue;
+                }
+                auto text = fmt::format("{}: required socket {} is missing (is the daemon "
+                                        "running?)",
+                                        d.name, *d.needs);
+                log.note(text);
+                throw PrepareError(70, text);
+            }
+        }
+        out.push_back({d.name, texts(d.argv, rt)});
+    }
+    return out;
+}
+
+// Removes the runtime dir unless released: every failure leaves nothing.
+class DirGuard {
+public:
+    explicit DirGuard(std::string path) : path_(std::move(path)) {}
+    ~DirGuard() {
+        if (!path_.empty()) {
+            remove_tree(path_);
+        }
+    }
+    DirGuard(const DirGuard&) = delete;
+    DirGuard& operator=(const DirGuard&) = delete;
+    void release() { path_.clear(); }
+
+private:
+    std::string path_;
+};
+
+} // namespace
+
+std::optional<std::string> process_getenv(const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
+                const Getenv& getenv) {
+    if (plan.command.empty() && args.empty()) {
+        throw PrepareError(2, "no command to run (give it after --, or as the wrapper's "
+                              "arguments)");
+    }
+    Options o;
+    o.ready_timeout = ready_timeout(getenv);
+    check_caller(plan, getenv);
+    o.runtime_dir = make_runtime_dir(getenv);
+    DirGuard guard(o.runtime_dir);
+    fill_runtime_dir(plan, o.runtime_dir);
+    cellgen::RuntimeDir rt{o.runtime_dir};
+    o.log_dir = cellgen::arg_text(plan.log_dir, rt);
+    make_log_dir(o.log_dir);
+    LaunchLog log(o.log_dir + "/launcher.log");
+    o.daemons = select_daemons(plan, o.runtime_dir, log);
+    o.bwrap = plan.bwrap;
+    o.bwrap_args = bwrap_options(plan, o.runtime_dir, getenv);
+    o.gate_option = plan.gate_option;
+    if (plan.proxy_log) {
+        o.proxy_log = cellgen::arg_text(*plan.proxy_log, rt);
+    }
+    o.private_devices = plan.private_devices;
+    o.command = plan.command;
+    o.command.insert(o.command.end(), args.begin(), args.end());
+    guard.release();
+    return o;
+}
+
+std::vector<std::string> prepare_dir_only(const LaunchPlan& plan, const std::string& dir,
+                                          const Getenv& getenv) {
+    check_caller(plan, getenv);
+    if (dir.empty() || dir.front() != '/') {
+        throw PrepareError(2, fmt::format("--prepare-dir: '{}' is not an absolute path", dir));
+    }
+    make_dirs_under("", dir.substr(1), 0700);
+    fill_runtime_dir(plan, dir);
+    make_log_dir(cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{dir}));
+    return bwrap_options(plan, dir, getenv);
+}
+
+} // namespace launch

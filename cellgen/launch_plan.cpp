@@ -1,0 +1,264 @@
+#include "launch_plan.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace cellgen {
+
+namespace json = boost::json;
+
+LaunchPlan launch_plan(const Plan& plan, std::string version) {
+    LaunchPlan lp;
+    lp.version = std::move(version);
+    lp.bwrap = plan.bwrap;
+    lp.bwrap_args = plan.bwrap_args;
+    lp.command = plan.command();
+    // The gate is taken by the jail's first process, when that is a helper.
+    if (!plan.in_jail.empty() && !plan.command_prefix.empty()) {
+        lp.gate_option = plan.in_jail.front().gate_option;
+    }
+    lp.required_dirs = plan.required_dirs;
+    lp.forwarded_env = plan.forwarded_env;
+    lp.runtime_dirs = plan.runtime_dirs;
+    lp.runtime_files = plan.runtime_files;
+    lp.private_devices = plan.private_devices;
+    lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
+    lp.proxy_log = plan.proxy_log;
+    for (const auto& d : plan.daemons) {
+        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs});
+    }
+    return lp;
+}
+
+namespace {
+
+json::value arg_value(const Arg& arg) {
+    if (const auto* text = std::get_if<std::string>(&arg)) {
+        return json::value(*text);
+    }
+    const auto& path = std::get<RuntimePath>(arg);
+    json::object o{{"rt", path.rel}};
+    if (!path.text_before.empty()) {
+        o["before"] = path.text_before;
+    }
+    return o;
+}
+
+json::array args_value(const Args& args) {
+    json::array out;
+    for (const auto& a : args) {
+        out.push_back(arg_value(a));
+    }
+    return out;
+}
+
+json::array strings_value(const std::vector<std::string>& words) {
+    return json::array(words.begin(), words.end());
+}
+
+} // namespace
+
+std::string launch_plan_json(const LaunchPlan& plan) {
+    json::array required;
+    for (const auto& d : plan.required_dirs) {
+        required.push_back(json::object{{"what", d.what}, {"path", d.path}});
+    }
+    json::array forwarded;
+    for (const auto& f : plan.forwarded_env) {
+        forwarded.push_back(
+            json::object{{"name", f.name}, {"required", f.required}, {"what", f.what}});
+    }
+    json::array files;
+    for (const auto& f : plan.runtime_files) {
+        files.push_back(json::object{{"path", f.rel}, {"content", f.content}});
+    }
+    json::array daemons;
+    for (const auto& d : plan.daemons) {
+        json::object o{{"name", d.name}, {"argv", args_value(d.argv)}, {"mode", d.mode}};
+        o["needs"] = d.needs ? json::value(*d.needs) : json::value(nullptr);
+        daemons.push_back(std::move(o));
+    }
+    json::object root{
+        {"cell_launch_plan", 1},
+        {"cellgen", plan.version},
+        {"bwrap", plan.bwrap},
+        {"bwrap_args", args_value(plan.bwrap_args)},
+        {"command", strings_value(plan.command)},
+        {"gate_option", plan.gate_option ? json::value(*plan.gate_option) : json::value(nullptr)},
+        {"required_dirs", std::move(required)},
+        {"forwarded_env", std::move(forwarded)},
+        {"runtime_dirs", strings_value(plan.runtime_dirs)},
+        {"runtime_files", std::move(files)},
+        {"private_devices", strings_value(plan.private_devices)},
+        {"log_dir", arg_value(plan.log_dir)},
+        {"proxy_log", plan.proxy_log ? arg_value(*plan.proxy_log) : json::value(nullptr)},
+        {"daemons", std::move(daemons)},
+    };
+    // serialize() escapes control characters: the text is one line.
+    return json::serialize(root);
+}
+
+namespace {
+
+// Field access with the path of the field in every error.
+class Reader {
+public:
+    Reader(const json::value& v, std::string path) : v_(v), path_(std::move(path)) {}
+
+    [[noreturn]] void fail(std::string_view want) const {
+        throw PlanError(fmt::format("{}: expected {}", path_, want));
+    }
+
+    const json::object& object() const {
+        if (!v_.is_object()) {
+            fail("an object");
+        }
+        return v_.get_object();
+    }
+
+    Reader field(std::string_view name) const {
+        const auto& o = object();
+        auto it = o.find(name);
+        if (it == o.end()) {
+            throw PlanError(fmt::format("{}: missing field \"{}\"", path_, name));
+        }
+        return {it->value(), fmt::format("{}.{}", path_, name)};
+    }
+
+    bool is_null() const { return v_.is_null(); }
+
+    std::string string() const {
+        if (!v_.is_string()) {
+            fail("a string");
+        }
+        return std::string(v_.get_string());
+    }
+
+    bool boolean() const {
+        if (!v_.is_bool()) {
+            fail("true or false");
+        }
+        return v_.get_bool();
+    }
+
+    template <typename F>
+    void each(F&& f) const {
+        if (!v_.is_array()) {
+            fail("an array");
+        }
+        const auto& a = v_.get_array();
+        for (size_t i = 0; i < a.size(); ++i) {
+            f(Reader(a[i], fmt::format("{}[{}]", path_, i)));
+        }
+    }
+
+    std::vector<std::string> strings() const {
+        std::vector<std::string> out;
+        each([&](const Reader& r) { out.push_back(r.string()); });
+        return out;
+    }
+
+    std::optional<std::string> optional_string() const {
+        if (is_null()) {
+            return std::nullopt;
+        }
+        return string();
+    }
+
+    Arg arg() const {
+        if (v_.is_string()) {
+            return std::string(v_.get_string());
+        }
+        if (!v_.is_object()) {
+            fail("a string or {\"rt\": PATH}");
+        }
+        RuntimePath path{field("rt").string()};
+        if (object().contains("before")) {
+            path.text_before = field("before").string();
+        }
+        if (path.rel.empty() || path.rel.front() == '/' ||
+            path.rel.find("..") != std::string::npos) {
+            throw PlanError(
+                fmt::format("{}.rt: \"{}\" is not a path inside the runtime dir", path_, path.rel));
+        }
+        return path;
+    }
+
+    Args args() const {
+        Args out;
+        each([&](const Reader& r) { out.push_back(r.arg()); });
+        return out;
+    }
+
+private:
+    const json::value& v_;
+    std::string path_;
+};
+
+// A runtime dir entry: relative, no "..", so nothing lands outside the dir.
+std::string relative_path(const Reader& r) {
+    auto path = r.string();
+    if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+        throw PlanError(fmt::format("\"{}\" is not a path inside the runtime dir", path));
+    }
+    return path;
+}
+
+} // namespace
+
+LaunchPlan parse_launch_plan(std::string_view text) {
+    boost::system::error_code ec;
+    auto value = json::parse(text, ec);
+    if (ec) {
+        throw PlanError(fmt::format("plan: not JSON: {}", ec.message()));
+    }
+    Reader root(value, "plan");
+    root.object();
+    root.field("cell_launch_plan");
+    if (value.get_object().at("cell_launch_plan") != json::value(1)) {
+        throw PlanError("plan: cell_launch_plan: this cell-launch reads version 1 only");
+    }
+    LaunchPlan lp;
+    lp.version = root.field("cellgen").string();
+    lp.bwrap = root.field("bwrap").string();
+    lp.bwrap_args = root.field("bwrap_args").args();
+    lp.command = root.field("command").strings();
+    lp.gate_option = root.field("gate_option").optional_string();
+    root.field("required_dirs").each([&](const Reader& r) {
+        lp.required_dirs.push_back({r.field("what").string(), r.field("path").string()});
+    });
+    root.field("forwarded_env").each([&](const Reader& r) {
+        lp.forwarded_env.push_back(
+            {r.field("name").string(), r.field("required").boolean(), r.field("what").string()});
+    });
+    root.field("runtime_dirs").each([&](const Reader& r) {
+        lp.runtime_dirs.push_back(relative_path(r));
+    });
+    root.field("runtime_files").each([&](const Reader& r) {
+        lp.runtime_files.push_back({relative_path(r.field("path")), r.field("content").string()});
+    });
+    lp.private_devices = root.field("private_devices").strings();
+    lp.log_dir = root.field("log_dir").arg();
+    if (auto log = root.field("proxy_log"); !log.is_null()) {
+        lp.proxy_log = log.arg();
+    }
+    root.field("daemons").each([&](const Reader& r) {
+        LaunchDaemon d{r.field("name").string(), r.field("argv").args(), r.field("mode").string(),
+                       r.field("needs").optional_string()};
+        if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+                                  std::string::npos) {
+            throw PlanError(
+                fmt::format("plan.daemons: \"{}\" is not a daemon name ([a-z0-9_-])", d.name));
+        }
+        if (d.argv.empty()) {
+            throw PlanError(fmt::format("plan.daemons: {}: empty argv", d.name));
+        }
+        if (d.mode != "on" && d.mode != "auto") {
+            throw PlanError(fmt::format("plan.daemons: {}: mode is \"on\" or \"auto\"", d.name));
+        }
+        lp.daemons.push_back(std::move(d));
+    });
+    return lp;
+}
+
+} // namespace cellgen

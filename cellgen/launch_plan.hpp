@@ -1,0 +1,58 @@
+// The launch plan: the part of a Plan that cell-launch executes, and its
+// serialized form. `cell` hands it to the launcher in memory; a wrapper that
+// `cellgen --print script` writes carries it as JSON (`--print plan`) and
+// hands it to cell-launch on an fd. One reader, one executor: the wrapper and
+// `cell` run the same code. Runtime paths stay tagged ({"rt": REL}) until the
+// launcher has made the runtime dir, so no text is ever substituted.
+#pragma once
+
+#include "arg.hpp"
+#include "plan.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cellgen {
+
+struct LaunchDaemon {
+    std::string name;
+    Args argv;                        // the launcher appends --ready-fd 3 --lifeline-fd 4
+    std::string mode;                 // "on" | "auto"
+    std::optional<std::string> needs; // host socket that must exist first
+    bool operator==(const LaunchDaemon&) const = default;
+};
+
+struct LaunchPlan {
+    std::string version;                    // cellgen's, for messages
+    std::string bwrap;                      // absolute path
+    Args bwrap_args;                        // options only
+    std::vector<std::string> command;       // after bwrap's `--`; the caller's args follow
+    std::optional<std::string> gate_option; // taken by command[0], with the gate fd
+    std::vector<RequiredDir> required_dirs; // checked before anything is created
+    std::vector<ForwardedEnv> forwarded_env;
+    std::vector<std::string> runtime_dirs; // relative to the runtime dir
+    std::vector<RuntimeFile> runtime_files;
+    std::vector<std::string> private_devices;
+    Arg log_dir = RuntimePath{"log"};
+    std::optional<Arg> proxy_log;
+    std::vector<LaunchDaemon> daemons;
+    bool operator==(const LaunchPlan&) const = default;
+};
+
+LaunchPlan launch_plan(const Plan& plan, std::string version);
+
+// One line of JSON (no newline inside): what --print plan writes.
+std::string launch_plan_json(const LaunchPlan& plan);
+
+class PlanError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses what launch_plan_json wrote; throws PlanError naming the field.
+LaunchPlan parse_launch_plan(std::string_view text);
+
+} // namespace cellgen

@@ -1,0 +1,124 @@
+// The launch plan: what `cell` runs in-process and a wrapper hands
+// cell-launch. It round-trips through its JSON, the reader names the field
+// at fault, and prepare_dir_only makes the runtime dir the plan describes.
+#include "plan_fixture.hpp"
+
+#include "launch_plan.hpp"
+#include "prepare.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+using cellgen_test::Fixture;
+using cellgen_test::inv;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+cellgen::LaunchPlan full_plan(Fixture& f) {
+    f.defer_caller_env = true;
+    auto plan = f.plan({inv("base"), inv("proxy"), inv("nix-daemon"), inv("log-dir"),
+                        inv("set-env", {"V", "x\ny \"q\" \\ ✓"}), inv("try-fwd-env", {"TERM"}),
+                        inv("fwd-env", {"CELL_T_REQUIRED"})},
+                       {"sh", "-c", "echo $1", "a b"});
+    return cellgen::launch_plan(plan, "t");
+}
+
+std::string error_of(const std::string& text) {
+    try {
+        cellgen::parse_launch_plan(text);
+    } catch (const cellgen::PlanError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("launch plan: JSON round trip, one line") {
+    Fixture f;
+    auto lp = full_plan(f);
+    REQUIRE(lp.daemons.size() == 2);
+    REQUIRE(lp.gate_option == std::optional<std::string>("--gate-fd"));
+    auto text = cellgen::launch_plan_json(lp);
+    CHECK(text.find('\n') == std::string::npos);
+    CHECK(cellgen::parse_launch_plan(text) == lp);
+}
+
+TEST_CASE("launch plan: the reader names what is wrong") {
+    Fixture f;
+    auto good = boost::json::parse(cellgen::launch_plan_json(full_plan(f))).as_object();
+    auto with = [&](const char* key, boost::json::value v) {
+        auto o = good;
+        o[key] = std::move(v);
+        return boost::json::serialize(o);
+    };
+    CHECK(error_of("{").starts_with("plan: not JSON"));
+    CHECK(error_of("[]") == "plan: expected an object");
+    auto missing = good;
+    missing.erase("bwrap");
+    CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
+    CHECK(error_of(with("cell_launch_plan", 2)) ==
+          "plan: cell_launch_plan: this cell-launch reads version 1 only");
+    CHECK(error_of(with("command", boost::json::array{"a", 3})) ==
+          "plan.command[1]: expected a string");
+    CHECK(error_of(with("bwrap_args", boost::json::array{boost::json::object{{"rt", "../x"}}})) ==
+          "plan.bwrap_args[0].rt: \"../x\" is not a path inside the runtime dir");
+    CHECK(error_of(with("runtime_dirs", boost::json::array{"/etc"})) ==
+          "\"/etc\" is not a path inside the runtime dir");
+    auto bad_daemon = good;
+    bad_daemon["daemons"].as_array()[0].as_object()["name"] = "../x";
+    CHECK(error_of(boost::json::serialize(bad_daemon)) ==
+          "plan.daemons: \"../x\" is not a daemon name ([a-z0-9_-])");
+}
+
+TEST_CASE("launch plan: prepare_dir_only makes the dirs and files, resolves every path") {
+    Fixture f;
+    auto lp = full_plan(f);
+    cellgen_test::TempDir dir;
+    const std::string rt = dir.path + "/rt 'q'";
+    auto env = [](const std::string& name) -> std::optional<std::string> {
+        if (name == "CELL_T_REQUIRED") {
+            return "r";
+        }
+        return std::nullopt;
+    };
+    auto options = launch::prepare_dir_only(lp, rt, env);
+    Strings want = cellgen_test::texts(lp.bwrap_args, rt);
+    want.insert(want.end(), {"--setenv", "CELL_T_REQUIRED", "r"});
+    CHECK(options == want);
+    struct stat st;
+    REQUIRE(::stat(rt.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    for (const auto& d : lp.runtime_dirs) {
+        CHECK(std::filesystem::is_directory(rt + "/" + d));
+    }
+    for (const auto& file : lp.runtime_files) {
+        CHECK(read_file(rt + "/" + file.rel) == file.content);
+    }
+
+    // A required variable that is unset stops it before anything is made.
+    auto none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    const std::string rt2 = dir.path + "/rt2";
+    try {
+        launch::prepare_dir_only(lp, rt2, none);
+        FAIL("no error");
+    } catch (const launch::PrepareError& e) {
+        CHECK(e.status == 2);
+        CHECK(std::string(e.what()) ==
+              "--fwd-env: CELL_T_REQUIRED is not set in the caller's environment");
+    }
+    CHECK(!std::filesystem::exists(rt2));
+}
