@@ -147,5 +147,31 @@ check "fwd-env: unset at run time, the script exits 2 naming it" \
     test "$rc_unset $err" = "2 cell: --fwd-env: CELLGEN_FWD_A is not set in the caller's environment"
 check "fwd-env: that failure leaves no runtime dir" test -z "$(ls -A "$work/xdg")"
 
+# cell-launch refuses what it cannot run, before anything is made: exit 2
+# and one line naming the fault (the fd, the field).
+launch=${CELLGEN%/*}/cell-launch
+set +e
+err=$(XDG_RUNTIME_DIR=$work/xdg "$launch" 2>&1)
+rc_usage=$?
+err_json=$(XDG_RUNTIME_DIR=$work/xdg "$launch" --plan-fd 3 3<<<'{"cell_launch_plan":1' 2>&1)
+rc_json=$?
+"$CELLGEN" --profile "$work/script.ini" --worktree "$work/script-wt" --print plan >"$work/plan.json"
+sed 's/"bwrap_args":\[/"bwrap_args":[7,/' "$work/plan.json" >"$work/bad-plan.json"
+err_field=$(XDG_RUNTIME_DIR=$work/xdg "$launch" --plan-fd 4 4<"$work/bad-plan.json" 2>&1)
+rc_field=$?
+"$CELLGEN" --profile "$work/script.ini" --worktree "$work/script-wt" --print script >"$work/nocmd.sh"
+err_nocmd=$(XDG_RUNTIME_DIR=$work/xdg timeout 30 sh "$work/nocmd.sh" 2>&1 </dev/null)
+rc_nocmd=$?
+set -e
+check "cell-launch without --plan-fd: exit 2, naming it" \
+    bash -c '[[ $1 == 2 && $2 == *"--plan-fd"* ]]' _ "$rc_usage" "$err"
+check "cell-launch: a plan that is not JSON: exit 2, naming the fd" \
+    bash -c '[[ $1 == 2 && $2 == "cell-launch: the plan on fd 3: plan: not JSON"* ]]' _ "$rc_json" "$err_json"
+check "cell-launch: a wrong field: exit 2, naming it" \
+    test "$rc_field $err_field" = "2 cell-launch: the plan on fd 4: plan.bwrap_args[0]: expected a string or {\"rt\": PATH}"
+check "a wrapper with no command in its plan and no arguments: exit 2" \
+    test "$rc_nocmd $err_nocmd" = "2 cell: no command to run (give it after --, or as the wrapper's arguments)"
+check "those failures leave no runtime dir" test -z "$(ls -A "$work/xdg")"
+
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all checks passed"
