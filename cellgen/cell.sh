@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # cell's usage and `cell doctor`. The `cell` program (cell_main.cpp) embeds
 # this file and runs it with bash for these two; every other call it serves
-# itself: it renders the plan as the same script `cellgen --print script`
-# writes for a standalone wrapper and hands that to bash, so a wrapper and
-# `cell` run one launcher implementation.
+# itself, with the launcher that a `cellgen --print script` wrapper runs
+# through cell-launch, so a wrapper and `cell` run one implementation.
 #
 #   cell doctor [--nix-daemon-socket DIR]    check this host, explain fixes
 #   cell --help                              usage
@@ -46,7 +45,7 @@ Every OPTION is a cellgen option; the most used:
   --log-dir PATH         keep the proxy, relay and launcher logs in PATH
   --nix auto|on|off      bridge the host nix daemon (default auto)
   --profile FILE         INI profile with the same option names
-  --print FORMAT         argv | shell | json | script: print, do not run
+  --print FORMAT         argv | shell | json | plan | script: print, do not run
 
 `cell doctor` checks bwrap, user namespaces, loopback, the nix daemon and the
 helper binaries, and says how to fix what is missing.

@@ -30,7 +30,7 @@ _unsafe_cell_flag_opts='--help --version --null --base --host-system --no-new-se
 _unsafe_cell_enum_values() {
     case $1 in
     --nix) echo 'auto on off' ;;
-    --print) echo 'argv shell json script' ;;
+    --print) echo 'argv shell json plan script' ;;
     --filter-type) echo 'bre ere fnmatch' ;;
     --share-ns) echo 'net pid user ipc uts cgroup' ;;
     esac

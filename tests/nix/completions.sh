@@ -36,7 +36,7 @@ expect_eq "no option is in two tables" "" \
 
 expect_eq "cell --nix <TAB>" "auto off on" "$(comp cell --nix '')"
 expect_eq "cell --nix o<TAB>" "off on" "$(comp cell --worktree . --nix o)"
-expect_eq "cellgen --print <TAB>" "argv json script shell" "$(comp cellgen --print '')"
+expect_eq "cellgen --print <TAB>" "argv json plan script shell" "$(comp cellgen --print '')"
 expect_eq "cellgen --print=j<TAB>" "json" "$(comp cellgen --print=j)"
 expect_eq "cellgen --print = j<TAB> (= is a word break)" "json" "$(comp cellgen --print = j)"
 expect_eq "cellgen --filter-type <TAB>" "bre ere fnmatch" "$(comp cellgen --filter-type '')"
