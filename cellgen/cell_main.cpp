@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     // bwrap hands every inherited fd to the jail: one the caller left open
     // on a host directory would be a way out. Keep only stdio. (Not before
     // planning: a profile may be /dev/fd/N.)
-    if (!launch::close_fds_except({0, 1, 2})) {
+    if (!launch::ensure_stdio() || !launch::close_fds_except({0, 1, 2})) {
         std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
                      std::strerror(errno));
         return 70;

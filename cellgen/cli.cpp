@@ -112,6 +112,10 @@ std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& arg
         if (auto* printed = std::get_if<CliResult>(&planned)) {
             return std::move(*printed);
         }
+        if (req.runtime_dir) {
+            throw UsageError("--runtime-dir: only with --print argv|shell|json (a cell's "
+                             "launcher makes its own runtime dir)");
+        }
         return launch_plan(std::get<Plan>(planned), cli_env.version);
     } catch (const UsageError& e) {
         return CliResult{2, {}, std::string("cellgen: ") + e.what() + "\n"};

@@ -1,7 +1,9 @@
 #include "launch_plan.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <initializer_list>
 
 namespace cellgen {
 
@@ -116,6 +118,18 @@ public:
         return v_.get_object();
     }
 
+    // Refuses any key not in `known`: a misspelt or newer field is an
+    // error, never silently dropped.
+    const Reader& only(std::initializer_list<std::string_view> known) const {
+        for (const auto& kv : object()) {
+            if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
+                throw PlanError(
+                    fmt::format("{}: unknown field \"{}\"", path_, std::string_view(kv.key())));
+            }
+        }
+        return *this;
+    }
+
     Reader field(std::string_view name) const {
         const auto& o = object();
         auto it = o.find(name);
@@ -172,6 +186,7 @@ public:
         if (!v_.is_object()) {
             fail("a string or {\"rt\": PATH}");
         }
+        only({"rt", "before"});
         RuntimePath path{field("rt").string()};
         if (object().contains("before")) {
             path.text_before = field("before").string();
@@ -208,12 +223,18 @@ std::string relative_path(const Reader& r) {
 
 LaunchPlan parse_launch_plan(std::string_view text) {
     boost::system::error_code ec;
-    auto value = json::parse(text, ec);
+    // Paths are bytes, not always UTF-8 (a worktree named in Latin-1): the
+    // writer passes them through, so the reader must take them back.
+    json::parse_options options;
+    options.allow_invalid_utf8 = true;
+    auto value = json::parse(text, ec, {}, options);
     if (ec) {
         throw PlanError(fmt::format("plan: not JSON: {}", ec.message()));
     }
     Reader root(value, "plan");
-    root.object();
+    root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "gate_option",
+               "required_dirs", "forwarded_env", "runtime_dirs", "runtime_files", "private_devices",
+               "log_dir", "proxy_log", "daemons"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(1)) {
         throw PlanError("plan: cell_launch_plan: this cell-launch reads version 1 only");
@@ -225,9 +246,11 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     lp.command = root.field("command").strings();
     lp.gate_option = root.field("gate_option").optional_string();
     root.field("required_dirs").each([&](const Reader& r) {
+        r.only({"what", "path"});
         lp.required_dirs.push_back({r.field("what").string(), r.field("path").string()});
     });
     root.field("forwarded_env").each([&](const Reader& r) {
+        r.only({"name", "required", "what"});
         lp.forwarded_env.push_back(
             {r.field("name").string(), r.field("required").boolean(), r.field("what").string()});
     });
@@ -235,6 +258,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
         lp.runtime_dirs.push_back(relative_path(r));
     });
     root.field("runtime_files").each([&](const Reader& r) {
+        r.only({"path", "content"});
         lp.runtime_files.push_back({relative_path(r.field("path")), r.field("content").string()});
     });
     lp.private_devices = root.field("private_devices").strings();
@@ -243,6 +267,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
         lp.proxy_log = log.arg();
     }
     root.field("daemons").each([&](const Reader& r) {
+        r.only({"name", "argv", "mode", "needs"});
         LaunchDaemon d{r.field("name").string(), r.field("argv").args(), r.field("mode").string(),
                        r.field("needs").optional_string()};
         if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=

@@ -29,6 +29,27 @@ Fd open_regular(const char* path, int flags, mode_t mode) {
     return fd;
 }
 
+bool ensure_stdio() noexcept {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
+            continue;
+        }
+        // The lowest free number: fd itself, as the ones below it are open.
+        int null = ::open("/dev/null", O_RDWR);
+        if (null < 0) {
+            return false;
+        }
+        if (null != fd) {
+            int moved = ::dup2(null, fd);
+            ::close(null);
+            if (moved < 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool close_fds_except(std::vector<int> keep) noexcept {
     std::sort(keep.begin(), keep.end());
     bool ok = true;

@@ -43,6 +43,11 @@ private:
 // regular file (else an invalid Fd, errno EINVAL). O_CLOEXEC.
 Fd open_regular(const char* path, int flags, mode_t mode = 0);
 
+// Opens /dev/null on each of fds 0, 1 and 2 that is closed, so that no fd
+// the launcher opens later takes a stdio number (and becomes the jail's
+// stdin, say). False, with errno, when that fails.
+bool ensure_stdio() noexcept;
+
 // Closes every fd not in `keep`: close_range(2) over the gaps, else each one
 // /proc/self/fd lists (kernels before 5.9, seccomp profiles that refuse
 // close_range). False, with errno, when neither works.

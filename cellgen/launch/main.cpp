@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     // bwrap hands every inherited fd to the jail: one the caller left open
-    // on a host directory would be a way out. Keep only stdio.
-    if (!launch::close_fds_except({0, 1, 2})) {
+    // on a host directory would be a way out. Keep only stdio, each open
+    // (the plan may have come on one of them).
+    if (!launch::ensure_stdio() || !launch::close_fds_except({0, 1, 2})) {
         std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
                      std::strerror(errno));
         return 70;

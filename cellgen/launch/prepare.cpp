@@ -24,7 +24,7 @@ using cellgen::LaunchPlan;
 
 std::chrono::seconds ready_timeout(const Getenv& getenv) {
     auto text = getenv("CELL_READY_TIMEOUT");
-    if (!text) {
+    if (!text || text->empty()) { // set but empty: the default, as ${VAR:-10}
         return std::chrono::seconds(10);
     }
     bool digits = !text->empty() && text->size() <= 5 &&

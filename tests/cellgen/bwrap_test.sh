@@ -173,5 +173,19 @@ check "a wrapper with no command in its plan and no arguments: exit 2" \
     test "$rc_nocmd $err_nocmd" = "2 cell: no command to run (give it after --, or as the wrapper's arguments)"
 check "those failures leave no runtime dir" test -z "$(ls -A "$work/xdg")"
 
+# The plan on stdin (--plan-fd 0): once read, stdin is /dev/null for the
+# command, never closed (a later open would take fd 0). CELL_READY_TIMEOUT
+# set but empty means the default, as it did in the bash launcher.
+"$CELLGEN" --profile "$work/script.ini" --worktree "$work/script-wt" --print plan -- \
+    sh -c 'if [ -e /proc/self/fd/0 ]; then readlink /proc/self/fd/0; else echo closed; fi' \
+    >"$work/stdin-plan.json"
+set +e
+out_stdin=$(CELL_READY_TIMEOUT= XDG_RUNTIME_DIR=$work/xdg timeout 30 "$launch" --plan-fd 0 \
+    <"$work/stdin-plan.json" 2>&1)
+rc_stdin=$?
+set -e
+check "--plan-fd 0: the command's stdin is /dev/null; an empty CELL_READY_TIMEOUT is the default" \
+    test "$rc_stdin $out_stdin" = "0 /dev/null"
+
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all checks passed"

@@ -57,6 +57,29 @@ TEST_CASE("launch plan: JSON round trip, one line") {
     CHECK(cellgen::parse_launch_plan(text) == lp);
 }
 
+TEST_CASE("launch plan: paths that are not UTF-8 round-trip") {
+    Fixture f;
+    auto lp = full_plan(f);
+    lp.required_dirs.push_back({"--worktree", "/tmp/w\xe9t"});
+    lp.bwrap_args.push_back(std::string("/tmp/w\xe9t"));
+    CHECK(cellgen::parse_launch_plan(cellgen::launch_plan_json(lp)) == lp);
+}
+
+TEST_CASE("launch plan: cell refuses --runtime-dir (its launcher makes the dir)") {
+    Fixture f;
+    auto ctx = f.context();
+    cellgen::CliEnvironment cli_env{ctx.env, "/nonexistent-cellgen-dir", "test"};
+    auto planned = cellgen::plan_cli({"--runtime-dir", "/x", "--nix", "off", "--relay-bin",
+                                      "/opt/cell/relay", "--proxy-bin", "/opt/cell/proxy",
+                                      "--bwrap-bin", "/usr/bin/bwrap", "--", "true"},
+                                     cli_env);
+    REQUIRE(std::holds_alternative<cellgen::CliResult>(planned));
+    const auto& r = std::get<cellgen::CliResult>(planned);
+    CHECK(r.status == 2);
+    INFO(r.err);
+    CHECK(r.err.starts_with("cellgen: --runtime-dir: only with --print argv|shell|json"));
+}
+
 TEST_CASE("launch plan: the reader names what is wrong") {
     Fixture f;
     auto good = boost::json::parse(cellgen::launch_plan_json(full_plan(f))).as_object();
@@ -78,6 +101,9 @@ TEST_CASE("launch plan: the reader names what is wrong") {
           "plan.bwrap_args[0].rt: \"../x\" is not a path inside the runtime dir");
     CHECK(error_of(with("runtime_dirs", boost::json::array{"/etc"})) ==
           "\"/etc\" is not a path inside the runtime dir");
+    CHECK(error_of(with("bwrap_arg", 1)) == "plan: unknown field \"bwrap_arg\"");
+    CHECK(error_of(with("log_dir", boost::json::object{{"rt", "log"}, {"x", 1}})) ==
+          "plan.log_dir: unknown field \"x\"");
     auto bad_daemon = good;
     bad_daemon["daemons"].as_array()[0].as_object()["name"] = "../x";
     CHECK(error_of(boost::json::serialize(bad_daemon)) ==
