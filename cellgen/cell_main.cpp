@@ -13,7 +13,6 @@
 #include "fd.hpp"
 #include "helper_bins.hpp"
 #include "run_plan.hpp"
-#include "signals.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -36,20 +35,6 @@
 
 namespace {
 
-bool write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        auto n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        text.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-}
-
 // The script's fd for bash to read as /dev/fd/N: a memfd (no file, no argv
 // limit) at 3 or above, so it never stands in for a stdio fd the caller
 // closed. -1 when that cannot be done.
@@ -59,7 +44,7 @@ int script_fd(std::string_view script) {
         return -1;
     }
     int fd = -1;
-    if (write_all(memfd, script)) {
+    if (launch::write_all(memfd, script)) {
         fd = ::fcntl(memfd, F_DUPFD, 3);
     }
     ::close(memfd);
@@ -117,16 +102,7 @@ int main(int argc, char** argv) {
         // An error, or --help or --version among the options.
         return cellgen::emit(*printed, "cell");
     }
-    // From here on a signal must not end us with the runtime dir left
-    // behind: the launcher takes INT, TERM and HUP through a signalfd.
-    launch::block_signals_at_start();
-    // bwrap hands every inherited fd to the jail: one the caller left open
-    // on a host directory would be a way out. Keep only stdio. (Not before
-    // planning: a profile may be /dev/fd/N.)
-    if (!launch::ensure_stdio() || !launch::close_fds_except({0, 1, 2})) {
-        std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
-                     std::strerror(errno));
-        return 70;
-    }
+    // run_plan closes every inherited fd but stdio: only now, as a profile
+    // may be /dev/fd/N.
     return launch::run_plan(std::get<cellgen::LaunchPlan>(planned), {});
 }

@@ -29,6 +29,20 @@ Fd open_regular(const char* path, int flags, mode_t mode) {
     return fd;
 }
 
+bool write_all(int fd, std::string_view text) noexcept {
+    while (!text.empty()) {
+        auto n = ::write(fd, text.data(), text.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        text.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
 bool ensure_stdio() noexcept {
     for (int fd = 0; fd <= 2; ++fd) {
         if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {

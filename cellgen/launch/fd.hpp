@@ -3,6 +3,7 @@
 // a spawn names it (see spawn.hpp).
 #pragma once
 
+#include <string_view>
 #include <sys/types.h>
 #include <unistd.h>
 #include <utility>
@@ -42,6 +43,10 @@ private:
 // a symlink, never blocking on a fifo planted there, and only when it is a
 // regular file (else an invalid Fd, errno EINVAL). O_CLOEXEC.
 Fd open_regular(const char* path, int flags, mode_t mode = 0);
+
+// Writes all of `text` to `fd`, retrying after EINTR and short writes;
+// false (errno set) when a write fails.
+bool write_all(int fd, std::string_view text) noexcept;
 
 // Opens /dev/null on each of fds 0, 1 and 2 that is closed, so that no fd
 // the launcher opens later takes a stdio number (and becomes the jail's

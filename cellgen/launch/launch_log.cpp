@@ -11,16 +11,6 @@ namespace launch {
 
 namespace {
 
-void write_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        auto n = ::write(fd, s.data(), s.size());
-        if (n <= 0) {
-            return;
-        }
-        s.remove_prefix(static_cast<size_t>(n));
-    }
-}
-
 // The last `count` lines of the file at `path` (its last 64 KiB at most).
 std::vector<std::string> tail_lines(const std::string& path, size_t count) {
     Fd fd = open_regular(path.c_str(), O_RDONLY);

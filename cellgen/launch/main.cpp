@@ -1,12 +1,10 @@
 // cell-launch: runs one cell from a launch plan (cellgen --print plan) read
 // from an fd; a wrapper that `cellgen --print script` writes execs it with
 // the plan on fd 3. See launcher.hpp, prepare.hpp and docs/cell.md.
-#include "fd.hpp"
 #include "launch_plan.hpp"
 #include "options.hpp"
 #include "prepare.hpp"
 #include "run_plan.hpp"
-#include "signals.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -58,7 +56,6 @@ int print_bwrap_options(const cellgen::LaunchPlan& plan, const std::string& dir)
 } // namespace
 
 int main(int argc, char** argv) {
-    launch::block_signals_at_start();
     launch::Invocation inv;
     try {
         inv = launch::parse_invocation(argc, argv);
@@ -74,14 +71,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cell-launch: cannot read the plan on fd %d: %s\n", inv.plan_fd,
                      std::strerror(errno));
         return 2;
-    }
-    // bwrap hands every inherited fd to the jail: one the caller left open
-    // on a host directory would be a way out. Keep only stdio, each open
-    // (the plan may have come on one of them).
-    if (!launch::ensure_stdio() || !launch::close_fds_except({0, 1, 2})) {
-        std::fprintf(stderr, "cell: cannot close the fds inherited from the caller: %s\n",
-                     std::strerror(errno));
-        return 70;
     }
     cellgen::LaunchPlan plan;
     try {

@@ -84,16 +84,8 @@ void write_file(const std::string& path, const std::string& content) {
         fail_errno("cannot create " + path);
     }
     Fd owned(fd);
-    std::string_view left = content;
-    while (!left.empty()) {
-        auto n = ::write(fd, left.data(), left.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            fail_errno("cannot write " + path);
-        }
-        left.remove_prefix(static_cast<size_t>(n));
+    if (!write_all(fd, content)) {
+        fail_errno("cannot write " + path);
     }
 }
 

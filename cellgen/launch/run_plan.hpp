@@ -11,8 +11,8 @@ namespace launch {
 
 // Runs the cell and returns its exit status: the command's (128+N for a
 // signal), 2 for the caller's mistakes, 70 when the cell could not run.
-// The caller has blocked signals (block_signals_at_start) and closed every
-// fd but stdio.
+// It first blocks the signals the Launcher handles and closes every
+// inherited fd but stdio.
 int run_plan(const cellgen::LaunchPlan& plan, const std::vector<std::string>& args);
 
 } // namespace launch

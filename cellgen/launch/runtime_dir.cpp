@@ -28,16 +28,8 @@ Fd nul_list_fd(const std::vector<std::string>& list, const std::string& dir) {
     if (!fd) {
         throw_errno("cannot make a file for bwrap's options in " + dir);
     }
-    std::string_view left = text;
-    while (!left.empty()) {
-        auto n = ::write(fd.get(), left.data(), left.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            throw_errno("cannot write bwrap's options");
-        }
-        left.remove_prefix(static_cast<size_t>(n));
+    if (!write_all(fd.get(), text)) {
+        throw_errno("cannot write bwrap's options");
     }
     if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
         throw_errno("cannot rewind bwrap's options");
