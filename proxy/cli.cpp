@@ -41,7 +41,8 @@ po::options_description option_table(Options& o, double& head, double& connect, 
     po::options_description d("options");
     d.add_options()("help,h", "print this help and exit")(
         "listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
-        "unix:/path, tcp:HOST:PORT or tcp:[V6]:PORT (repeatable)")(
+        "unix:/path, tcp:HOST:PORT, tcp:[V6]:PORT or fd:N, a listening socket "
+        "inherited on fd N (repeatable)")(
         "filter", po::value<std::string>()->value_name("FILE"),
         "tinyproxy-style filter FILE: an allowlist, one pattern per line")(
         "filter-type", po::value<std::string>()->value_name("TYPE")->default_value("bre"),

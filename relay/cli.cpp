@@ -25,6 +25,7 @@ Endpoints:
   tcp:HOST:PORT       TCP; listen HOST must be an address (TCP:HOST:PORT)
   tcp:[V6]:PORT       TCP over IPv6
   TCP-LISTEN:PORT     TCP on 127.0.0.1:PORT (socat binds all addresses; relay does not)
+  fd:N                listen only: a listening socket inherited on fd N
 
 With --background, relay binds LISTEN, detaches a daemon and, once it
 accepts, runs COMMAND in its own place (exec) or exits 0 if there is none.

@@ -27,6 +27,7 @@ constexpr std::array spellings{
     Spelling{"UNIX-CONNECT:", Endpoint::Kind::unix_socket, Endpoint::Role::connect, false},
     Spelling{"TCP-LISTEN:", Endpoint::Kind::tcp, Endpoint::Role::listen, true},
     Spelling{"TCP:", Endpoint::Kind::tcp, Endpoint::Role::connect, false},
+    Spelling{"fd:", Endpoint::Kind::inherited, Endpoint::Role::listen, false},
 };
 
 Failure fail(std::string_view text, std::string_view why) {
@@ -100,6 +101,18 @@ boost::system::result<void, Failure> parse_unix_path(std::string_view text, std:
     return {};
 }
 
+// fd 0-2 are stdio: a listener there is a caller's mistake, not a handover.
+boost::system::result<void, Failure> parse_fd(std::string_view text, std::string_view rest,
+                                              Endpoint& e) {
+    int fd = -1;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), fd);
+    if (rest.empty() || ec != std::errc{} || end != rest.data() + rest.size() || fd < 3) {
+        return fail(text, fmt::format("fd '{}' is not a number of 3 or more", rest));
+    }
+    e.fd = fd;
+    return {};
+}
+
 } // namespace
 
 boost::system::result<Endpoint, Failure> parse_endpoint(std::string_view text) {
@@ -115,6 +128,8 @@ boost::system::result<Endpoint, Failure> parse_endpoint(std::string_view text) {
         boost::system::result<void, Failure> r;
         if (s.kind == Endpoint::Kind::unix_socket) {
             r = parse_unix_path(text, rest, e);
+        } else if (s.kind == Endpoint::Kind::inherited) {
+            r = parse_fd(text, rest, e);
         } else if (s.port_only) {
             auto p = parse_port(text, rest);
             if (!p) {
@@ -130,8 +145,10 @@ boost::system::result<Endpoint, Failure> parse_endpoint(std::string_view text) {
         }
         return e;
     }
-    return fail(text, "unknown kind; use unix:PATH, tcp:HOST:PORT, tcp:[V6]:PORT, "
-                      "UNIX-LISTEN:PATH, UNIX-CONNECT:PATH, TCP-LISTEN:PORT or TCP:HOST:PORT");
+    return fail(text,
+                "unknown kind; use unix:PATH, tcp:HOST:PORT, tcp:[V6]:PORT, "
+                "UNIX-LISTEN:PATH, UNIX-CONNECT:PATH, TCP-LISTEN:PORT, TCP:HOST:PORT or fd:N (an "
+                "inherited listening socket)");
 }
 
 std::string role_mismatch(Endpoint const& e, Endpoint::Role side) {
@@ -145,6 +162,9 @@ std::string role_mismatch(Endpoint const& e, Endpoint::Role side) {
 std::string to_string(Endpoint const& e) {
     if (e.is_unix()) {
         return fmt::format("unix:{}", e.path);
+    }
+    if (e.is_inherited()) {
+        return fmt::format("fd:{}", e.fd);
     }
     if (e.host.find(':') != std::string::npos) {
         return fmt::format("tcp:[{}]:{}", e.host, e.port);

@@ -1,6 +1,8 @@
 // Endpoint: the text a user writes for where relay listens or connects
 // (`unix:/path`, `tcp:HOST:PORT`, `tcp:[V6]:PORT` and the socat spellings
-// `UNIX-LISTEN:`, `UNIX-CONNECT:`, `TCP-LISTEN:`, `TCP:`). Parsing is pure: no
+// `UNIX-LISTEN:`, `UNIX-CONNECT:`, `TCP-LISTEN:`, `TCP:`), or `fd:N`, a
+// listening socket the caller made and handed down (the cell launcher makes
+// the proxy's inside the jail's network namespace). Parsing is pure: no
 // I/O, no name resolution, so the table-driven tests cover it completely.
 #pragma once
 
@@ -16,7 +18,7 @@
 namespace relay {
 
 struct Endpoint {
-    enum class Kind { unix_socket, tcp };
+    enum class Kind { unix_socket, tcp, inherited };
     // Which side a socat spelling names; the `unix:`/`tcp:` forms fit both.
     enum class Role { any, listen, connect };
 
@@ -25,9 +27,11 @@ struct Endpoint {
     std::string path;      // unix: the socket path
     std::string host;      // tcp: name or address literal, brackets removed
     std::uint16_t port{0}; // tcp
+    int fd = -1;           // inherited: a listening socket, any family
     std::string text;      // what the user wrote, for messages
 
     bool is_unix() const { return kind == Kind::unix_socket; }
+    bool is_inherited() const { return kind == Kind::inherited; }
 };
 
 // `TCP-LISTEN:PORT` has no host; relay binds this address (loopback, unlike

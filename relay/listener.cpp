@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -94,11 +95,49 @@ boost::system::result<generic::endpoint, Failure> bind_address(Endpoint const& e
     return generic::endpoint(boost::asio::ip::tcp::endpoint(address, e.port));
 }
 
+int socket_option(int fd, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    return ::getsockopt(fd, SOL_SOCKET, name, &value, &len) == 0 ? value : -1;
+}
+
+// Takes over a listening socket made by whoever started us. It must already
+// listen: we never bind or listen for it, so what it is bound to stays the
+// caller's decision (the cell launcher's is in the jail's network namespace).
+boost::system::result<Listener::acceptor_type, Failure> adopt(boost::asio::any_io_executor ex,
+                                                              Endpoint const& e) {
+    if (::fcntl(e.fd, F_GETFD) < 0) {
+        return fail(e, "fd", "not open");
+    }
+    if (socket_option(e.fd, SO_TYPE) != SOCK_STREAM) {
+        return fail(e, "fd", "not a stream socket");
+    }
+    if (socket_option(e.fd, SO_ACCEPTCONN) != 1) {
+        return fail(e, "fd", "the socket is not listening");
+    }
+    int family = socket_option(e.fd, SO_DOMAIN);
+    int protocol = socket_option(e.fd, SO_PROTOCOL);
+    ::fcntl(e.fd, F_SETFD, FD_CLOEXEC); // ours alone, as any socket we open
+    Listener::acceptor_type acceptor(ex);
+    boost::system::error_code ec;
+    if (acceptor.assign(generic(family, protocol), e.fd, ec); ec) {
+        return fail(e, "fd", ec.message());
+    }
+    return acceptor;
+}
+
 } // namespace
 
 boost::system::result<Listener, Failure> Listener::open(boost::asio::any_io_executor ex,
                                                         Endpoint const& endpoint,
                                                         ListenOptions const& options) {
+    if (endpoint.is_inherited()) {
+        auto acceptor = adopt(ex, endpoint);
+        if (!acceptor) {
+            return acceptor.error();
+        }
+        return Listener(std::move(*acceptor), endpoint);
+    }
     auto address = bind_address(endpoint);
     if (!address) {
         return address.error();

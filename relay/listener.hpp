@@ -1,5 +1,6 @@
-// Listener: a listening socket for an Endpoint, Unix or TCP, behind one
-// acceptor type (generic::stream_protocol) so the accept loop is the same.
+// Listener: a listening socket for an Endpoint, Unix, TCP or inherited
+// (`fd:N`), behind one acceptor type (generic::stream_protocol) so the
+// accept loop is the same.
 //
 // Unix paths are handled the way a daemon that may be restarted needs: a
 // stale socket file (bound, nobody listening) is replaced; a live socket or any

@@ -50,7 +50,9 @@ TEST_CASE("endpoint spellings that are rejected name the endpoint") {
         Row{"tcp:h:0", "1 to 65535"}, Row{"tcp:h:65536", "1 to 65535"},
         Row{"tcp:h:8o", "1 to 65535"}, Row{"tcp:h:", "1 to 65535"}, Row{"tcp:::1:80", "brackets"},
         Row{"tcp:[::1]80", "[IPV6]:PORT"}, Row{"tcp:[::1", "[IPV6]:PORT"},
-        Row{"TCP-LISTEN:x", "1 to 65535"}, Row{"TCP-LISTEN:", "1 to 65535"});
+        Row{"TCP-LISTEN:x", "1 to 65535"}, Row{"TCP-LISTEN:", "1 to 65535"},
+        Row{"fd:", "3 or more"}, Row{"fd:2", "3 or more"}, Row{"fd:x", "3 or more"},
+        Row{"fd:5x", "3 or more"}, Row{"FD:5", "unknown kind"});
     CAPTURE(row.text);
     auto e = relay::parse_endpoint(row.text);
     REQUIRE_FALSE(e);
@@ -75,6 +77,16 @@ TEST_CASE("socat spellings keep to their side") {
                Catch::Contains("listen address"));
     CHECK(relay::role_mismatch(either, Endpoint::Role::listen).empty());
     CHECK(relay::role_mismatch(either, Endpoint::Role::connect).empty());
+}
+
+TEST_CASE("an inherited listener is fd:N, listen side only") {
+    auto e = relay::parse_endpoint("fd:5").value();
+    CHECK(e.is_inherited());
+    CHECK(e.fd == 5);
+    CHECK(relay::to_string(e) == "fd:5");
+    CHECK(relay::role_mismatch(e, Endpoint::Role::listen).empty());
+    CHECK_THAT(relay::role_mismatch(e, Endpoint::Role::connect),
+               Catch::Contains("'fd:5' cannot be used as the connect address"));
 }
 
 TEST_CASE("endpoints print in the canonical form") {

@@ -5,6 +5,8 @@ A stale socket file (left by a process that died) is replaced; a live socket
 and a non-socket file are errors that leave the file alone; --mode sets the
 permissions with no chmod window; the file is removed when relay exits. Also:
 a TCP listener on an address in use fails with a message naming the endpoint.
+An inherited listener (fd:N) is served as it is; an fd that is not a
+listening socket is refused with a message naming it.
 """
 import os
 import socket
@@ -72,6 +74,31 @@ def main():
 
     rc, err = run_relay_expect_failure("tcp:localhost:1", f"unix:{d}/target")
     check(rc == 1 and "not an IP address" in err, f"a listen host name is refused: {err.strip()}")
+
+    # Inherited: the caller bound and listens; relay only accepts.
+    inherited = socket.socket()
+    inherited.bind(("127.0.0.1", 0))
+    inherited.listen()
+    fd = inherited.fileno()
+    inherited_port = inherited.getsockname()[1]
+    relay = start_relay(f"fd:{fd}", f"unix:{d}/target", pass_fds=(fd,))
+    inherited.close()
+    s = socket.create_connection(("127.0.0.1", inherited_port))
+    s.sendall(b"handed")
+    s.shutdown(socket.SHUT_WR)
+    check(recv_all(s) == b"handed", f"relay serves an inherited listener (port {inherited_port})")
+    stop(relay)
+
+    unlistening = socket.socket()
+    unlistening.bind(("127.0.0.1", 0))
+    fd = unlistening.fileno()
+    p = subprocess.run([RELAY, f"fd:{fd}", f"unix:{d}/target"], capture_output=True, text=True,
+                       timeout=10, pass_fds=(fd,))
+    check(p.returncode == 1 and f"'fd:{fd}'" in p.stderr and "not listening" in p.stderr,
+          f"a socket that does not listen is refused: {p.stderr.strip()}")
+    unlistening.close()
+    rc, err = run_relay_expect_failure("fd:9", f"unix:{d}/target")
+    check(rc == 1 and "'fd:9'" in err and "not open" in err, f"a closed fd is refused: {err.strip()}")
 
     rc, err = run_relay_expect_failure(f"unix:{path}", "FOO:bar")
     check(rc == 2 and err.startswith("relay: ") and "'FOO:bar'" in err, f"usage error: {err.strip()}")
