@@ -72,6 +72,14 @@ ref_cell() {
     rt=$(mktemp -d "$W/ref.XXXXXX")
     local -a args
     mapfile -d '' args < <(prepare "$rt") # the same files and mounts, under this run's dir
+    # Plus what the in-jail socat needs: the host socat's socket, bound in
+    # (before the plan's last `--remount-ro /`, after which no mount point
+    # can be made).
+    mkdir "$rt/proxy"
+    local n=${#args[@]}
+    [[ ${args[n - 2]} == --remount-ro && ${args[n - 1]} == / ]] ||
+        { echo "bench: the plan no longer ends with --remount-ro /" >&2; return 1; }
+    args=("${args[@]:0:n-2}" --ro-bind "$rt/proxy" /run/cell/proxy --remount-ro /)
     printf 'Port %s\nListen 127.0.0.1\nTimeout 600\nMaxClients 100\nLogLevel Critical\n' \
         "$REF_PORT" >"$rt/tp.conf"
     tinyproxy -d -c "$rt/tp.conf" &

@@ -54,7 +54,7 @@ struct NixDaemonSpec {
 };
 
 struct ProxySpec {
-    std::string relay_bin; // absolute host path, bound into the jail
+    std::string origin; // the invocation's, for messages
 };
 
 struct Jail {
@@ -94,8 +94,6 @@ struct Jail {
 inline constexpr const char* kJailHome = "/home/cell";
 inline constexpr const char* kJailWorktree = "/home/cell/worktree";
 inline constexpr const char* kJailLogDir = "/var/log/cell";
-inline constexpr const char* kJailRelay = "/run/cell/bin/relay";
-inline constexpr const char* kJailProxyDir = "/run/cell/proxy";
 inline constexpr const char* kJailNixSocketDir = "/nix/var/nix/daemon-socket";
 
 } // namespace cellgen

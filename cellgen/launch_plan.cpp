@@ -1,6 +1,7 @@
 #include "launch_plan.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <initializer_list>
@@ -15,10 +16,6 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.bwrap = plan.bwrap;
     lp.bwrap_args = plan.bwrap_args;
     lp.command = plan.command();
-    // The gate is taken by the jail's first process, when that is a helper.
-    if (!plan.in_jail.empty() && !plan.command_prefix.empty()) {
-        lp.gate_option = plan.in_jail.front().gate_option;
-    }
     lp.required_dirs = plan.required_dirs;
     lp.forwarded_env = plan.forwarded_env;
     lp.runtime_dirs = plan.runtime_dirs;
@@ -27,7 +24,7 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
     lp.proxy_log = plan.proxy_log;
     for (const auto& d : plan.daemons) {
-        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs});
+        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen});
     }
     return lp;
 }
@@ -78,15 +75,18 @@ std::string launch_plan_json(const LaunchPlan& plan) {
     for (const auto& d : plan.daemons) {
         json::object o{{"name", d.name}, {"argv", args_value(d.argv)}, {"mode", d.mode}};
         o["needs"] = d.needs ? json::value(*d.needs) : json::value(nullptr);
+        o["jail_listen"] = d.jail_listen
+                               ? json::value(json::object{{"address", d.jail_listen->address},
+                                                          {"port", d.jail_listen->port}})
+                               : json::value(nullptr);
         daemons.push_back(std::move(o));
     }
     json::object root{
-        {"cell_launch_plan", 1},
+        {"cell_launch_plan", kLaunchPlanVersion},
         {"cellgen", plan.version},
         {"bwrap", plan.bwrap},
         {"bwrap_args", args_value(plan.bwrap_args)},
         {"command", strings_value(plan.command)},
-        {"gate_option", plan.gate_option ? json::value(*plan.gate_option) : json::value(nullptr)},
         {"required_dirs", std::move(required)},
         {"forwarded_env", std::move(forwarded)},
         {"runtime_dirs", strings_value(plan.runtime_dirs)},
@@ -146,6 +146,13 @@ public:
             fail("a string");
         }
         return std::string(v_.get_string());
+    }
+
+    int integer(int low, int high) const {
+        if (!v_.is_int64() || v_.get_int64() < low || v_.get_int64() > high) {
+            fail(fmt::format("a whole number from {} to {}", low, high));
+        }
+        return static_cast<int>(v_.get_int64());
     }
 
     bool boolean() const {
@@ -219,6 +226,20 @@ std::string relative_path(const Reader& r) {
     return path;
 }
 
+std::optional<JailListen> jail_listen(const Reader& r) {
+    if (r.is_null()) {
+        return std::nullopt;
+    }
+    r.only({"address", "port"});
+    JailListen l{r.field("address").string(), r.field("port").integer(1, 65535)};
+    in_addr ignored;
+    if (::inet_pton(AF_INET, l.address.c_str(), &ignored) != 1) {
+        throw PlanError(
+            fmt::format("plan.daemons: jail_listen: \"{}\" is not an IPv4 address", l.address));
+    }
+    return l;
+}
+
 } // namespace
 
 LaunchPlan parse_launch_plan(std::string_view text) {
@@ -232,19 +253,21 @@ LaunchPlan parse_launch_plan(std::string_view text) {
         throw PlanError(fmt::format("plan: not JSON: {}", ec.message()));
     }
     Reader root(value, "plan");
-    root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "gate_option",
-               "required_dirs", "forwarded_env", "runtime_dirs", "runtime_files", "private_devices",
-               "log_dir", "proxy_log", "daemons"});
+    root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
+               "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "log_dir",
+               "proxy_log", "daemons"});
     root.field("cell_launch_plan");
-    if (value.get_object().at("cell_launch_plan") != json::value(1)) {
-        throw PlanError("plan: cell_launch_plan: this cell-launch reads version 1 only");
+    if (value.get_object().at("cell_launch_plan") != json::value(kLaunchPlanVersion)) {
+        throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
+                                    "only (a wrapper and its cell-launch come from one build: "
+                                    "render the wrapper again)",
+                                    kLaunchPlanVersion));
     }
     LaunchPlan lp;
     lp.version = root.field("cellgen").string();
     lp.bwrap = root.field("bwrap").string();
     lp.bwrap_args = root.field("bwrap_args").args();
     lp.command = root.field("command").strings();
-    lp.gate_option = root.field("gate_option").optional_string();
     root.field("required_dirs").each([&](const Reader& r) {
         r.only({"what", "path"});
         lp.required_dirs.push_back({r.field("what").string(), r.field("path").string()});
@@ -267,9 +290,9 @@ LaunchPlan parse_launch_plan(std::string_view text) {
         lp.proxy_log = log.arg();
     }
     root.field("daemons").each([&](const Reader& r) {
-        r.only({"name", "argv", "mode", "needs"});
+        r.only({"name", "argv", "mode", "needs", "jail_listen"});
         LaunchDaemon d{r.field("name").string(), r.field("argv").args(), r.field("mode").string(),
-                       r.field("needs").optional_string()};
+                       r.field("needs").optional_string(), jail_listen(r.field("jail_listen"))};
         if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
                                   std::string::npos) {
             throw PlanError(

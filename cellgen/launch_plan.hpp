@@ -19,9 +19,10 @@ namespace cellgen {
 
 struct LaunchDaemon {
     std::string name;
-    Args argv;                        // the launcher appends --ready-fd 3 --lifeline-fd 4
-    std::string mode;                 // "on" | "auto"
-    std::optional<std::string> needs; // host socket that must exist first
+    Args argv;                             // the launcher appends --ready-fd 3 --lifeline-fd 4
+    std::string mode;                      // "on" | "auto"
+    std::optional<std::string> needs;      // host socket that must exist first
+    std::optional<JailListen> jail_listen; // handed to it as fd kJailListenFd
     bool operator==(const LaunchDaemon&) const = default;
 };
 
@@ -30,7 +31,6 @@ struct LaunchPlan {
     std::string bwrap;                      // absolute path
     Args bwrap_args;                        // options only
     std::vector<std::string> command;       // after bwrap's `--`; the caller's args follow
-    std::optional<std::string> gate_option; // taken by command[0], with the gate fd
     std::vector<RequiredDir> required_dirs; // checked before anything is created
     std::vector<ForwardedEnv> forwarded_env;
     std::vector<std::string> runtime_dirs; // relative to the runtime dir
@@ -51,6 +51,10 @@ class PlanError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// The format's version (`cell_launch_plan`): a wrapper and its cell-launch
+// come from one build, and a reader refuses any other version.
+inline constexpr int kLaunchPlanVersion = 2;
 
 // Parses what launch_plan_json wrote; throws PlanError naming the field.
 LaunchPlan parse_launch_plan(std::string_view text);

@@ -1,6 +1,6 @@
 // Jail -> Plan: the bwrap option list in a fixed order (namespaces, identity,
 // process flags, mounts in combinator order, log dir, env, chdir, raw args,
-// then base's read-only /), the host daemons and the in-jail helpers.
+// then base's read-only /) and the host daemons.
 #include "plan.hpp"
 
 #include <fmt/format.h>
@@ -79,7 +79,7 @@ Arg log_file(const Arg& dir, const std::string& name) {
 }
 
 Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optional<Arg>& log) {
-    Args argv{bin, std::string("--listen"), RuntimePath{"proxy/proxy.sock", "unix:"}};
+    Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
     auto add = [&](const char* flag, const std::string& value) {
         argv.insert(argv.end(), {std::string(flag), value});
     };
@@ -108,26 +108,20 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optio
     return argv;
 }
 
-// The access log (JSON lines the launcher summarises) is
-// LOGDIR/proxy-access.log; the proxy's stderr goes to LOGDIR/proxy.log like
-// every daemon's, so a warning never breaks a JSON line.
+// The proxy serves 127.0.0.1:PORT inside the jail on a socket the launcher
+// binds in the jail's network namespace (JailListen). The access log (JSON
+// lines the launcher summarises) is LOGDIR/proxy-access.log; the proxy's
+// stderr goes to LOGDIR/proxy.log like every daemon's, so a warning never
+// breaks a JSON line.
 void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
     if (plan.log_dir) {
         plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
         plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
         plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
     }
-    plan.daemons.push_back(Daemon{"proxy",
-                                  proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log),
-                                  RuntimePath{"proxy/proxy.sock"}, "on", std::nullopt});
-    // --quiet: its stderr is the program's; a client resetting a connection
-    // is not the program's news (start-up errors are still reported).
-    std::vector<std::string> relay{kJailRelay, "--background", "--quiet",
-                                   fmt::format("tcp:127.0.0.1:{}", s.port),
-                                   fmt::format("unix:{}/proxy.sock", kJailProxyDir)};
-    plan.in_jail.push_back({"proxy-port-relay", relay, "--gate-fd"});
-    plan.command_prefix = relay;
-    plan.command_prefix.emplace_back("--");
+    plan.daemons.push_back(
+        Daemon{"proxy", proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log), std::nullopt,
+               JailListen{"127.0.0.1", s.port}, "on", std::nullopt});
 }
 
 void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) {
@@ -138,6 +132,7 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
              {bins.relay.value_or("relay"), "--drop-root", RuntimePath{"nix/socket", "unix:"},
               "unix:" + host_socket},
              RuntimePath{"nix/socket"},
+             std::nullopt,
              nix.mode,
              host_socket};
     plan.daemons.push_back(std::move(d));
@@ -147,12 +142,6 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
 }
 
 } // namespace
-
-std::vector<std::string> Plan::command() const {
-    auto all = command_prefix;
-    all.insert(all.end(), user_command.begin(), user_command.end());
-    return all;
-}
 
 Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
                std::vector<std::string> user_command) {

@@ -56,6 +56,13 @@ Jail compose(const std::vector<Invocation>& invocations, const std::vector<Combi
         check_arity(*c, inv);
         c->apply(jail, inv, ctx);
     }
+    // Checked once all are applied: share-ns may come after proxy.
+    if (jail.proxy && !jail.unshared.contains(Namespace::net)) {
+        fail(Invocation{"proxy", {}, jail.proxy->origin},
+             "needs the jail's own network namespace (base makes one; share-ns net, or a "
+             "profile without base, keeps the host's: the jail would reach the network "
+             "directly, and the proxy's port would be on the host's loopback)");
+    }
     return jail;
 }
 

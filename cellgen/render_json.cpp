@@ -3,6 +3,7 @@
 #include "render.hpp"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 namespace cellgen {
 
@@ -50,10 +51,13 @@ json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
 json::array daemons(const Plan& plan, const RuntimeDir& rt) {
     json::array out;
     for (const auto& d : plan.daemons) {
-        json::object o{{"name", d.name},
-                       {"argv", strings(d.argv, rt)},
-                       {"ready_socket", arg_text(d.ready_socket, rt)},
-                       {"mode", d.mode}};
+        json::object o{{"name", d.name}, {"argv", strings(d.argv, rt)}, {"mode", d.mode}};
+        o["ready_socket"] =
+            d.ready_socket ? json::value(arg_text(*d.ready_socket, rt)) : json::value(nullptr);
+        o["jail_listen"] =
+            d.jail_listen
+                ? json::value(fmt::format("{}:{}", d.jail_listen->address, d.jail_listen->port))
+                : json::value(nullptr);
         o["needs"] = d.needs ? json::value(*d.needs) : json::value(nullptr);
         out.push_back(std::move(o));
     }
@@ -79,16 +83,8 @@ std::string render_json(const Plan& plan, const RenderOptions& opts) {
     for (const auto& [name, value] : plan.env) {
         env[name] = value;
     }
-    json::array in_jail;
-    for (const auto& h : plan.in_jail) {
-        json::object helper{{"name", h.name}, {"argv", strings(h.argv)}};
-        if (h.gate_option) {
-            helper["gate_option"] = *h.gate_option;
-        }
-        in_jail.push_back(std::move(helper));
-    }
     json::object root{
-        {"version", 1},
+        {"version", 2},
         {"cellgen", opts.version},
         {"bwrap", json::object{{"path", plan.bwrap},
                                {"args", strings(plan.bwrap_args, rt)},
@@ -96,7 +92,6 @@ std::string render_json(const Plan& plan, const RenderOptions& opts) {
         {"env", std::move(env)},
         {"runtime_dir", runtime_dir(plan, opts)},
         {"daemons", daemons(plan, rt)},
-        {"in_jail", std::move(in_jail)},
         {"logs", logs(plan, rt)},
     };
     return json::serialize(root) + "\n";

@@ -26,8 +26,9 @@ let
   available = p: let r = builtins.tryEval p; in if r.success then r.value else null;
   orDefault = pinned: default: if available pinned != null then pinned else default;
 
-  # cellgen and relay link Boost statically (relay must start in a jail that
-  # may hold nothing but itself; cellgen runs at every cell start), so the
+  # cellgen and relay link Boost statically (they start at every cell start,
+  # and a static binary starts faster; relay can also run in a jail that
+  # holds nothing but itself), so the
   # static archives are needed next to the shared ones. nixpkgs' cache has no
   # such Boost: the first build compiles it.
   boostPkg = (orDefault boost181 boost).override { enableStatic = true; };

@@ -1,7 +1,8 @@
-// `proxy`: HTTP(S) is the jail's only way out. The host proxy listens on a
-// Unix socket in the runtime dir, bound into the jail; the jail's first
-// process is a relay that serves it on 127.0.0.1:PORT and then execs the
-// command. The variables below are what common tools read to find a proxy.
+// `proxy`: HTTP(S) is the jail's only way out. The host proxy serves
+// 127.0.0.1:PORT inside the jail on a socket the launcher binds in the
+// jail's network namespace (plan.hpp, JailListen): no helper runs in the
+// jail and nothing is bound into it. The variables below are what common
+// tools read to find a proxy.
 #include "combinators.hpp"
 
 #include <fmt/format.h>
@@ -27,19 +28,11 @@ void set_proxy_env(Jail& jail, int port) {
 }
 
 void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
-    if (!ctx.settings.relay_bin) {
-        fail(inv, "the relay binary was not found next to cellgen, in the build tree or on "
-                  "PATH (use --relay-bin)");
-    }
     if (!ctx.settings.proxy_bin) {
         fail(inv, "the proxy binary was not found next to cellgen, in the build tree or on "
                   "PATH (use --proxy-bin)");
     }
-    jail.proxy = ProxySpec{*ctx.settings.relay_bin};
-    jail.add_runtime_dir("proxy");
-    // The relay is statically linked: the file alone is enough inside the jail.
-    jail.mount("--ro-bind", {*ctx.settings.relay_bin, kJailRelay});
-    jail.mount("--ro-bind", {RuntimePath{"proxy"}, kJailProxyDir});
+    jail.proxy = ProxySpec{inv.origin};
     set_proxy_env(jail, ctx.settings.proxy.port);
 }
 
@@ -47,11 +40,12 @@ void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
 
 std::vector<Combinator> proxy_combinators() {
     return {{"proxy", "",
-             "HTTP(S) through the host proxy only: plan `proxy` on a Unix socket in the runtime "
-             "dir (with --filter, --filter-type, --allow, --deny, --allow-cidr, --connect-port; "
-             "access log in the log dir), bind it at /run/cell/proxy, start the command through "
-             "an in-jail relay on 127.0.0.1:--proxy-port (default 3128), and set HTTP(S)_PROXY, "
-             "ALL_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy settings.",
+             "HTTP(S) through the host proxy only: plan `proxy` (with --filter, --filter-type, "
+             "--allow, --deny, --allow-cidr, --connect-port; access log in the log dir) serving "
+             "127.0.0.1:--proxy-port (default 3128) inside the jail, on a socket the launcher "
+             "binds in the jail's network namespace (so the jail must not share the host's), and "
+             "set HTTP(S)_PROXY, ALL_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy "
+             "settings.",
              0, 0, apply_proxy}};
 }
 

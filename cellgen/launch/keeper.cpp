@@ -43,20 +43,13 @@ void kill_all_children() {
 
 class Keep {
 public:
-    Keep(const KeeperSpec& spec, int start_read, int status_write)
-        : spec_(spec), start_read_(start_read), status_write_(status_write) {}
+    Keep(const KeeperSpec& spec, int status_write) : spec_(spec), status_write_(status_write) {}
 
     [[noreturn]] void run() {
         // A fork without exec holds all of the launcher's fds: the
         // lifeline's write end above all must go.
-        std::vector<int> keep{0,
-                              1,
-                              2,
-                              spec_.lifeline_read,
-                              spec_.devnull,
-                              spec_.runtime_dir_lock,
-                              start_read_,
-                              status_write_};
+        std::vector<int> keep{
+            0, 1, 2, spec_.lifeline_read, spec_.devnull, spec_.runtime_dir_lock, status_write_};
         for (const auto& m : spec_.bwrap.fds) {
             keep.push_back(m.from);
         }
@@ -84,6 +77,7 @@ public:
         if (sfd_ < 0) {
             ::_exit(kCannotRun); // the launcher sees no status and fails the cell
         }
+        start_bwrap();
         while (true) {
             loop_once();
         }
@@ -91,28 +85,19 @@ public:
 
 private:
     void loop_once() {
-        pollfd p[3] = {
-            {sfd_, POLLIN, 0}, {spec_.lifeline_read, POLLIN, 0}, {start_read_, POLLIN, 0}};
+        pollfd p[2] = {{sfd_, POLLIN, 0}, {spec_.lifeline_read, POLLIN, 0}};
         int timeout = -1;
         if (term_sent_) {
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(kill_at_ - Clock::now());
             timeout = static_cast<int>(std::max<long long>(left.count(), 0));
         }
-        int n = ::poll(p, start_read_ >= 0 ? 3 : 2, timeout);
+        int n = ::poll(p, 2, timeout);
         if (n < 0) {
             return; // EINTR: nothing is handled asynchronously here
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             launcher_gone();
-        }
-        if (start_read_ >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char go;
-            if (::read(start_read_, &go, 1) == 1) {
-                start_bwrap();
-            }
-            ::close(start_read_);
-            start_read_ = -1;
         }
         if (term_sent_ && bwrap_ > 0 && Clock::now() >= kill_at_) {
             ::kill(bwrap_, SIGKILL); // it outlived TERM
@@ -181,7 +166,6 @@ private:
     }
 
     const KeeperSpec& spec_;
-    int start_read_;
     int status_write_;
     int sfd_ = -1;
     pid_t bwrap_ = 0;
@@ -191,33 +175,19 @@ private:
 
 } // namespace
 
-Keeper::Keeper(const KeeperSpec& spec, bool start_now) {
-    auto start = make_pipe("keeper's start");
+Keeper::Keeper(const KeeperSpec& spec) {
     auto status = make_pipe("keeper's status");
-    if (start_now) {
-        [[maybe_unused]] auto n = ::write(start.write.get(), "s", 1);
-        started_ = true;
-    }
     pid_ = ::fork();
     if (pid_ < 0) {
         throw_errno("cannot start the keeper");
     }
     if (pid_ == 0) {
         ::setpgid(0, 0);
-        Keep(spec, start.read.get(), status.write.get()).run();
+        Keep(spec, status.write.get()).run();
     }
     // Both sides set the group: a daemon may join it before the keeper runs.
     ::setpgid(pid_, pid_);
-    start_ = std::move(start.write);
     status_ = std::move(status.read);
-}
-
-void Keeper::start() {
-    if (!started_) {
-        [[maybe_unused]] auto n = ::write(start_.get(), "s", 1);
-        started_ = true;
-    }
-    start_.reset();
 }
 
 std::optional<int> Keeper::read_status() {

@@ -10,10 +10,9 @@
 // milliseconds used to leave a jail running (about one in 40 SIGKILLs 22-46
 // ms into a cell, the command included).
 //
-// Protocol with the launcher, all through pipes it made before the fork:
-//  - start: one byte lets the keeper start bwrap (written before the fork
-//    when bwrap starts at once, behind the gate; else once every daemon is
-//    ready); EOF without one: bwrap never starts;
+// It starts bwrap at once: bwrap holds the command back itself (--block-fd)
+// until the launcher has every daemon ready. Protocol with the launcher,
+// through a pipe and a signal:
 //  - status: once bwrap has ended, and the orphans it left are KILLed, the
 //    keeper writes bwrap's status as a shell reports it (128+N for signal N;
 //    70 when bwrap could not be run) and closes the pipe;
@@ -42,24 +41,19 @@ struct KeeperSpec {
 // The launcher's side of the keeper.
 class Keeper {
 public:
-    // Forks the keeper; with `start_now` it starts bwrap at once.
-    Keeper(const KeeperSpec& spec, bool start_now);
+    // Forks the keeper, which starts bwrap.
+    explicit Keeper(const KeeperSpec& spec);
 
     pid_t pid() const { return pid_; }
-    bool started() const { return started_; }
-    // Lets the keeper start bwrap.
-    void start();
     // Readable once bwrap's status is there, or the keeper is gone.
     int status_fd() const { return status_.get(); }
     // bwrap's status once status_fd() is readable; nullopt when the keeper
-    // ended without one (it was killed, or bwrap never started).
+    // ended without one (it was killed).
     std::optional<int> read_status();
 
 private:
     pid_t pid_ = 0;
-    Fd start_;
     Fd status_;
-    bool started_ = false;
 };
 
 } // namespace launch

@@ -1,10 +1,13 @@
 #include "launcher.hpp"
 #include "children.hpp"
 #include "error.hpp"
+#include "jail_listener.hpp"
 #include "refusals.hpp"
 #include "runtime_dir.hpp"
 #include "spawn.hpp"
 #include "stale_dirs.hpp"
+
+#include <charconv>
 
 #include <cerrno>
 #include <csignal>
@@ -74,6 +77,18 @@ int Launcher::run() {
         log_.note("runtime dir " + opts_.runtime_dir);
         copy_private_devices(opts_.private_devices, opts_.runtime_dir + "/dev", log_);
         start_cell();
+        if (auto stop = start_jail_daemons()) {
+            if (*stop > 0) {
+                return on_signal(*stop);
+            }
+            // bwrap ended before it made the jail: its own message said why.
+            int rc = wait_bwrap();
+            if (rc < 0) {
+                return on_signal(-rc);
+            }
+            cleanup();
+            return rc == 0 ? 70 : rc;
+        }
         if (auto stop = await_daemons()) {
             if (*stop != 0) {
                 return on_signal(*stop);
@@ -81,12 +96,7 @@ int Launcher::run() {
             cleanup();
             return 70;
         }
-        if (opts_.gate_option) {
-            open_gate();
-        } else {
-            keeper_->start();
-            log_.note("bwrap started");
-        }
+        open_gate();
         int rc = wait_bwrap();
         if (rc < 0) {
             return on_signal(-rc);
@@ -110,40 +120,133 @@ void Launcher::start_cell() {
         throw_errno("cannot open /dev/null");
     }
     Fd args = nul_list_fd(opts_.bwrap_args, opts_.runtime_dir);
-    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--", opts_.command.front()};
-    std::vector<FdMove> fds{{args.get(), 9}};
-    Pipe gate;
-    if (opts_.gate_option) {
-        gate = make_pipe("gate");
-        argv.insert(argv.end(), {*opts_.gate_option, "8"});
-        fds.push_back({gate.read.get(), 8});
+    // bwrap's own gate: its first process sets the jail up, then waits on
+    // --block-fd before it runs the command (open_gate).
+    auto gate = make_pipe("gate");
+    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--block-fd", "8"};
+    std::vector<FdMove> fds{{args.get(), 9}, {gate.read.get(), 8}};
+    Pipe info;
+    if (needs_jail_listener()) {
+        info = make_pipe("bwrap's info");
+        argv.insert(argv.end(), {"--info-fd", "7"});
+        fds.push_back({info.write.get(), 7});
     }
-    argv.insert(argv.end(), opts_.command.begin() + 1, opts_.command.end());
+    argv.emplace_back("--");
+    argv.insert(argv.end(), opts_.command.begin(), opts_.command.end());
     // bwrap joins our process group: a terminal's signals and job control
     // reach it as they reach us.
     keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
                                lifeline.read.get(),
                                devnull.get(),
                                runtime_dir_lock_.get(),
-                               opts_.runtime_dir},
-                    opts_.gate_option.has_value());
+                               opts_.runtime_dir});
     pgid_ = keeper_->pid();
     lifeline_write_ = std::move(lifeline.write);
     lifeline_read_ = std::move(lifeline.read);
     gate_write_ = std::move(gate.write);
-    if (opts_.gate_option) {
-        log_.note(fmt::format("keeper {} started bwrap behind the gate", pgid_));
+    bwrap_info_ = std::move(info.read);
+    devnull_ = std::move(devnull);
+    log_.note(fmt::format("keeper {} started bwrap behind the gate", pgid_));
+    std::vector<std::string> names;
+    for (const auto& command : opts_.daemons) {
+        if (command.jail_listen) {
+            continue; // once bwrap has made the jail's network
+        }
+        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
+        start_daemon(d, command.argv, nullptr);
+        names.push_back(command.name);
+    }
+    if (!names.empty()) {
+        log_.note(
+            fmt::format("daemons {} started in process group {}", fmt::join(names, " "), pgid_));
+    }
+}
+
+bool Launcher::needs_jail_listener() const {
+    for (const auto& d : opts_.daemons) {
+        if (d.jail_listen) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::optional<int> Launcher::start_jail_daemons() {
+    if (!bwrap_info_) {
+        return std::nullopt;
+    }
+    int sig = 0;
+    auto sandbox = read_bwrap_info(sig);
+    if (!sandbox) {
+        return sig;
     }
     std::vector<std::string> names;
     for (const auto& command : opts_.daemons) {
+        if (!command.jail_listen) {
+            continue;
+        }
+        Fd listener = listen_in_jail(*sandbox, pgid_, *command.jail_listen);
         auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
-        start_daemon(d, command.argv, devnull);
-        names.push_back(command.name);
+        start_daemon(d, command.argv, &listener);
+        names.push_back(fmt::format("{} ({}:{} in the jail)", command.name,
+                                    command.jail_listen->address, command.jail_listen->port));
     }
-    log_.note(fmt::format("daemons {} started in process group {}", fmt::join(names, " "), pgid_));
+    log_.note(fmt::format("daemons {} started in process group {}", fmt::join(names, ", "), pgid_));
+    return std::nullopt;
 }
 
-void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd& devnull) {
+// What bwrap writes on --info-fd, {"child-pid": N}, N being its first
+// process (in our pid namespace); EOF with nothing means bwrap ended first.
+std::optional<pid_t> Launcher::read_bwrap_info(int& signal) {
+    std::string text;
+    std::vector<bool> readable;
+    auto deadline = Clock::now() + opts_.ready_timeout;
+    while (true) {
+        auto left = until(deadline);
+        if (left.count() <= 0) {
+            throw SetupError(fmt::format("bwrap did not report its process within {}s",
+                                         opts_.ready_timeout.count()));
+        }
+        auto sig = signals_.wait({bwrap_info_.get()}, readable, left);
+        if (sig == SIGCHLD) {
+            reap();
+        } else if (sig) {
+            signal = *sig;
+            return std::nullopt;
+        }
+        if (!readable[0]) {
+            continue;
+        }
+        char buf[256];
+        auto n = ::read(bwrap_info_.get(), buf, sizeof buf);
+        if (n > 0) {
+            text.append(buf, static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        bwrap_info_.reset();
+        if (text.empty()) {
+            return std::nullopt;
+        }
+        auto key = text.find("\"child-pid\"");
+        auto colon = key == std::string::npos ? key : text.find(':', key);
+        pid_t pid = 0;
+        if (colon != std::string::npos) {
+            auto start = text.find_first_not_of(" \t\n", colon + 1);
+            if (start != std::string::npos) {
+                std::from_chars(text.data() + start, text.data() + text.size(), pid);
+            }
+        }
+        if (pid <= 0) {
+            throw SetupError("bwrap's --info-fd output has no child-pid: " + text);
+        }
+        return pid;
+    }
+}
+
+void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener) {
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
     }
@@ -157,13 +260,15 @@ void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd& 
         throw_errno("cannot open " + log_path +
                     " (a log must be a regular file: remove what is there)");
     }
-    d.pid = spawn({std::move(argv),
-                   {{devnull.get(), 0},
-                    {devnull.get(), 1},
-                    {err.get(), 2},
-                    {ready.write.get(), 3},
-                    {lifeline_read_.get(), 4}},
-                   pgid_});
+    std::vector<FdMove> fds{{devnull_.get(), 0},
+                            {devnull_.get(), 1},
+                            {err.get(), 2},
+                            {ready.write.get(), 3},
+                            {lifeline_read_.get(), 4}};
+    if (jail_listener) {
+        fds.push_back({jail_listener->get(), cellgen::kJailListenFd});
+    }
+    d.pid = spawn({std::move(argv), std::move(fds), pgid_});
     d.ready = std::move(ready.read);
 }
 
@@ -256,7 +361,7 @@ int Launcher::take_bwrap_status() {
 }
 
 void Launcher::stop_bwrap() {
-    if (!keeper_ || !keeper_->started() || bwrap_ended_) {
+    if (!keeper_ || bwrap_ended_) {
         return;
     }
     // The keeper gives bwrap 2 s after TERM before it KILLs it and its orphans.

@@ -2,13 +2,15 @@
 // made and filled. The theory of operation is in docs/cell.md; in short:
 //  1. the keeper (keeper.hpp), our one fork, leads a new process group and
 //     holds the read end of a lifeline pipe whose only write end is ours; it
-//     starts bwrap and, if we die, even by SIGKILL, sees EOF, KILLs bwrap
-//     and whatever bwrap left, and removes the runtime dir;
-//  2. each host daemon joins that group with a ready pipe (fd 3) and the
-//     lifeline (fd 4), so it exits on EOF too;
-//  3. with a gate, bwrap starts at once: the jail's first process holds the
-//     command back until we write "go" on the gate pipe (fd 8), once every
-//     daemon said ready; without one, bwrap starts after that;
+//     starts bwrap at once and, if we die, even by SIGKILL, sees EOF, KILLs
+//     bwrap and whatever bwrap left, and removes the runtime dir;
+//  2. bwrap sets the jail up, then holds the command back (--block-fd 8)
+//     until we write on that gate, once every daemon said ready;
+//  3. each host daemon joins the keeper's group with a ready pipe (fd 3) and
+//     the lifeline (fd 4), so it exits on EOF too; the proxy also gets a
+//     listener made inside the jail's network namespace (fd 5,
+//     jail_listener.hpp) once bwrap has said which process holds that
+//     namespace (--info-fd 7);
 //  4. a daemon that ends before it is ready, or is not ready in time, fails
 //     the cell (exit 70) with its name and the tail of its stderr;
 //  5. on every exit path: stop bwrap, TERM then KILL the group, count success
@@ -25,6 +27,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <sys/types.h>
 #include <vector>
 
@@ -44,10 +47,19 @@ private:
     };
     enum class Await { ready, failed };
 
-    // The keeper, with bwrap behind the gate when there is one, then the
-    // daemons in the keeper's group.
+    // The keeper, with bwrap behind the gate, then the daemons that need no
+    // jail listener, in the keeper's group.
     void start_cell();
-    void start_daemon(Daemon& d, std::vector<std::string> argv, const Fd& devnull);
+    bool needs_jail_listener() const;
+    // The daemons that serve the jail on a listener in its network
+    // namespace (jail_listener.hpp), once bwrap said which process holds it.
+    // nullopt when they started (or there are none); else a signal that
+    // interrupted us, or 0 when bwrap ended first (its status tells why).
+    std::optional<int> start_jail_daemons();
+    // The pid of bwrap's first process; nullopt with `signal` set when a
+    // signal interrupted the wait, or 0 when bwrap ended without one.
+    std::optional<pid_t> read_bwrap_info(int& signal);
+    void start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener);
     // nullopt: every daemon is ready; else the signal that interrupted us, or
     // 0 after a failure that was already reported.
     std::optional<int> await_daemons();
@@ -80,6 +92,8 @@ private:
     Fd lifeline_write_;
     Fd lifeline_read_; // for the daemons and the keeper
     Fd gate_write_;
+    Fd bwrap_info_; // read end of bwrap's --info-fd
+    Fd devnull_;
     std::optional<Keeper> keeper_;
     bool bwrap_ended_ = false; // its status came from the keeper
     std::vector<Daemon> daemons_;

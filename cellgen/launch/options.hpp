@@ -10,6 +10,8 @@
 // on fd 3; `cell` runs the same code in its own process.
 #pragma once
 
+#include "../jail_listen.hpp"
+
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -21,14 +23,14 @@ namespace launch {
 struct DaemonCommand {
     std::string name;
     std::vector<std::string> argv; // the launcher appends --ready-fd 3 --lifeline-fd 4
+    std::optional<cellgen::JailListen> jail_listen; // made in bwrap's netns, fd 5
 };
 
 struct Options {
     std::string runtime_dir; // made and filled; the Launcher removes it
     std::string log_dir;
     std::string bwrap;
-    std::vector<std::string> bwrap_args;    // reach bwrap through --args, never argv
-    std::optional<std::string> gate_option; // inserted after command[0], with fd 8
+    std::vector<std::string> bwrap_args; // reach bwrap through --args, never argv
     std::optional<std::string> proxy_log;
     std::vector<std::string> private_devices;
     std::vector<DaemonCommand> daemons; // in start order

@@ -192,7 +192,7 @@ std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::str
                 throw PrepareError(70, text);
             }
         }
-        out.push_back({d.name, texts(d.argv, rt)});
+        out.push_back({d.name, texts(d.argv, rt), d.jail_listen});
     }
     return out;
 }
@@ -240,7 +240,6 @@ Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
     o.daemons = select_daemons(plan, o.runtime_dir, log);
     o.bwrap = plan.bwrap;
     o.bwrap_args = bwrap_options(plan, o.runtime_dir, getenv);
-    o.gate_option = plan.gate_option;
     if (plan.proxy_log) {
         o.proxy_log = cellgen::arg_text(*plan.proxy_log, rt);
     }

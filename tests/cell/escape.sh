@@ -162,6 +162,21 @@ def tiocsti(text):
             print("fd", fd, err(e))
     return 0 if got else 1
 
+def take_proxy_port():
+    # The proxy's port in the jail belongs to a socket held outside it: no
+    # program may bind its own server there, reuse options or not.
+    from urllib.parse import urlsplit
+    port = urlsplit(os.environ["HTTP_PROXY"]).port
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+    except OSError as e:
+        print(err(e)); return 1
+    print("bound"); return 0
+
 def daemon(tag):
     # Double fork, new session, TERM and HUP ignored: the classic survivor.
     if os.fork():
@@ -383,9 +398,7 @@ attempts_writes() {
         "attempt_lines etc-hosts sh -c 'echo 127.0.0.1 evil >> /etc/hosts'"
         "attempt_lines etc-passwd sh -c 'echo x >> /etc/passwd'"
         "attempt_lines nix-store touch /nix/store/escape-$MARK"
-        "attempt_lines proxy-socket-dir touch /run/cell/proxy/escape-$MARK"
-        "attempt_lines proxy-socket-replace rm -f /run/cell/proxy/proxy.sock"
-        "attempt_lines relay-binary sh -c 'echo x > /run/cell/bin/relay'"
+        "attempt_lines proxy-port-takeover python3 probe.py take_proxy_port"
         "attempt_lines nix-socket-dir touch /nix/var/nix/daemon-socket/escape-$MARK"
         "attempt_lines proc-sys-core-pattern sh -c 'cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern'"
         "attempt_lines proc-sys-unmasked-nested unshare -Urm python3 probe.py unmask_sysctl"
@@ -409,8 +422,7 @@ attempts_writes() {
         "attempt_lines nested-remount-store-rw unshare -Urm sh -c 'mount -o remount,rw,bind /nix/store && touch /nix/store/escape-$MARK'"
         "attempt_lines nested-remount-root-rw unshare -Urm sh -c 'mount -o remount,rw / && mkdir /escape-$MARK && test -e /usr/escape-$MARK'"
     )
-    names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-socket-dir proxy-socket-replace
-        relay-binary nix-socket-dir proc-sys-core-pattern proc-sys-unmasked-nested
+    names=(root-dir usr etc etc-hosts etc-passwd nix-store proxy-port-takeover nix-socket-dir proc-sys-core-pattern proc-sys-unmasked-nested
         proc-sys-fresh-procfs proc-sys-modprobe proc-sys-legacy-tiocsti
         read-host-tls-keys proc-sys-drop-caches proc-sys-ip-forward
         sysrq-trigger block-devices sethostname sethostname-nested-userns settime cgroupfs

@@ -258,7 +258,7 @@ TEST_CASE("nix-store and nix-daemon") {
     CHECK(off.bwrap_args.empty());
 }
 
-TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
+TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
     Fixture f;
     f.settings.proxy.port = 8080;
     f.settings.proxy.allow = {"example.com", "*.example.org"};
@@ -267,11 +267,25 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
     f.settings.proxy.filter_type = "ere";
     f.settings.proxy.allow_cidr = {"10.0.0.0/8"};
     f.settings.proxy.connect_ports = {443, 8443};
-    auto plan = f.plan({inv("proxy"), inv("log-dir")}, {"curl", "x"});
+    auto plan = f.plan({inv("base"), inv("proxy"), inv("log-dir")}, {"curl", "x"});
     auto args = cellgen_test::texts(plan.bwrap_args);
-    CHECK(Strings(args.begin(), args.begin() + 6) == Strings{"--ro-bind", "/opt/cell/relay",
-                                                             "/run/cell/bin/relay", "--ro-bind",
-                                                             "/rt/proxy", "/run/cell/proxy"});
+    // Nothing is bound into the jail for the proxy: its port is a socket the
+    // launcher makes in the jail's network namespace.
+    auto no_env = [](const Strings& all) {
+        Strings out;
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (all[i] == "--setenv") {
+                i += 2;
+            } else {
+                out.push_back(all[i]);
+            }
+        }
+        return out;
+    };
+    CHECK(no_env(args) ==
+          no_env(cellgen_test::texts(f.plan({inv("base"), inv("log-dir")}).bwrap_args)));
+    CHECK(std::find(plan.runtime_dirs.begin(), plan.runtime_dirs.end(), "proxy") ==
+          plan.runtime_dirs.end());
     for (const char* var :
          {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
           "npm_config_proxy", "npm_config_https_proxy", "CARGO_HTTP_PROXY", "PIP_PROXY"}) {
@@ -286,7 +300,7 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
     REQUIRE(plan.daemons.size() == 1);
     CHECK(cellgen_test::texts(plan.daemons[0].argv) == Strings{"/opt/cell/proxy",
                                                                "--listen",
-                                                               "unix:/rt/proxy/proxy.sock",
+                                                               "fd:5",
                                                                "--filter",
                                                                "/etc/cell/filter",
                                                                "--filter-type",
@@ -305,13 +319,20 @@ TEST_CASE("proxy: binds, env, host daemon and in-jail relay") {
                                                                "8443",
                                                                "--log",
                                                                "/rt/log/proxy-access.log"});
-    CHECK(plan.command() == Strings{"/run/cell/bin/relay", "--background", "--quiet",
-                                    "tcp:127.0.0.1:8080", "unix:/run/cell/proxy/proxy.sock", "--",
-                                    "curl", "x"});
-    REQUIRE(plan.in_jail.size() == 1);
-    CHECK(plan.in_jail[0].name == "proxy-port-relay");
-    f.settings.relay_bin.reset();
-    CHECK_THROWS_WITH(f.plan({inv("proxy")}), Catch::Contains("--relay-bin"));
+    CHECK(plan.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 8080});
+    CHECK_FALSE(plan.daemons[0].ready_socket);
+    // The command runs as it is: no helper before it in the jail.
+    CHECK(plan.command() == Strings{"curl", "x"});
+    f.settings.proxy_bin.reset();
+    CHECK_THROWS_WITH(f.plan({inv("proxy")}), Catch::Contains("--proxy-bin"));
+}
+
+TEST_CASE("proxy needs the jail's own network namespace") {
+    Fixture f;
+    // share-ns after proxy counts too: the check runs once all are applied.
+    CHECK_THROWS_WITH(f.plan({inv("base"), inv("proxy"), inv("share-ns", {"net"})}),
+                      Catch::Contains("proxy: needs the jail's own network namespace"));
+    CHECK_NOTHROW(f.plan({inv("base"), inv("proxy"), inv("share-ns", {"ipc"})}));
 }
 
 TEST_CASE("worktree and log-dir") {

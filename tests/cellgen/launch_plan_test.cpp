@@ -51,7 +51,7 @@ TEST_CASE("launch plan: JSON round trip, one line") {
     Fixture f;
     auto lp = full_plan(f);
     REQUIRE(lp.daemons.size() == 2);
-    REQUIRE(lp.gate_option == std::optional<std::string>("--gate-fd"));
+    REQUIRE(lp.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 3128});
     auto text = cellgen::launch_plan_json(lp);
     CHECK(text.find('\n') == std::string::npos);
     CHECK(cellgen::parse_launch_plan(text) == lp);
@@ -93,8 +93,9 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     auto missing = good;
     missing.erase("bwrap");
     CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
-    CHECK(error_of(with("cell_launch_plan", 2)) ==
-          "plan: cell_launch_plan: this cell-launch reads version 1 only");
+    CHECK(error_of(with("cell_launch_plan", 1)) ==
+          "plan: cell_launch_plan: this cell-launch reads version 2 only (a wrapper and its "
+          "cell-launch come from one build: render the wrapper again)");
     CHECK(error_of(with("command", boost::json::array{"a", 3})) ==
           "plan.command[1]: expected a string");
     CHECK(error_of(with("bwrap_args", boost::json::array{boost::json::object{{"rt", "../x"}}})) ==
@@ -108,6 +109,17 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     bad_daemon["daemons"].as_array()[0].as_object()["name"] = "../x";
     CHECK(error_of(boost::json::serialize(bad_daemon)) ==
           "plan.daemons: \"../x\" is not a daemon name ([a-z0-9_-])");
+    auto listen_at = [&](boost::json::value v) {
+        auto o = good;
+        o["daemons"].as_array()[0].as_object()["jail_listen"] = std::move(v);
+        return error_of(boost::json::serialize(o));
+    };
+    CHECK(listen_at(boost::json::object{{"address", "localhost"}, {"port", 3128}}) ==
+          "plan.daemons: jail_listen: \"localhost\" is not an IPv4 address");
+    CHECK(listen_at(boost::json::object{{"address", "127.0.0.1"}, {"port", 0}}) ==
+          "plan.daemons[0].jail_listen.port: expected a whole number from 1 to 65535");
+    CHECK(listen_at(boost::json::object{{"address", "127.0.0.1"}}) ==
+          "plan.daemons[0].jail_listen: missing field \"port\"");
 }
 
 TEST_CASE("launch plan: prepare_dir_only makes the dirs and files, resolves every path") {

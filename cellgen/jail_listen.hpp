@@ -1,0 +1,22 @@
+// A TCP listener the launcher makes inside the jail's network namespace and
+// hands to a host daemon (the proxy) as fd kJailListenFd. The daemon then
+// serves the jail directly: no helper runs in the jail, no socket file is
+// bound into it, and nothing in the jail can close or take over the port,
+// since the socket belongs to a process outside.
+#pragma once
+
+#include <string>
+
+namespace cellgen {
+
+struct JailListen {
+    std::string address; // an IPv4 literal: 127.0.0.1
+    int port = 0;
+    bool operator==(const JailListen&) const = default;
+};
+
+// The fd a daemon finds its jail listener on (after --ready-fd 3 and
+// --lifeline-fd 4); its argv says `--listen fd:5`.
+inline constexpr int kJailListenFd = 5;
+
+} // namespace cellgen
