@@ -73,13 +73,15 @@ ref_cell() {
     local -a args
     mapfile -d '' args < <(prepare "$rt") # the same files and mounts, under this run's dir
     # Plus what the in-jail socat needs: the host socat's socket, bound in
-    # (before the plan's last `--remount-ro /`, after which no mount point
-    # can be made).
+    # (before the plan's `--remount-ro /`, after which no mount point can be
+    # made).
     mkdir "$rt/proxy"
-    local n=${#args[@]}
-    [[ ${args[n - 2]} == --remount-ro && ${args[n - 1]} == / ]] ||
-        { echo "bench: the plan no longer ends with --remount-ro /" >&2; return 1; }
-    args=("${args[@]:0:n-2}" --ro-bind "$rt/proxy" /run/cell/proxy --remount-ro /)
+    local i ro=-1
+    for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+        [[ ${args[i]} == --remount-ro && ${args[i + 1]} == / ]] && ro=$i
+    done
+    ((ro >= 0)) || { echo "bench: the plan has no --remount-ro /" >&2; return 1; }
+    args=("${args[@]:0:ro}" --ro-bind "$rt/proxy" /run/cell/proxy "${args[@]:ro}")
     printf 'Port %s\nListen 127.0.0.1\nTimeout 600\nMaxClients 100\nLogLevel Critical\n' \
         "$REF_PORT" >"$rt/tp.conf"
     tinyproxy -d -c "$rt/tp.conf" &

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 namespace launch {
 
@@ -55,93 +56,59 @@ bool same_namespace(int fd, const char* own) {
            a.st_ino == b.st_ino;
 }
 
-// Runs in the joiner child, which may change its namespaces freely: the
-// listening socket, or what failed.
-std::string make_listener(int userns, int netns, const cellgen::JailListen& where, int& out) {
+// What the joiner reports: its listening socket, or the step that failed
+// and errno. It shares our memory (CLONE_VM) and fd table (CLONE_FILES), so
+// the socket is ours as soon as it exists, and it must not allocate: it
+// only makes system calls and writes here.
+struct JoinResult {
+    int fd = -1;
+    const char* failed = "the joiner did not run";
+    int error = 0;
+};
+
+struct JoinRequest {
+    int userns; // -1: stay in our user namespace
+    int netns;
+    sockaddr_in addr;
+    JoinResult result;
+};
+
+int join_and_listen(void* arg) {
+    auto& req = *static_cast<JoinRequest*>(arg);
+    auto fail = [&](const char* step) {
+        req.result.failed = step;
+        req.result.error = errno;
+        return 0;
+    };
     // Only the user namespace that owns the network namespace gives the
     // right to enter it; root in a cell that shares the host's user
-    // namespace is there already.
-    if (userns >= 0 && ::setns(userns, CLONE_NEWUSER) != 0) {
-        return fmt::format("cannot enter the jail's user namespace: {}", std::strerror(errno));
+    // namespace is there already. Our credentials and namespaces are this
+    // task's own: the launcher's do not change.
+    if (req.userns >= 0 && ::setns(req.userns, CLONE_NEWUSER) != 0) {
+        return fail("cannot enter the jail's user namespace");
     }
-    if (::setns(netns, CLONE_NEWNET) != 0) {
-        return fmt::format("cannot enter the jail's network namespace: {}", std::strerror(errno));
+    if (::setns(req.netns, CLONE_NEWNET) != 0) {
+        return fail("cannot enter the jail's network namespace");
     }
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) {
-        return fmt::format("socket: {}", std::strerror(errno));
+        return fail("socket");
     }
     // bwrap brings lo up on its own schedule; the address need not exist
     // yet (IP_FREEBIND), only by the time the command connects, after bwrap
     // has set everything up.
     int one = 1;
     ::setsockopt(s, SOL_IP, IP_FREEBIND, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(where.port));
-    if (::inet_pton(AF_INET, where.address.c_str(), &addr.sin_addr) != 1) {
-        return fmt::format("'{}' is not an IPv4 address", where.address);
-    }
-    if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return fmt::format("bind: {}", std::strerror(errno));
+    if (::bind(s, reinterpret_cast<const sockaddr*>(&req.addr), sizeof req.addr) != 0) {
+        ::close(s);
+        return fail("bind");
     }
     if (::listen(s, 4096) != 0) {
-        return fmt::format("listen: {}", std::strerror(errno));
+        ::close(s);
+        return fail("listen");
     }
-    out = s;
-    return {};
-}
-
-// One message: the socket as SCM_RIGHTS with a single byte, or the error text.
-void send_result(int channel, int fd, const std::string& error) {
-    char ok = 'k';
-    iovec iov{};
-    msghdr msg{};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (error.empty()) {
-        iov = {&ok, 1};
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    } else {
-        iov = {const_cast<char*>(error.data()), error.size()};
-    }
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    [[maybe_unused]] auto n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
-}
-
-Fd receive_result(int channel, const std::string& what) {
-    char text[512];
-    iovec iov{text, sizeof text};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        throw_errno(what + ": reading the joiner's answer");
-    }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            return Fd(fd);
-        }
-    }
-    if (n == 0) {
-        throw SetupError(what + ": the joiner ended without an answer");
-    }
-    throw SetupError(fmt::format("{}: {}", what, std::string_view(text, static_cast<size_t>(n))));
+    req.result = {s, nullptr, 0};
+    return 0;
 }
 
 } // namespace
@@ -174,31 +141,27 @@ Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where)
     if (same_namespace(userns.get(), "/proc/self/ns/user")) {
         userns.reset();
     }
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-        throw_errno(what + ": socketpair");
+    JoinRequest req{userns ? userns.get() : -1, netns.get(), {}, {}};
+    req.addr.sin_family = AF_INET;
+    req.addr.sin_port = htons(static_cast<uint16_t>(where.port));
+    if (::inet_pton(AF_INET, where.address.c_str(), &req.addr.sin_addr) != 1) {
+        throw SetupError(fmt::format("{}: '{}' is not an IPv4 address", what, where.address));
     }
-    Fd ours(pair[0]);
-    Fd theirs(pair[1]);
-    pid_t joiner = ::fork();
+    // A task of our own that shares our memory and fd table and runs while
+    // we wait (as posix_spawn's child does): setns changes only its own
+    // namespaces, and nothing is copied.
+    std::vector<char> stack(64 * 1024);
+    pid_t joiner = ::clone(join_and_listen, stack.data() + stack.size(),
+                           CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &req);
     if (joiner < 0) {
-        throw_errno(what + ": cannot fork");
-    }
-    if (joiner == 0) {
-        int fd = -1;
-        auto error = make_listener(userns ? userns.get() : -1, netns.get(), where, fd);
-        send_result(theirs.get(), fd, error);
-        ::_exit(0);
-    }
-    theirs.reset(); // the joiner's end: EOF once it is gone
-    Fd listener;
-    try {
-        listener = receive_result(ours.get(), what);
-    } catch (...) {
-        ::waitpid(joiner, nullptr, 0);
-        throw;
+        throw_errno(what + ": cannot start the joiner");
     }
     ::waitpid(joiner, nullptr, 0);
+    if (req.result.failed != nullptr) {
+        throw SetupError(
+            fmt::format("{}: {}: {}", what, req.result.failed, std::strerror(req.result.error)));
+    }
+    Fd listener(req.result.fd);
     return listener;
 }
 

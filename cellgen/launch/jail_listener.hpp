@@ -9,9 +9,9 @@
 // bwrap makes the namespace (--unshare-net) and reports its first process
 // on --info-fd; that process then waits on --block-fd until the launcher has
 // every daemon ready, so the socket exists before the command runs. A
-// short-lived child of the launcher enters the namespace (first the user
-// namespace that owns it, which the caller's uid owns) to make the socket and
-// sends it back over a socketpair; the launcher itself never changes
+// short-lived task of the launcher's, sharing its memory and fd table,
+// enters the namespace (first the user namespace that owns it, which the
+// caller's uid owns) to make the socket; the launcher itself never changes
 // namespace.
 #pragma once
 
