@@ -164,17 +164,21 @@ def tiocsti(text):
 
 def take_proxy_port():
     # The proxy's port in the jail belongs to a socket held outside it: no
-    # program may bind its own server there, reuse options or not.
+    # program may bind its own server there, reuse options or not. Only
+    # EADDRINUSE counts as blocked: any other outcome (bound, or a probe
+    # that failed for another reason) is reported as an escape.
     from urllib.parse import urlsplit
-    port = urlsplit(os.environ["HTTP_PROXY"]).port
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
+        port = urlsplit(os.environ["HTTP_PROXY"]).port
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         s.bind(("127.0.0.1", port))
         s.listen()
     except OSError as e:
-        print(err(e)); return 1
+        print(err(e)); return 1 if e.errno == errno.EADDRINUSE else 0
+    except Exception as e:
+        print("probe failed:", e); return 0
     print("bound"); return 0
 
 def daemon(tag):
