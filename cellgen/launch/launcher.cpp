@@ -137,6 +137,7 @@ void Launcher::start_cell() {
     // reach it as they reach us.
     keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
                                lifeline.read.get(),
+                               gate.write.get(),
                                devnull.get(),
                                runtime_dir_lock_.get(),
                                opts_.runtime_dir});
@@ -482,9 +483,13 @@ bool Launcher::cleanup() {
     }
     cleaned_ = true;
     bool ok = true;
-    gate_write_.reset(); // a command still held at the gate never runs
+    // bwrap's --block-fd lets the command run on the gate's EOF as on a
+    // byte: the gate stays shut (open and unwritten, here and in the
+    // keeper) until bwrap and whatever it left are gone, so a command still
+    // held there never runs.
     stop_bwrap();
     kill_orphans();
+    gate_write_.reset();
     ok = stop_group() && ok;
     // The daemons are gone, so the proxy's log is complete.
     if (opts_.proxy_log) {

@@ -58,8 +58,10 @@ for sig in TERM INT HUP KILL; do
 done
 
 if start_cell; then
-    # The proxy itself: the launcher's own argv names the runtime dir too.
-    pkill -KILL -f "^[^ ]*/proxy --listen unix:$SCRATCH/run/cell"
+    # The proxy itself (its access log is in the runtime dir; the launcher's
+    # own argv names the runtime dir too, so match the proxy's form).
+    check "the proxy is found and killed" \
+        pkill -KILL -f "^[^ ]*/proxy --listen fd:5 .*$SCRATCH/run/cell"
     sleep 0.2
     check "the cell runs on without its proxy" kill -0 "$CELL_PID"
     # Then the command ends (the in-jail sh that carries MARK).
@@ -100,6 +102,23 @@ check "a daemon failing 0-12 ms into bwrap's set-up fails every cell ($early_rcs
     bash -c '[[ $(tr -s " " "\n" <<<"$1" | sort -u | xargs) == 70 ]]' _ "$early_rcs"
 check "... and the command never ran" test ! -e "$WT/ran-early-$MARK"
 check "... and no jail is left behind" wait_gone
+
+# The gate is bwrap's --block-fd, which lets the command run on EOF as on a
+# byte: the launcher must keep it shut until bwrap and what it left are
+# gone, not close it first and race the kill. Every kill(2) of the cell's
+# is delayed by 0.5 s here (strace), so a gate closed before the kills would
+# let the command run for certain.
+if command -v strace >/dev/null; then
+    out=$(FAIL_AFTER=1 ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+        strace -f -o /dev/null -e trace=kill -e inject=kill:delay_enter=500000 \
+        "${cell[@]}" --proxy-bin "$SCRATCH/failing-proxy" -- \
+        touch "/home/cell/worktree/ran-gate-$MARK" 2>&1)
+    rc=$?
+    check "a daemon failing while the command waits at the gate, kills slowed: exit 70 ($rc)" \
+        test "$rc" -eq 70
+    check "... and the command never ran" test ! -e "$WT/ran-gate-$MARK"
+    check "... and it leaves nothing" wait_gone
+fi
 
 # The launcher SIGKILLed while bwrap starts: bwrap's --die-with-parent has
 # gaps there (its sandbox child and the jail's pid 1 set PR_SET_PDEATHSIG

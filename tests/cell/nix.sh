@@ -45,10 +45,11 @@ check "--nix auto without a socket runs and says so in one line" \
     bash -c 'grep -q "^ran$" <<<"$1" && (( $(grep -c "absent/socket" <<<"$1") == 1 ))' _ "$out"
 check "--nix off runs no nix relay" \
     bash -c '! "$@" -- sh -c "test -S /nix/var/nix/daemon-socket/socket"' _ "$CELL" --worktree "$WT" --nix off
-# A profile without the proxy: a daemon but no in-jail relay, hence no gate;
-# bwrap then starts once the daemon is ready (the launcher's other path).
+# A profile without the proxy: a daemon but no jail listener, so the launcher
+# does not wait for bwrap's --info-fd (its other path); the gate still holds
+# the command until the nix relay is ready.
 printf 'base =\nhost-system =\ntry-nix-store =\nnix-daemon =\n' >"$SCRATCH/noproxy.ini"
-check "without the proxy (no gate) nix store ping still reaches the daemon" \
+check "without the proxy (no jail listener) nix store ping still reaches the daemon" \
     "$CELL" --profile "$SCRATCH/noproxy.ini" --worktree "$WT" --nix on \
     --nix-daemon-socket "$SOCKDIR" -- nix store ping
 out=$("$CELL" --profile "$SCRATCH/noproxy.ini" --nix on --nix-daemon-socket "$SOCKDIR" -- \
