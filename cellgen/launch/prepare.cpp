@@ -258,7 +258,11 @@ std::vector<std::string> prepare_dir_only(const LaunchPlan& plan, const std::str
     }
     make_dirs_under("", dir.substr(1), 0700);
     fill_runtime_dir(plan, dir);
-    make_log_dir(cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{dir}));
+    auto log_dir = cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{dir});
+    make_log_dir(log_dir);
+    // As the launcher does (as root): bwrap run by hand on this dir gets the
+    // same private /dev nodes, not the host's.
+    copy_private_devices(plan.private_devices, dir + "/dev", LaunchLog(log_dir + "/launcher.log"));
     return bwrap_options(plan, dir, getenv);
 }
 

@@ -36,7 +36,8 @@ Options prepare(const cellgen::LaunchPlan& plan, const std::vector<std::string>&
                 const Getenv& getenv);
 
 // For a person or a test that runs bwrap by hand: fills `dir` (made if
-// missing) as the runtime dir and returns bwrap's options. No daemon starts.
+// missing) as the runtime dir, private /dev nodes included when root, and
+// returns bwrap's options. No daemon starts.
 std::vector<std::string> prepare_dir_only(const cellgen::LaunchPlan& plan, const std::string& dir,
                                           const Getenv& getenv);
 

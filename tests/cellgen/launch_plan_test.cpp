@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using cellgen_test::Fixture;
 using cellgen_test::inv;
@@ -145,6 +146,14 @@ TEST_CASE("launch plan: prepare_dir_only makes the dirs and files, resolves ever
     }
     for (const auto& file : lp.runtime_files) {
         CHECK(read_file(rt + "/" + file.rel) == file.content);
+    }
+    // As root, the private /dev nodes the launcher would make, so that bwrap
+    // run by hand on this dir binds the same ones.
+    if (::geteuid() == 0) {
+        REQUIRE_FALSE(lp.private_devices.empty());
+        struct stat null_copy;
+        REQUIRE(::stat((rt + "/dev/null").c_str(), &null_copy) == 0);
+        CHECK(S_ISCHR(null_copy.st_mode));
     }
 
     // A required variable that is unset stops it before anything is made.
