@@ -48,14 +48,8 @@ public:
     [[noreturn]] void run() {
         // A fork without exec holds all of the launcher's fds: the
         // lifeline's write end above all must go.
-        std::vector<int> keep{0,
-                              1,
-                              2,
-                              spec_.lifeline_read,
-                              spec_.gate_write,
-                              spec_.devnull,
-                              spec_.runtime_dir_lock,
-                              status_write_};
+        std::vector<int> keep{
+            0, 1, 2, spec_.lifeline_read, spec_.devnull, spec_.runtime_dir_lock, status_write_};
         for (const auto& m : spec_.bwrap.fds) {
             keep.push_back(m.from);
         }

@@ -31,13 +31,8 @@
 namespace launch {
 
 struct KeeperSpec {
-    SpawnSpec bwrap;   // its pgid: the launcher's process group
-    int lifeline_read; // EOF: the launcher is gone
-    // The gate's write end, held (never written) so that the gate reaches
-    // EOF only once the keeper is gone too: bwrap's --block-fd lets the
-    // command run on EOF as on a byte, so a launcher that dies must not
-    // open it. The keeper ends only after it has KILLed bwrap's children.
-    int gate_write;
+    SpawnSpec bwrap;      // its pgid: the launcher's process group
+    int lifeline_read;    // EOF: the launcher is gone
     int devnull;          // the keeper's stdio once bwrap has its own
     int runtime_dir_lock; // held until the dir is gone (stale_dirs.hpp)
     std::string runtime_dir;

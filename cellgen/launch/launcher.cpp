@@ -14,6 +14,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -120,10 +122,14 @@ void Launcher::start_cell() {
         throw_errno("cannot open /dev/null");
     }
     Fd args = nul_list_fd(opts_.bwrap_args, opts_.runtime_dir);
-    // bwrap's own gate: its first process sets the jail up, then waits on
-    // --block-fd before it runs the command (open_gate).
+    // The gate is bwrap's --seccomp FD: once the jail is set up, its first
+    // process reads a seccomp program from FD to the end before it runs the
+    // command. open_gate writes one that allows everything. The gate fails
+    // closed: on an end with nothing read (we died, or cleaned up first) the
+    // empty program is refused and bwrap ends without running the command.
+    // (--block-fd would run it on EOF as on a byte.)
     auto gate = make_pipe("gate");
-    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--block-fd", "8"};
+    std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--seccomp", "8"};
     std::vector<FdMove> fds{{args.get(), 9}, {gate.read.get(), 8}};
     Pipe info;
     if (needs_jail_listener()) {
@@ -137,7 +143,6 @@ void Launcher::start_cell() {
     // reach it as they reach us.
     keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
                                lifeline.read.get(),
-                               gate.write.get(),
                                devnull.get(),
                                runtime_dir_lock_.get(),
                                opts_.runtime_dir});
@@ -331,9 +336,12 @@ std::optional<int> Launcher::await_daemons() {
 }
 
 void Launcher::open_gate() {
-    // EPIPE (SIGPIPE is blocked) means bwrap has already ended; its status
-    // says why.
-    [[maybe_unused]] auto n = ::write(gate_write_.get(), "go\n", 3);
+    // One instruction, "allow": the command runs as if unfiltered (bwrap has
+    // set no_new_privs already). 8 bytes, one write, so bwrap never reads
+    // half a program. EPIPE (SIGPIPE is blocked) means bwrap has already
+    // ended; its status says why.
+    const sock_filter allow_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    [[maybe_unused]] auto n = ::write(gate_write_.get(), &allow_all, sizeof allow_all);
     gate_write_.reset();
 }
 
@@ -483,10 +491,9 @@ bool Launcher::cleanup() {
     }
     cleaned_ = true;
     bool ok = true;
-    // bwrap's --block-fd lets the command run on the gate's EOF as on a
-    // byte: the gate stays shut (open and unwritten, here and in the
-    // keeper) until bwrap and whatever it left are gone, so a command still
-    // held there never runs.
+    // A command still held at the gate never runs: closed unwritten, the
+    // gate ends bwrap. Closed only once bwrap and whatever it left are
+    // gone, so that bwrap has no word to say about it on the terminal.
     stop_bwrap();
     kill_orphans();
     gate_write_.reset();

@@ -150,6 +150,29 @@ gone_procs() {
 }
 check "96 launchers SIGKILLed while their cell starts leave no process" gone_procs
 
+# The launcher and its keeper both SIGKILLed while the command waits at the
+# gate: nobody is left to end the jail, so the gate must fail closed. It is
+# bwrap's --seccomp FD, whose unwritten pipe gives an empty program that the
+# kernel refuses: bwrap ends without running the command. (The runtime dir
+# they leave is swept below with the ones the kills above left.)
+printf '#!/bin/sh\n# never ready; ends with the lifeline (fd 4)\nexec cat <&4 >/dev/null 2>&1\n' \
+    >"$SCRATCH/unready-proxy"
+chmod 755 "$SCRATCH/unready-proxy"
+setsid env --default-signal "${cell[@]}" --proxy-bin "$SCRATCH/unready-proxy" -- \
+    touch "/home/cell/worktree/ran-gate-$MARK" >/dev/null 2>&1 &
+gpid=$!
+for ((i = 0; i < 100; i++)); do
+    pgrep -f "bwrap --args .*ran-gate-$MARK" >/dev/null && break
+    sleep 0.05
+done
+sleep 0.5 # bwrap's set-up is done: its first process waits at the gate
+keeper=$(pgrep -P "$gpid" -x cell)
+check "the keeper of a cell held at the gate is found" test -n "$keeper"
+kill -KILL "$gpid" $keeper
+wait "$gpid" 2>/dev/null
+check "launcher and keeper SIGKILLed at the gate: no process is left" gone_procs
+check "... and the command never ran" test ! -e "$WT/ran-gate-$MARK"
+
 # A kill before cell-launch locks the runtime dir leaves that dir. The next
 # cell's cleanup removes every such dir beside its own that is 30 s old and
 # that nobody locks; nothing else. Baits: an abandoned dir (aged), a live
