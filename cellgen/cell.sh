@@ -65,6 +65,9 @@ doctor_bwrap() {
         return
     fi
     doctor_ok "$v ($(command -v bwrap))"
+    if [[ -u $(command -v bwrap) && $(id -u) != 0 ]]; then
+        doctor_fail "bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes (to give the proxy its port in the jail); use a bwrap that is not setuid, with unprivileged user namespaces allowed"
+    fi
     if bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
         doctor_ok "unprivileged user namespaces work"
     else

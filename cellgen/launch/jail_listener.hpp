@@ -7,8 +7,9 @@
 // is held by processes outside the jail's reach.
 //
 // bwrap makes the namespace (--unshare-net) and reports its first process
-// on --info-fd; that process then waits on --block-fd until the launcher has
-// every daemon ready, so the socket exists before the command runs. A
+// on --info-fd; that process then waits at the gate (--seccomp FD, see
+// launcher.hpp) until the launcher has every daemon ready, so the socket
+// exists before the command runs. A
 // short-lived task of the launcher's, sharing its memory and fd table,
 // enters the namespace (first the user namespace that owns it, which the
 // caller's uid owns) to make the socket; the launcher itself never changes

@@ -10,7 +10,7 @@
 // milliseconds used to leave a jail running (about one in 40 SIGKILLs 22-46
 // ms into a cell, the command included).
 //
-// It starts bwrap at once: bwrap holds the command back itself (--block-fd)
+// It starts bwrap at once: bwrap holds the command back itself (the gate)
 // until the launcher has every daemon ready. Protocol with the launcher,
 // through a pipe and a signal:
 //  - status: once bwrap has ended, and the orphans it left are KILLed, the

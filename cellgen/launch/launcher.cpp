@@ -147,6 +147,8 @@ void Launcher::start_cell() {
                                runtime_dir_lock_.get(),
                                opts_.runtime_dir});
     pgid_ = keeper_->pid();
+    // One deadline for bwrap's report and every daemon's ready.
+    ready_deadline_ = std::chrono::steady_clock::now() + opts_.ready_timeout;
     lifeline_write_ = std::move(lifeline.write);
     lifeline_read_ = std::move(lifeline.read);
     gate_write_ = std::move(gate.write);
@@ -191,9 +193,25 @@ std::optional<int> Launcher::start_jail_daemons() {
         if (!command.jail_listen) {
             continue;
         }
-        Fd listener = listen_in_jail(*sandbox, pgid_, *command.jail_listen);
+        Fd listener;
+        try {
+            listener = listen_in_jail(*sandbox, pgid_, *command.jail_listen);
+        } catch (const SetupError&) {
+            // bwrap's first process may have ended already (a bind source
+            // that is missing, say): then bwrap's own message and status
+            // tell the story, not our failed look at its namespace.
+            if (bwrap_ends_within(milliseconds(1000))) {
+                return 0;
+            }
+            throw;
+        }
         auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
         start_daemon(d, command.argv, &listener);
+        // Held until the cleanup: should the daemon die (killed from a jail
+        // that shares our pid namespace, or by the OOM killer), the port
+        // stays bound, unanswered, rather than free for a program in the
+        // jail to serve.
+        jail_listeners_.push_back(std::move(listener));
         names.push_back(fmt::format("{} ({}:{} in the jail)", command.name,
                                     command.jail_listen->address, command.jail_listen->port));
     }
@@ -206,7 +224,7 @@ std::optional<int> Launcher::start_jail_daemons() {
 std::optional<pid_t> Launcher::read_bwrap_info(int& signal) {
     std::string text;
     std::vector<bool> readable;
-    auto deadline = Clock::now() + opts_.ready_timeout;
+    auto deadline = ready_deadline_;
     while (true) {
         auto left = until(deadline);
         if (left.count() <= 0) {
@@ -252,6 +270,11 @@ std::optional<pid_t> Launcher::read_bwrap_info(int& signal) {
     }
 }
 
+bool Launcher::bwrap_ends_within(milliseconds limit) const {
+    pollfd p{keeper_->status_fd(), POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(limit.count())) > 0;
+}
+
 void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener) {
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
@@ -279,7 +302,7 @@ void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* 
 }
 
 std::optional<int> Launcher::await_daemons() {
-    auto deadline = Clock::now() + opts_.ready_timeout;
+    auto deadline = ready_deadline_;
     std::vector<int> fds;
     std::vector<Daemon*> waiting;
     std::vector<bool> readable;
@@ -498,6 +521,7 @@ bool Launcher::cleanup() {
     kill_orphans();
     gate_write_.reset();
     ok = stop_group() && ok;
+    jail_listeners_.clear();
     // The daemons are gone, so the proxy's log is complete.
     if (opts_.proxy_log) {
         if (auto summary = refusal_summary(*opts_.proxy_log, proxy_log_start_)) {

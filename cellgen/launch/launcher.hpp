@@ -4,8 +4,9 @@
 //     holds the read end of a lifeline pipe whose only write end is ours; it
 //     starts bwrap at once and, if we die, even by SIGKILL, sees EOF, KILLs
 //     bwrap and whatever bwrap left, and removes the runtime dir;
-//  2. bwrap sets the jail up, then holds the command back (--block-fd 8)
-//     until we write on that gate, once every daemon said ready;
+//  2. bwrap sets the jail up, then holds the command back (--seccomp 8)
+//     until we write on that gate, once every daemon said ready; a gate
+//     that ends unwritten ends bwrap (open_gate);
 //  3. each host daemon joins the keeper's group with a ready pipe (fd 3) and
 //     the lifeline (fd 4), so it exits on EOF too; the proxy also gets a
 //     listener made inside the jail's network namespace (fd 5,
@@ -60,6 +61,8 @@ private:
     // signal interrupted the wait, or 0 when bwrap ended without one.
     std::optional<pid_t> read_bwrap_info(int& signal);
     void start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener);
+    // Whether the keeper has bwrap's status within `limit`.
+    bool bwrap_ends_within(std::chrono::milliseconds limit) const;
     // nullopt: every daemon is ready; else the signal that interrupted us, or
     // 0 after a failure that was already reported.
     std::optional<int> await_daemons();
@@ -93,6 +96,9 @@ private:
     Fd lifeline_read_; // for the daemons and the keeper
     Fd gate_write_;
     Fd bwrap_info_; // read end of bwrap's --info-fd
+    std::vector<Fd> jail_listeners_;
+    std::chrono::steady_clock::time_point
+        ready_deadline_{}; // the daemons' jail listeners, kept bound
     Fd devnull_;
     std::optional<Keeper> keeper_;
     bool bwrap_ended_ = false; // its status came from the keeper

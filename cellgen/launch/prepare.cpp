@@ -197,6 +197,26 @@ std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::str
     return out;
 }
 
+// The launcher enters the jail's user and network namespaces to make a
+// jail listener (jail_listener.hpp). A setuid-root bwrap makes them root's:
+// an ordinary user cannot enter them, so say so before anything starts.
+void check_bwrap_for_listeners(const LaunchPlan& plan) {
+    bool listens = false;
+    for (const auto& d : plan.daemons) {
+        listens = listens || d.jail_listen.has_value();
+    }
+    struct stat st;
+    if (!listens || ::geteuid() == 0 || ::stat(plan.bwrap.c_str(), &st) != 0 ||
+        !(st.st_mode & S_ISUID) || st.st_uid != 0) {
+        return;
+    }
+    throw PrepareError(70, fmt::format("{} is setuid root: the launcher cannot enter the "
+                                       "namespaces it makes to give the proxy its port in the "
+                                       "jail; use a bwrap that is not setuid (with unprivileged "
+                                       "user namespaces), or run as root",
+                                       plan.bwrap));
+}
+
 // Removes the runtime dir unless released: every failure leaves nothing.
 class DirGuard {
 public:
@@ -230,6 +250,7 @@ Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
     Options o;
     o.ready_timeout = ready_timeout(getenv);
     check_caller(plan, getenv);
+    check_bwrap_for_listeners(plan);
     o.runtime_dir = make_runtime_dir(getenv);
     DirGuard guard(o.runtime_dir);
     fill_runtime_dir(plan, o.runtime_dir);

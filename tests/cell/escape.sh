@@ -181,6 +181,39 @@ def take_proxy_port():
         print("probe failed:", e); return 0
     print("bound"); return 0
 
+def kill_proxy_take_port(log_dir):
+    # In the host's pid namespace (share-ns pid) the jail can signal its own
+    # proxy (same user; its argv names this cell's log dir, so other cells'
+    # proxies are left alone). Killing it must not hand the jail the port.
+    import signal, time
+    killed = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if (len(args) > 3 and args[0].endswith(b"/proxy") and args[1:3] == [b"--listen", b"fd:5"]
+                and log_dir.encode() + b"/proxy-access.log" in args):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(pid)
+            except OSError as e:
+                print("kill", pid, err(e))
+    if not killed:
+        print("no proxy found"); return 0
+    for pid in killed:
+        for _ in range(100):
+            try:
+                if open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1][0] == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.02)
+    print("killed proxy", *killed)
+    return take_proxy_port()
+
 def daemon(tag):
     # Double fork, new session, TERM and HUP ignored: the classic survivor.
     if os.fork():
@@ -509,6 +542,10 @@ attempts_signals() {
         check "$who: a host target process starts" false
     fi
     [[ -n $SHM_ID ]] && ipcrm -m "$SHM_ID"
+    # The proxy's port outlives the proxy: the launcher holds the socket too.
+    out=$("${cell[@]}" --share-ns pid -- python3 probe.py kill_proxy_take_port "$logs" 2>&1)
+    check "$who: share-ns pid: the jail kills its proxy, the port stays taken ($(tr '\n' ' ' <<<"$out"))" \
+        bash -c '[[ $1 == *"killed proxy"*EADDRINUSE* ]]' _ "$out"
 }
 
 # /root and /home.

@@ -256,6 +256,20 @@ check "the next cell with that log dir fails clearly, naming the fifo ($rc: $(tr
 check "... and leaves nothing" wait_gone
 rm -rf "$WT/logs"
 
+# A setuid-root bwrap makes namespaces an ordinary user cannot enter, so the
+# proxy's port cannot be made in the jail: refused up front, naming it.
+if (($(id -u) == 0)); then
+    install -m 4755 "$(command -v bwrap)" "$SCRATCH/suid-bwrap"
+    out=$(runuser -u "$(unpriv_user)" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
+        XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$UNPRIV_CELL" --worktree "$SCRATCH" --nix off \
+        --bwrap-bin "$SCRATCH/suid-bwrap" -- true 2>&1)
+    rc=$?
+    check "a setuid bwrap, not root: exit 70 naming it ($rc: $out)" \
+        bash -c '(( $1 == 70 )) && [[ $2 == *suid-bwrap*"setuid root"* ]]' _ "$rc" "$out"
+    check "... and nothing is made or left" wait_gone
+    rm -f "$SCRATCH/suid-bwrap"
+fi
+
 # A bad CELL_READY_TIMEOUT is a usage error, found before anything starts.
 out=$(CELL_READY_TIMEOUT=99999999999 "${cell[@]}" -- true 2>&1)
 rc=$?
