@@ -2,7 +2,8 @@
 // endpoint text:
 //  - it round-trips: parse -> to_string -> parse gives the same kind, path,
 //    host and port (to_string is what relay logs and what tests feed back);
-//  - a unix path fits sun_path and has no NUL, a tcp port is 1..65535;
+//  - a unix path fits sun_path and has no NUL, a tcp port is 1..65535, an
+//    inherited fd (`fd:N`, listen side only) is 3 or more;
 //  - a rejection names the endpoint text.
 #include "check.hpp"
 
@@ -20,7 +21,8 @@ namespace {
 using relay::Endpoint;
 
 bool same_place(const Endpoint& a, const Endpoint& b) {
-    return a.kind == b.kind && a.path == b.path && a.host == b.host && a.port == b.port;
+    return a.kind == b.kind && a.path == b.path && a.host == b.host && a.port == b.port &&
+           a.fd == b.fd;
 }
 
 void check_fields(const Endpoint& e) {
@@ -28,6 +30,9 @@ void check_fields(const Endpoint& e) {
         FUZZ_CHECK(!e.path.empty() && e.path.size() < sizeof(sockaddr_un{}.sun_path));
         FUZZ_CHECK(e.path.find('\0') == std::string::npos);
         FUZZ_CHECK(e.host.empty() && e.port == 0);
+    } else if (e.is_inherited()) {
+        FUZZ_CHECK(e.fd >= 3 && e.role == Endpoint::Role::listen);
+        FUZZ_CHECK(e.path.empty() && e.host.empty() && e.port == 0);
     } else {
         FUZZ_CHECK(!e.host.empty() && e.port != 0);
         FUZZ_CHECK(e.path.empty());
@@ -51,7 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = relay::parse_endpoint(shown);
     FUZZ_CHECK(again.has_value());
     FUZZ_CHECK(same_place(*again, *e));
-    FUZZ_CHECK(again->role == Endpoint::Role::any);
+    // The canonical form fits either side, but for an inherited socket,
+    // which can only be listened on.
+    FUZZ_CHECK(again->role == (e->is_inherited() ? Endpoint::Role::listen : Endpoint::Role::any));
     FUZZ_CHECK(relay::to_string(*again) == shown);
     return 0;
 }
