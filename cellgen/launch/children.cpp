@@ -1,15 +1,43 @@
 #include "children.hpp"
 
+#include "fd.hpp"
+
 #include <algorithm>
+#include <charconv>
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace launch {
+
+std::optional<pid_t> parent_of(pid_t pid) {
+    Fd f(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f) {
+        return std::nullopt;
+    }
+    char buf[1024];
+    auto n = ::read(f.get(), buf, sizeof buf);
+    if (n <= 0) {
+        return std::nullopt;
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    std::string_view text(buf, static_cast<size_t>(n));
+    auto close = text.rfind(')');
+    if (close == std::string_view::npos || close + 4 >= text.size()) {
+        return std::nullopt;
+    }
+    auto rest = text.substr(close + 4);
+    pid_t ppid = 0;
+    if (std::from_chars(rest.data(), rest.data() + rest.size(), ppid).ec != std::errc{}) {
+        return std::nullopt;
+    }
+    return ppid;
+}
 
 std::vector<pid_t> live_children() {
     std::vector<pid_t> out;
@@ -23,21 +51,13 @@ std::vector<pid_t> live_children() {
     }
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) {
+        pid_t pid = 0;
+        const auto name = entry.path().filename().string();
+        if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc{}) {
             continue;
         }
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        auto close = line.rfind(')');
-        if (close == std::string::npos) {
-            continue;
-        }
-        std::istringstream rest(line.substr(close + 1));
-        std::string state;
-        pid_t ppid = 0;
-        if (rest >> state >> ppid && ppid == self) {
-            out.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
+        if (parent_of(pid) == self) {
+            out.push_back(pid);
         }
     }
     return out;

@@ -4,10 +4,14 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <sys/types.h>
 #include <vector>
 
 namespace launch {
+
+// The parent pid of `pid` from /proc/PID/stat; nullopt when it is gone.
+std::optional<pid_t> parent_of(pid_t pid);
 
 // The kernel's list when it keeps one (CONFIG_PROC_CHILDREN), else a scan of
 // /proc for our pid as parent.

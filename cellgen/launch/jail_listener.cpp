@@ -1,9 +1,9 @@
 #include "jail_listener.hpp"
+#include "children.hpp"
 #include "error.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,32 +22,6 @@
 namespace launch {
 
 namespace {
-
-// The parent pid in /proc/PID/stat: the field after the state, which follows
-// the last ')' (the command name in parentheses may hold any byte).
-std::optional<pid_t> parent_of(pid_t pid) {
-    Fd f(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!f) {
-        return std::nullopt;
-    }
-    char buf[1024];
-    auto n = ::read(f.get(), buf, sizeof buf);
-    if (n <= 0) {
-        return std::nullopt;
-    }
-    std::string_view text(buf, static_cast<size_t>(n));
-    auto close = text.rfind(')');
-    // ") S PPID ..."
-    if (close == std::string_view::npos || close + 4 >= text.size()) {
-        return std::nullopt;
-    }
-    auto rest = text.substr(close + 4);
-    pid_t ppid = 0;
-    if (std::from_chars(rest.data(), rest.data() + rest.size(), ppid).ec != std::errc{}) {
-        return std::nullopt;
-    }
-    return ppid;
-}
 
 bool same_namespace(int fd, const char* own) {
     struct stat a;

@@ -7,7 +7,7 @@
 #include "spawn.hpp"
 #include "stale_dirs.hpp"
 
-#include <charconv>
+#include <boost/json.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -254,15 +254,11 @@ std::optional<pid_t> Launcher::read_bwrap_info(int& signal) {
         if (text.empty()) {
             return std::nullopt;
         }
-        auto key = text.find("\"child-pid\"");
-        auto colon = key == std::string::npos ? key : text.find(':', key);
-        pid_t pid = 0;
-        if (colon != std::string::npos) {
-            auto start = text.find_first_not_of(" \t\n", colon + 1);
-            if (start != std::string::npos) {
-                std::from_chars(text.data() + start, text.data() + text.size(), pid);
-            }
-        }
+        boost::system::error_code ec;
+        auto info = boost::json::parse(text, ec);
+        const auto* child =
+            !ec && info.is_object() ? info.get_object().if_contains("child-pid") : nullptr;
+        pid_t pid = child && child->is_int64() ? static_cast<pid_t>(child->get_int64()) : 0;
         if (pid <= 0) {
             throw SetupError("bwrap's --info-fd output has no child-pid: " + text);
         }
