@@ -21,6 +21,11 @@ pid_t spawn(const SpawnSpec& spec) {
         argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& e : spec.env) {
+        envp.push_back(const_cast<char*>(e.c_str()));
+    }
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
@@ -55,7 +60,7 @@ pid_t spawn(const SpawnSpec& spec) {
     }
     posix_spawnattr_setflags(&attr, flags);
     pid_t pid = 0;
-    int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (err != 0) {

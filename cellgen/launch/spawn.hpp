@@ -1,6 +1,10 @@
-// spawn: start a program with an explicit fd map. cell-launch is one thread and
-// every fd it holds is O_CLOEXEC, so a child gets stdio plus exactly the fds
-// its spec names, each at the number the spec gives.
+// spawn: start a program with an explicit fd map and an explicit environment.
+// cell-launch is one thread and every fd it holds is O_CLOEXEC, so a child gets
+// stdio plus exactly the fds its spec names, each at the number the spec gives.
+// Nothing of the caller's environment is inherited: bwrap's first process in
+// the jail keeps the environment bwrap was started with (readable there as
+// /proc/1/environ, whatever --clearenv does for the command), so bwrap and
+// the host daemons start with exactly what their spec lists.
 #pragma once
 
 #include <optional>
@@ -21,6 +25,8 @@ struct SpawnSpec {
     std::vector<FdMove> fds;
     // nullopt: stay in our process group; 0: lead a new one; N: join group N.
     std::optional<pid_t> pgid;
+    // The child's whole environment, NAME=VALUE each; empty by default.
+    std::vector<std::string> env = {};
 };
 
 // Starts the child; throws SetupError naming the program when it cannot.
