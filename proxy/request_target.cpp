@@ -69,6 +69,25 @@ Parsed<Target> parse_absolute_form(std::string_view text) {
     if (url->has_userinfo())
         return fail(fmt::format("request target '{}' must not carry userinfo", text));
     std::string_view host = url->encoded_host();
+    std::string_view port_text;
+    if (url->has_port())
+        port_text = url->port();
+    std::string_view path = url->encoded_path();
+    // Boost.URL 1.81 ends an IPv4 host early in "127.0.0.1.:8080" and reads
+    // ".:8080/" as the path, dropping the port. An authority is always
+    // followed by an empty path or one starting with '/': when it is not,
+    // split the authority from the text ourselves (host, then port after
+    // the last ':'), as the CONNECT parser does.
+    if (!path.empty() && path.front() != '/' && url->host_type() == boost::urls::host_type::ipv4) {
+        auto begin = text.find("//") + 2;
+        auto end = std::min(text.find_first_of("/?#", begin), text.size());
+        auto authority = text.substr(begin, end - begin);
+        auto colon = authority.rfind(':');
+        host = authority.substr(0, colon);
+        port_text =
+            colon == std::string_view::npos ? std::string_view() : authority.substr(colon + 1);
+        path = url->encoded_path().substr(std::min(path.size(), path.find('/')));
+    }
     if (url->host_type() == boost::urls::host_type::ipvfuture)
         return fail(fmt::format("request target '{}' uses an IPvFuture literal", text));
     if (url->host_type() == boost::urls::host_type::ipv6)
@@ -77,14 +96,13 @@ Parsed<Target> parse_absolute_form(std::string_view text) {
     if (!h)
         return fail(h.error());
     std::uint16_t port = 80;
-    if (url->has_port() && !url->port().empty()) {
-        auto p = parse_port(url->port());
+    if (!port_text.empty()) {
+        auto p = parse_port(port_text);
         if (!p)
             return fail(p.error());
         port = *p;
     }
     // Built by appending: GCC 12 at -O3 warns falsely on `origin = "/"`.
-    std::string_view path = url->encoded_path();
     std::string origin;
     origin.reserve(path.size() + url->encoded_query().size() + 2);
     if (path.empty())

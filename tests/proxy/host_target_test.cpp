@@ -114,6 +114,13 @@ TEST_CASE("parse_absolute_form", "[target]") {
         {"http://example.com:/x", "example.com", 80, "/x", "example.com"},
         {"http://[::1]:8080/", "::1", 8080, "/", "[::1]:8080"},
         {"http://127.0.0.1/", "127.0.0.1", 80, "/", "127.0.0.1"},
+        // Boost.URL 1.81 drops this port (issue 23): the proxy must not.
+        {"http://127.0.0.1.:8080/a?q", "127.0.0.1", 8080, "/a?q", "127.0.0.1:8080"},
+        {"http://127.0.0.1.:8080", "127.0.0.1", 8080, "/", "127.0.0.1:8080"},
+        {"http://127.0.0.1.:8080?q", "127.0.0.1", 8080, "/?q", "127.0.0.1:8080"},
+        {"http://127.0.0.1./x", "127.0.0.1", 80, "/x", "127.0.0.1"},
+        {"http://127.0.0.1.:99999/", nullptr, 0, nullptr, nullptr},
+        {"http://127.0.0.1.:80:81/", nullptr, 0, nullptr, nullptr},
         {"http://example.com/a#frag", nullptr, 0, nullptr, nullptr},
         {"https://example.com/", nullptr, 0, nullptr, nullptr},
         {"ftp://example.com/", nullptr, 0, nullptr, nullptr},
