@@ -99,18 +99,29 @@ doctor_nix() {
         return
     fi
     doctor_ok "nix daemon socket $dir/socket"
-    local me trusted
-    me=$(id -un)
+    # The daemon trusts the relay's credentials. An ordinary user's relay
+    # runs as that user; root's drops to nobody (--drop-root), keeping only
+    # the non-root groups of the socket and its directory.
+    local me groups who
+    if ((EUID == 0)); then
+        me=nobody
+        groups=$(stat -c %G "$dir/socket" "$dir" 2>/dev/null | grep -vx root | sort -u)
+        who="root's cells reach the daemon as nobody${groups:+ (groups: ${groups//$'\n'/ })}, which"
+    else
+        me=$(id -un)
+        groups=$(id -nG)
+        who="$me"
+    fi
+    local trusted t
     trusted=$(sed -n 's/^[[:space:]]*trusted-users[[:space:]]*=//p' /etc/nix/nix.conf 2>/dev/null | tail -n 1)
     [[ -n $trusted ]] || trusted=root
-    local t
     for t in $trusted; do
-        if [[ $t == "$me" || $t == '*' ]] || { [[ $t == @* ]] && id -nG "$me" | tr ' ' '\n' | grep -qx "${t#@}"; }; then
-            doctor_warn "$me is a nix trusted-user: a cell inherits that trust through the relay (it can change nix settings, import unsigned paths)"
+        if [[ $t == "$me" || $t == '*' ]] || { [[ $t == @* ]] && tr ' ' '\n' <<<"$groups" | grep -qx "${t#@}"; }; then
+            doctor_warn "$who is a nix trusted-user: a cell inherits that trust through the relay (it can change nix settings, import unsigned paths)"
             return
         fi
     done
-    doctor_ok "$me is not a nix trusted-user"
+    doctor_ok "$who is not a nix trusted-user"
 }
 
 doctor_helpers() {

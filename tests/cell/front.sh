@@ -74,6 +74,15 @@ check "... names bwrap's version and finds the helpers" \
     bash -c '[[ $1 == *"ok    bubblewrap "* && $1 == *"ok    relay found"* && $1 == *"ok    proxy found"* ]]' \
     _ "$out"
 check "... and has no FAIL line" bash -c '[[ $1 != *FAIL* ]]' _ "$out"
+# Root's relay drops to nobody: root's own trust must not be reported as the
+# cell's (issue 23); the check names whom the daemon sees instead.
+if ((EUID == 0)); then
+    mkdir -p "$SCRATCH/nixsock"
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SCRATCH/nixsock/socket"
+    out=$("$CELL" doctor --nix-daemon-socket "$SCRATCH/nixsock" 2>&1)
+    check "cell doctor as root does not call root's trust the cell's" \
+        bash -c '[[ $1 != *"root is a nix trusted-user"* && $1 == *"ok    root'"'"'s cells reach the daemon as nobody, which is not a nix trusted-user"* ]]' _ "$out"
+fi
 out=$(PATH=/nonexistent "$CELL" doctor 2>&1)
 rc=$?
 check "cell doctor without bwrap: exit 1 and the fix ($rc)" \
