@@ -9,6 +9,9 @@
 #include "options.hpp"
 #include "registry.hpp"
 #include "render.hpp"
+#include "validate.hpp"
+
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -36,6 +39,22 @@ Context make_context(const Request& req, const CliEnvironment& cli_env, bool lau
         throw UsageError("cell-launch not found next to cellgen or on PATH (use --launch-bin)");
     }
     return ctx;
+}
+
+// The worktree and log dir, as written (the launcher checks them again,
+// resolved): `--worktree "$UNSET/"` fails here, before anything runs.
+void check_dir_scopes(const Jail& jail, const Context& ctx) {
+    if (jail.system_dirs_ok) {
+        return;
+    }
+    // A wrapper rendered in a Nix build sees the builder's HOME, not the user's.
+    auto home = ctx.defer_caller_env ? std::nullopt : ctx.env("HOME");
+    auto home_path = home && !home->empty() ? absolute_host_path(*home) : std::string();
+    for (const auto& d : jail.required_dirs) {
+        if (auto why = check_cell_dir_scope(d.path, home_path); !why.empty()) {
+            throw UsageError(fmt::format("{}: '{}' is {}", d.what, d.path, why));
+        }
+    }
 }
 
 std::string bwrap_path(const Context& ctx) {
@@ -80,6 +99,7 @@ std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args
     }
     auto ctx = make_context(req, cli_env, for_cell || req.print == "script" || req.print == "plan");
     auto jail = compose(req.invocations, table, ctx);
+    check_dir_scopes(jail, ctx);
     Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
                   ctx.settings.launch_bin};
     return make_plan(jail, ctx.settings.proxy, bins, req.command);

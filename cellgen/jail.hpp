@@ -29,6 +29,9 @@ struct MountOp {
 struct RequiredDir {
     std::string what; // the culprit for the message: "--worktree", "FILE:3: worktree"
     std::string path; // absolute
+    // --unsafe-allow-system-dir: / or a whole-system directory is taken
+    // (validate.hpp check_cell_dir_scope); both cellgen and the launcher check.
+    bool system_ok = false;
     bool operator==(const RequiredDir&) const = default;
 };
 
@@ -75,6 +78,7 @@ struct Jail {
     // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
     std::vector<std::string> private_devices;
     std::vector<RequiredDir> required_dirs;
+    bool system_dirs_ok = false;             // --unsafe-allow-system-dir
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;

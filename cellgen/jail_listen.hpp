@@ -19,4 +19,9 @@ struct JailListen {
 // --lifeline-fd 4); its argv says `--listen fd:5`.
 inline constexpr int kJailListenFd = 5;
 
+// The fd a daemon finds its access log on, opened by the launcher in the log
+// dir (never through a link: the jail may write that dir); its argv says
+// `--log fd:6`.
+inline constexpr int kAccessLogFd = 6;
+
 } // namespace cellgen

@@ -22,9 +22,8 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.runtime_files = plan.runtime_files;
     lp.private_devices = plan.private_devices;
     lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
-    lp.proxy_log = plan.proxy_log;
     for (const auto& d : plan.daemons) {
-        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen});
+        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log});
     }
     return lp;
 }
@@ -60,7 +59,8 @@ json::array strings_value(const std::vector<std::string>& words) {
 std::string launch_plan_json(const LaunchPlan& plan) {
     json::array required;
     for (const auto& d : plan.required_dirs) {
-        required.push_back(json::object{{"what", d.what}, {"path", d.path}});
+        required.push_back(
+            json::object{{"what", d.what}, {"path", d.path}, {"system_ok", d.system_ok}});
     }
     json::array forwarded;
     for (const auto& f : plan.forwarded_env) {
@@ -79,6 +79,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
                                ? json::value(json::object{{"address", d.jail_listen->address},
                                                           {"port", d.jail_listen->port}})
                                : json::value(nullptr);
+        o["access_log"] = d.access_log ? json::value(*d.access_log) : json::value(nullptr);
         daemons.push_back(std::move(o));
     }
     json::object root{
@@ -93,7 +94,6 @@ std::string launch_plan_json(const LaunchPlan& plan) {
         {"runtime_files", std::move(files)},
         {"private_devices", strings_value(plan.private_devices)},
         {"log_dir", arg_value(plan.log_dir)},
-        {"proxy_log", plan.proxy_log ? arg_value(*plan.proxy_log) : json::value(nullptr)},
         {"daemons", std::move(daemons)},
     };
     // serialize() escapes control characters: the text is one line.
@@ -255,7 +255,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "log_dir",
-               "proxy_log", "daemons"});
+               "daemons"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kLaunchPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -269,8 +269,9 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     lp.bwrap_args = root.field("bwrap_args").args();
     lp.command = root.field("command").strings();
     root.field("required_dirs").each([&](const Reader& r) {
-        r.only({"what", "path"});
-        lp.required_dirs.push_back({r.field("what").string(), r.field("path").string()});
+        r.only({"what", "path", "system_ok"});
+        lp.required_dirs.push_back(
+            {r.field("what").string(), r.field("path").string(), r.field("system_ok").boolean()});
     });
     root.field("forwarded_env").each([&](const Reader& r) {
         r.only({"name", "required", "what"});
@@ -286,13 +287,20 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     });
     lp.private_devices = root.field("private_devices").strings();
     lp.log_dir = root.field("log_dir").arg();
-    if (auto log = root.field("proxy_log"); !log.is_null()) {
-        lp.proxy_log = log.arg();
-    }
     root.field("daemons").each([&](const Reader& r) {
-        r.only({"name", "argv", "mode", "needs", "jail_listen"});
-        LaunchDaemon d{r.field("name").string(), r.field("argv").args(), r.field("mode").string(),
-                       r.field("needs").optional_string(), jail_listen(r.field("jail_listen"))};
+        r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});
+        LaunchDaemon d{r.field("name").string(),
+                       r.field("argv").args(),
+                       r.field("mode").string(),
+                       r.field("needs").optional_string(),
+                       jail_listen(r.field("jail_listen")),
+                       r.field("access_log").optional_string()};
+        if (d.access_log &&
+            (d.access_log->empty() || *d.access_log == "." || *d.access_log == ".." ||
+             d.access_log->find('/') != std::string::npos)) {
+            throw PlanError(fmt::format("plan.daemons: {}: access_log \"{}\" is not a file name",
+                                        d.name, *d.access_log));
+        }
         if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
                                   std::string::npos) {
             throw PlanError(

@@ -23,6 +23,7 @@ struct LaunchDaemon {
     std::string mode;                      // "on" | "auto"
     std::optional<std::string> needs;      // host socket that must exist first
     std::optional<JailListen> jail_listen; // handed to it as fd kJailListenFd
+    std::optional<std::string> access_log; // a file in the log dir, handed as fd kAccessLogFd
     bool operator==(const LaunchDaemon&) const = default;
 };
 
@@ -37,7 +38,6 @@ struct LaunchPlan {
     std::vector<RuntimeFile> runtime_files;
     std::vector<std::string> private_devices;
     Arg log_dir = RuntimePath{"log"};
-    std::optional<Arg> proxy_log;
     std::vector<LaunchDaemon> daemons;
     bool operator==(const LaunchPlan&) const = default;
 };
@@ -54,7 +54,7 @@ public:
 
 // The format's version (`cell_launch_plan`): a wrapper and its cell-launch
 // come from one build, and a reader refuses any other version.
-inline constexpr int kLaunchPlanVersion = 2;
+inline constexpr int kLaunchPlanVersion = 3;
 
 // Parses what launch_plan_json wrote; throws PlanError naming the field.
 LaunchPlan parse_launch_plan(std::string_view text);

@@ -21,6 +21,9 @@ struct Daemon {
     std::optional<JailListen> jail_listen;
     std::string mode;                 // "on" | "auto"
     std::optional<std::string> needs; // host socket that must exist first
+    // A file in the log dir the launcher opens (never through a link) and
+    // hands to the daemon as fd kAccessLogFd; its argv says `--log fd:6`.
+    std::optional<std::string> access_log = {};
 };
 
 struct Plan {

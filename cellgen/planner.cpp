@@ -78,7 +78,7 @@ Arg log_file(const Arg& dir, const std::string& name) {
     return std::get<std::string>(dir) + "/" + name;
 }
 
-Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optional<Arg>& log) {
+Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
     auto add = [&](const char* flag, const std::string& value) {
         argv.insert(argv.end(), {std::string(flag), value});
@@ -102,8 +102,7 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, const std::optio
         add("--connect-port", std::to_string(port));
     }
     if (log) {
-        argv.emplace_back(std::string("--log"));
-        argv.push_back(*log);
+        add("--log", fmt::format("fd:{}", kAccessLogFd));
     }
     return argv;
 }
@@ -119,9 +118,13 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
         plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
         plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
     }
-    plan.daemons.push_back(
-        Daemon{"proxy", proxy_argv(s, bins.proxy.value_or("proxy"), plan.proxy_log), std::nullopt,
-               JailListen{"127.0.0.1", s.port}, "on", std::nullopt});
+    Daemon d{"proxy",      proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value()),
+             std::nullopt, JailListen{"127.0.0.1", s.port},
+             "on",         std::nullopt};
+    if (plan.log_dir) {
+        d.access_log = "proxy-access.log";
+    }
+    plan.daemons.push_back(std::move(d));
 }
 
 void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) {
@@ -156,6 +159,9 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     plan.runtime_files = jail.runtime_files;
     plan.private_devices = jail.private_devices;
     plan.required_dirs = jail.required_dirs;
+    for (auto& d : plan.required_dirs) {
+        d.system_ok = jail.system_dirs_ok;
+    }
     plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
     if (plan.log_dir) {

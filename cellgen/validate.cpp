@@ -6,8 +6,10 @@
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 
 namespace cellgen {
@@ -111,6 +113,47 @@ std::string absolute_host_path(std::string_view path) {
         text.pop_back();
     }
     return text;
+}
+
+namespace {
+
+// Directories that hold the host itself: a cell bound to one of them (or to
+// /, their parent) could change the system, or, for a log dir, have the host
+// write its logs there. `--worktree "$UNSET/"` is how one arrives here.
+constexpr std::string_view kSystemDirs[] = {
+    "/bin",     "/boot",      "/dev",       "/etc",     "/home",    "/lib",  "/lib32",
+    "/lib64",   "/nix",       "/nix/store", "/nix/var", "/opt",     "/proc", "/root",
+    "/run",     "/sbin",      "/srv",       "/sys",     "/tmp",     "/usr",  "/usr/bin",
+    "/usr/lib", "/usr/local", "/var",       "/var/lib", "/var/log",
+};
+
+// Whether `dir` is `path` itself or one of its parents.
+bool is_same_or_parent(std::string_view dir, std::string_view path) {
+    if (dir == "/" || dir == path) {
+        return true;
+    }
+    return path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/';
+}
+
+} // namespace
+
+std::string check_cell_dir_scope(std::string_view path, std::string_view home) {
+    std::string_view what;
+    if (path == "/") {
+        what = "the root of the host's file system";
+    } else if (std::find(std::begin(kSystemDirs), std::end(kSystemDirs), path) !=
+               std::end(kSystemDirs)) {
+        what = "a whole-system directory";
+    } else if (!home.empty() && path == home) {
+        what = "your home directory ($HOME)";
+    } else if (!home.empty() && home != "/" && is_same_or_parent(path, home)) {
+        what = "a parent of your home directory ($HOME)";
+    }
+    if (what.empty()) {
+        return {};
+    }
+    return std::string(what) + "; a cell would get all of it (give a project directory, or " +
+           kSystemDirOverride + " if you mean it)";
 }
 
 } // namespace cellgen

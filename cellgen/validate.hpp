@@ -13,5 +13,12 @@ std::string check_port(std::string_view text, int& port);
 std::string check_cidr(std::string_view text);
 std::string check_time_zone(std::string_view zone);
 std::string absolute_host_path(std::string_view path); // relative to the cwd
+// Why a cell must not take host directory `path` (absolute, normal) as its
+// worktree or log dir: it is /, a whole-system directory (/etc, /usr, /nix,
+// /proc, ...), or `home` (the caller's $HOME) or one of its parents. Empty
+// when fine. Only the words are compared: the launcher passes resolved paths.
+std::string check_cell_dir_scope(std::string_view path, std::string_view home);
+// The flag that overrides check_cell_dir_scope.
+inline constexpr const char* kSystemDirOverride = "--unsafe-allow-system-dir";
 
 } // namespace cellgen

@@ -32,10 +32,12 @@ std::string format_access_record(const AccessRecord& r) {
     return boost::json::serialize(o);
 }
 
-AccessLog::AccessLog(const std::string& path) : path_(path) {
-    file_.reset(std::fopen(path.c_str(), "a"));
-    if (!file_)
+AccessLog::AccessLog(int fd, const std::string& name) : path_(name) {
+    file_.reset(::fdopen(fd, "a"));
+    if (!file_) {
+        ::close(fd);
         complain("cannot open", errno);
+    }
 }
 
 // Straight write(2)s on the stream's O_APPEND descriptor, not stdio: a

@@ -33,7 +33,8 @@ std::string format_access_record(const AccessRecord& r);
 class AccessLog {
 public:
     AccessLog() = default; // disabled
-    explicit AccessLog(const std::string& path);
+    // Appends to `fd` (owned from here on); `name` is what messages call it.
+    AccessLog(int fd, const std::string& name);
 
     void write(const AccessRecord& r);
 

@@ -65,7 +65,8 @@ po::options_description option_table(Options& o, double& head, double& connect, 
             ->default_value(std::string(default_public_suffix_list)),
         "public suffix list for refusing *.com-like patterns")(
         "log", po::value<std::string>(&o.log_file)->value_name("FILE"),
-        "append JSON-lines access log to FILE")(
+        "append JSON-lines access log to FILE (a regular file, never reached through a "
+        "symlink), or to fd:N")(
         "max-connections",
         po::value<std::size_t>(&o.max_connections)->value_name("N")->default_value(1024),
         "answer 503 past N clients at once")(

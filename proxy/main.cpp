@@ -9,6 +9,7 @@
 
 #include "relay/lifetime.hpp"
 #include "relay/listener.hpp"
+#include "relay/log_file.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
@@ -62,7 +63,14 @@ int run(proxy::Options options) {
         listeners.push_back(std::move(*l));
     }
     auto ctx = std::make_shared<proxy::ProxyContext>();
-    ctx->log = options.log_file.empty() ? proxy::AccessLog() : proxy::AccessLog(options.log_file);
+    if (!options.log_file.empty()) {
+        // A log that cannot be opened never stops the proxy (docs/proxy.md).
+        if (auto fd = relay::open_log_file(options.log_file)) {
+            ctx->log = proxy::AccessLog(*fd, options.log_file);
+        } else {
+            fmt::print(stderr, "proxy: {}; serving on without an access log\n", fd.error().message);
+        }
+    }
     ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
     ctx->options = std::move(options);
     proxy::Server server(ioc, std::move(listeners), ctx);

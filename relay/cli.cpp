@@ -50,8 +50,8 @@ po::options_description describe_options() {
         "mode", po::value<std::string>()->value_name("OCTAL"),
         "permissions of a Unix listening socket (octal, e.g. 660)")(
         "log", po::value<std::string>()->value_name("FILE"),
-        "append one JSON line per connection event to FILE")(
-        "quiet,q", "do not report connection errors on stderr")(
+        "append one JSON line per connection event to FILE (a regular file, never reached "
+        "through a symlink), or to fd:N")("quiet,q", "do not report connection errors on stderr")(
         "drop-root", "when run as root, switch to uid/gid 65534 once listening, so "
                      "connections carry nobody's credentials, not root's")(
         "background", "detach a daemon once listening; then exec COMMAND or exit")(

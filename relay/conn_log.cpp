@@ -1,5 +1,6 @@
 // ConnLog: JSON lines via Boost.JSON, stderr lines via fmt; see conn_log.hpp.
 #include "conn_log.hpp"
+#include "log_file.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+
+#include <unistd.h>
 
 namespace relay {
 namespace {
@@ -37,8 +40,13 @@ boost::system::result<ConnLog, Failure> ConnLog::open(std::string const& path, b
     if (path.empty()) {
         return ConnLog(nullptr, quiet);
     }
-    std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "ae"));
+    auto fd = open_log_file(path);
+    if (!fd) {
+        return fd.error();
+    }
+    std::unique_ptr<std::FILE, FileCloser> file(::fdopen(*fd, "a"));
     if (!file) {
+        ::close(*fd);
         return Failure{fmt::format("--log {}: {}", path, std::strerror(errno))};
     }
     return ConnLog(std::move(file), quiet);

@@ -29,6 +29,10 @@ void apply_log_dir(Jail& jail, const Invocation& inv, const Context&) {
     }
 }
 
+void apply_allow_system_dir(Jail& jail, const Invocation&, const Context&) {
+    jail.system_dirs_ok = true;
+}
+
 } // namespace
 
 std::vector<Combinator> cell_dir_combinators() {
@@ -43,6 +47,12 @@ std::vector<Combinator> cell_dir_combinators() {
          "(read-only: it must not plant files the host then writes through). Without PATH: "
          "the runtime dir's own `log` folder (removed with the cell).",
          0, 1, apply_log_dir},
+        {"unsafe-allow-system-dir", "",
+         "Let the worktree or log dir be / , a whole-system directory (/etc, /usr, /nix, "
+         "/proc, /sys, /dev, /boot, /var, /home, /tmp, ...), $HOME or a parent of it. Without "
+         "it such a path is refused (exit 2), so that `--worktree \"$UNSET/\"` cannot hand "
+         "the cell the whole host read-write.",
+         0, 0, apply_allow_system_dir},
     };
 }
 

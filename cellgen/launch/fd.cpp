@@ -19,16 +19,6 @@ Pipe make_pipe(const char* what) {
     return {Fd(fds[0]), Fd(fds[1])};
 }
 
-Fd open_regular(const char* path, int flags, mode_t mode) {
-    Fd fd(::open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode));
-    struct stat st;
-    if (fd && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) {
-        fd.reset();
-        errno = EINVAL;
-    }
-    return fd;
-}
-
 bool write_all(int fd, std::string_view text) noexcept {
     while (!text.empty()) {
         auto n = ::write(fd, text.data(), text.size());

@@ -39,11 +39,6 @@ private:
     int fd_ = -1;
 };
 
-// Opens a file in a directory the jail may write (a log dir): never through
-// a symlink, never blocking on a fifo planted there, and only when it is a
-// regular file (else an invalid Fd, errno EINVAL). O_CLOEXEC.
-Fd open_regular(const char* path, int flags, mode_t mode = 0);
-
 // Writes all of `text` to `fd`, retrying after EINTR and short writes;
 // false (errno set) when a write fails.
 bool write_all(int fd, std::string_view text) noexcept;

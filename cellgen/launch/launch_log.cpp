@@ -11,18 +11,17 @@ namespace launch {
 
 namespace {
 
-// The last `count` lines of the file at `path` (its last 64 KiB at most).
-std::vector<std::string> tail_lines(const std::string& path, size_t count) {
-    Fd fd = open_regular(path.c_str(), O_RDONLY);
+// The last `count` lines of the file `fd` (its last 64 KiB at most).
+std::vector<std::string> tail_lines(int fd, size_t count) {
     std::vector<std::string> lines;
-    if (!fd) {
+    if (fd < 0) {
         return lines;
     }
     constexpr off_t kMax = 64 * 1024;
-    off_t size = ::lseek(fd.get(), 0, SEEK_END);
+    off_t size = ::lseek(fd, 0, SEEK_END);
     off_t from = size > kMax ? size - kMax : 0;
     std::string text(static_cast<size_t>(size - from), '\0');
-    auto n = ::pread(fd.get(), text.data(), text.size(), from);
+    auto n = ::pread(fd, text.data(), text.size(), from);
     text.resize(n > 0 ? static_cast<size_t>(n) : 0);
     while (!text.empty() && text.back() == '\n') {
         text.pop_back();
@@ -42,12 +41,6 @@ std::vector<std::string> tail_lines(const std::string& path, size_t count) {
 
 } // namespace
 
-Fd open_append(const std::string& path) {
-    return open_regular(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
-}
-
-LaunchLog::LaunchLog(const std::string& path) : fd_(open_append(path)) {}
-
 void LaunchLog::note(std::string_view line) const {
     if (!fd_) {
         return;
@@ -65,10 +58,10 @@ void LaunchLog::say(std::string_view line) const {
     note(line);
 }
 
-void LaunchLog::say_with_tail(std::string_view line, const std::string& log_path) const {
+void LaunchLog::say_with_tail(std::string_view line, int log) const {
     say(line);
     std::string out;
-    for (const auto& l : tail_lines(log_path, 5)) {
+    for (const auto& l : tail_lines(log, 5)) {
         out += "  | " + l + "\n";
     }
     write_all(2, out);

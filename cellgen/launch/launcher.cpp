@@ -49,17 +49,12 @@ const char* signal_name(int sig) {
 } // namespace
 
 Launcher::Launcher(Options options)
-    : opts_(std::move(options)), log_(opts_.log_dir + "/launcher.log"),
-      proxy_log_start_(opts_.proxy_log ? log_size(*opts_.proxy_log) : 0),
+    : opts_(std::move(options)), log_(std::move(opts_.log)),
       runtime_dir_lock_(lock_runtime_dir(opts_.runtime_dir)) {
     // Orphans of the keeper come to us, not to init (kill_orphans).
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         throw_errno("cannot become a child subreaper");
     }
-}
-
-std::string Launcher::daemon_log(const std::string& name) const {
-    return opts_.log_dir + "/" + name + ".log";
 }
 
 int Launcher::run() {
@@ -99,6 +94,7 @@ int Launcher::run() {
             return 70;
         }
         open_gate();
+        running_ = true;
         int rc = wait_bwrap();
         if (rc < 0) {
             return on_signal(-rc);
@@ -131,6 +127,9 @@ void Launcher::start_cell() {
     auto gate = make_pipe("gate");
     std::vector<std::string> argv{opts_.bwrap, "--args", "9", "--seccomp", "8"};
     std::vector<FdMove> fds{{args.get(), 9}, {gate.read.get(), 8}};
+    if (opts_.log_dir_by_fd) {
+        fds.push_back({opts_.log_dir.fd(), kBwrapLogDirFd});
+    }
     Pipe info;
     if (needs_jail_listener()) {
         info = make_pipe("bwrap's info");
@@ -160,8 +159,8 @@ void Launcher::start_cell() {
         if (command.jail_listen) {
             continue; // once bwrap has made the jail's network
         }
-        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
-        start_daemon(d, command.argv, nullptr);
+        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}, command.stderr_log.get()});
+        start_daemon(d, command, nullptr);
         names.push_back(command.name);
     }
     if (!names.empty()) {
@@ -205,8 +204,8 @@ std::optional<int> Launcher::start_jail_daemons() {
             }
             throw;
         }
-        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}});
-        start_daemon(d, command.argv, &listener);
+        auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}, command.stderr_log.get()});
+        start_daemon(d, command, &listener);
         // Held until the cleanup: should the daemon die (killed from a jail
         // that shares our pid namespace, or by the OOM killer), the port
         // stays bound, unanswered, rather than free for a program in the
@@ -271,7 +270,8 @@ bool Launcher::bwrap_ends_within(milliseconds limit) const {
     return ::poll(&p, 1, static_cast<int>(limit.count())) > 0;
 }
 
-void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener) {
+void Launcher::start_daemon(Daemon& d, const DaemonCommand& command, const Fd* jail_listener) {
+    auto argv = command.argv;
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
     }
@@ -279,19 +279,16 @@ void Launcher::start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* 
         argv.emplace_back(a);
     }
     auto ready = make_pipe("ready");
-    auto log_path = daemon_log(d.name);
-    Fd err = open_append(log_path);
-    if (!err) {
-        throw_errno("cannot open " + log_path +
-                    " (a log must be a regular file: remove what is there)");
-    }
     std::vector<FdMove> fds{{devnull_.get(), 0},
                             {devnull_.get(), 1},
-                            {err.get(), 2},
+                            {command.stderr_log.get(), 2},
                             {ready.write.get(), 3},
                             {lifeline_read_.get(), 4}};
     if (jail_listener) {
         fds.push_back({jail_listener->get(), cellgen::kJailListenFd});
+    }
+    if (command.takes_access_log) {
+        fds.push_back({opts_.access_log.get(), cellgen::kAccessLogFd});
     }
     d.pid = spawn({std::move(argv), std::move(fds), pgid_});
     d.ready = std::move(ready.read);
@@ -320,7 +317,7 @@ std::optional<int> Launcher::await_daemons() {
             log_.say_with_tail(
                 fmt::format("{} did not become ready within {}s; its stderr ends with:", d.name,
                             opts_.ready_timeout.count()),
-                daemon_log(d.name));
+                d.log);
             return 0;
         }
         auto sig = signals_.wait(fds, readable, left);
@@ -347,7 +344,7 @@ std::optional<int> Launcher::await_daemons() {
                     fmt::format("{} failed to start ({}); its stderr ends with:", d.name,
                                 status ? fmt::format("exit {}", shell_status(*status))
                                        : std::string("it closed its ready fd and still runs")),
-                    daemon_log(d.name));
+                    d.log);
                 return 0;
             }
         }
@@ -416,9 +413,23 @@ void Launcher::reap() {
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
         exited_[pid] = status;
         for (const auto& d : daemons_) {
-            if (d.pid == pid) {
-                log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
+            if (d.pid != pid) {
+                continue;
             }
+            if (!running_) {
+                log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
+                continue;
+            }
+            // Said at once: the program in the cell only sees requests hang.
+            log_.say_with_tail(
+                fmt::format(
+                    "{} exited with {} while the cell runs: {}; its stderr ends with:", d.name,
+                    shell_status(status),
+                    d.name == "proxy" ? "HTTP(S) through 127.0.0.1 in the cell now fails or hangs "
+                                        "until the client's own timeout (the port stays held, so "
+                                        "nothing in the cell can take it over)"
+                                      : "what it served in the cell is gone"),
+                d.log);
         }
     }
 }
@@ -509,6 +520,7 @@ bool Launcher::cleanup() {
         return true;
     }
     cleaned_ = true;
+    running_ = false; // daemons that end from here on are ended by us
     bool ok = true;
     // A command still held at the gate never runs: closed unwritten, the
     // gate ends bwrap. Closed only once bwrap and whatever it left are
@@ -519,10 +531,8 @@ bool Launcher::cleanup() {
     ok = stop_group() && ok;
     jail_listeners_.clear();
     // The daemons are gone, so the proxy's log is complete.
-    if (opts_.proxy_log) {
-        if (auto summary = refusal_summary(*opts_.proxy_log, proxy_log_start_)) {
-            log_.say(*summary);
-        }
+    for (const auto& line : refusal_summary(opts_.access_log.get(), opts_.access_log_start)) {
+        log_.say(line);
     }
     if (!remove_tree(opts_.runtime_dir)) {
         log_.say(fmt::format("cannot remove the runtime dir {}: {}", opts_.runtime_dir,

@@ -45,6 +45,7 @@ private:
         std::string name;
         pid_t pid = 0;
         Fd ready; // read end; closed once the daemon said ready
+        int log;  // its stderr, for the tail we show when it fails
     };
     enum class Await { ready, failed };
 
@@ -60,7 +61,7 @@ private:
     // The pid of bwrap's first process; nullopt with `signal` set when a
     // signal interrupted the wait, or 0 when bwrap ended without one.
     std::optional<pid_t> read_bwrap_info(int& signal);
-    void start_daemon(Daemon& d, std::vector<std::string> argv, const Fd* jail_listener);
+    void start_daemon(Daemon& d, const DaemonCommand& command, const Fd* jail_listener);
     // Whether the keeper has bwrap's status within `limit`.
     bool bwrap_ends_within(std::chrono::milliseconds limit) const;
     // nullopt: every daemon is ready; else the signal that interrupted us, or
@@ -84,12 +85,10 @@ private:
     // Every exit path ends here; false when something could not be cleaned.
     bool cleanup();
     int on_signal(int sig);
-    std::string daemon_log(const std::string& name) const;
 
     Options opts_;
     Signals signals_;
     LaunchLog log_;
-    off_t proxy_log_start_ = 0;
     Fd runtime_dir_lock_; // marks the runtime dir live (stale_dirs.hpp)
     pid_t pgid_ = 0;      // the keeper's pid
     Fd lifeline_write_;
@@ -105,6 +104,7 @@ private:
     std::vector<Daemon> daemons_;
     std::map<pid_t, int> exited_; // wait statuses of children reaped so far
     bool cleaned_ = false;
+    bool running_ = false; // the command runs: a daemon that ends is news
 };
 
 } // namespace launch

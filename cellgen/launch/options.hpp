@@ -11,6 +11,9 @@
 #pragma once
 
 #include "../jail_listen.hpp"
+#include "fd.hpp"
+#include "launch_log.hpp"
+#include "log_dir.hpp"
 
 #include <chrono>
 #include <optional>
@@ -24,14 +27,19 @@ struct DaemonCommand {
     std::string name;
     std::vector<std::string> argv; // the launcher appends --ready-fd 3 --lifeline-fd 4
     std::optional<cellgen::JailListen> jail_listen; // made in bwrap's netns, fd 5
+    Fd stderr_log;                                  // NAME.log in the log dir
+    bool takes_access_log = false;                  // Options::access_log as fd 6
 };
 
 struct Options {
-    std::string runtime_dir; // made and filled; the Launcher removes it
-    std::string log_dir;
+    std::string runtime_dir;    // made and filled; the Launcher removes it
+    LogDir log_dir;             // open; every log below is opened in it
+    LaunchLog log;              // launcher.log
+    bool log_dir_by_fd = false; // bwrap binds it from fd kBwrapLogDirFd
     std::string bwrap;
     std::vector<std::string> bwrap_args; // reach bwrap through --args, never argv
-    std::optional<std::string> proxy_log;
+    Fd access_log;                       // the proxy's, for its --log fd:6 and the refusal summary
+    off_t access_log_start = 0;          // its size before this cell: a kept log holds earlier ones
     std::vector<std::string> private_devices;
     std::vector<DaemonCommand> daemons; // in start order
     std::chrono::seconds ready_timeout{10};

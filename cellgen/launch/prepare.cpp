@@ -1,12 +1,15 @@
 #include "prepare.hpp"
 
+#include "error.hpp"
 #include "launch_log.hpp"
 #include "runtime_dir.hpp"
+#include "validate.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -38,12 +41,31 @@ std::chrono::seconds ready_timeout(const Getenv& getenv) {
     return std::chrono::seconds(value);
 }
 
-// What the plan needs of the caller, before anything is created.
+// The canonical form of an existing `path` (every link resolved).
+std::string resolved(const std::string& path) {
+    std::error_code ec;
+    auto real = std::filesystem::canonical(path, ec);
+    return ec ? path : real.string();
+}
+
+// What the plan needs of the caller, before anything is created. The
+// worktree and log dir are checked again as resolved, so that a link to /
+// (or $HOME) is refused like / itself.
 void check_caller(const LaunchPlan& plan, const Getenv& getenv) {
+    auto home = getenv("HOME");
+    auto home_path = home && !home->empty() && home->front() == '/' ? resolved(*home) : "";
     for (const auto& d : plan.required_dirs) {
         struct stat st;
         if (::stat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
             throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
+        }
+        auto real = resolved(d.path);
+        if (auto why = cellgen::check_cell_dir_scope(real, home_path);
+            !why.empty() && !d.system_ok) {
+            throw PrepareError(
+                2, real == d.path
+                       ? fmt::format("{}: '{}' is {}", d.what, d.path, why)
+                       : fmt::format("{}: '{}' resolves to '{}', {}", d.what, d.path, real, why));
         }
     }
     for (const auto& f : plan.forwarded_env) {
@@ -137,15 +159,34 @@ void fill_runtime_dir(const LaunchPlan& plan, const std::string& rt) {
     }
 }
 
-void make_log_dir(const std::string& dir) {
-    struct stat st;
-    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        return;
+// The log dir, opened (log_dir.hpp); a link on a host log dir's path is the
+// caller's to fix (exit 2, naming the flag).
+LogDir open_log_dir(const LaunchPlan& plan, const std::string& rt) {
+    auto path = cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{rt});
+    if (const auto* in_rt = std::get_if<cellgen::RuntimePath>(&plan.log_dir)) {
+        make_dirs_under(rt, in_rt->rel, 0700); // ours: nobody else writes the runtime dir
     }
-    if (dir.empty() || dir.front() != '/') {
-        throw PrepareError(70, fmt::format("the log dir '{}' is not an absolute path", dir));
+    try {
+        return LogDir(path);
+    } catch (const SetupError& e) {
+        if (std::holds_alternative<cellgen::RuntimePath>(plan.log_dir)) {
+            throw PrepareError(70, e.what());
+        }
+        std::string what = "log dir";
+        for (const auto& d : plan.required_dirs) {
+            what = d.path == path ? d.what : what;
+        }
+        throw PrepareError(2, fmt::format("{}: {}", what, e.what()));
     }
-    make_dirs_under("", dir.substr(1), 0755);
+}
+
+// A log in the log dir, or the cell fails naming it (exit 70).
+Fd open_log(const LogDir& dir, const std::string& name) {
+    try {
+        return dir.open_log(name);
+    } catch (const SetupError& e) {
+        throw PrepareError(70, e.what());
+    }
 }
 
 std::vector<std::string> texts(const cellgen::Args& args, const std::string& rt) {
@@ -157,11 +198,31 @@ std::vector<std::string> texts(const cellgen::Args& args, const std::string& rt)
     return out;
 }
 
+// The plan binds its log dir by path (`--ro-bind DIR /var/log/cell`, what a
+// person running bwrap by hand needs); a cell binds the very directory it
+// opened and checked, by fd, so swapping DIR after the check changes nothing.
+// A plan without the log-dir combinator binds none.
+cellgen::Args bind_log_dir_by_fd(const LaunchPlan& plan, bool& bound) {
+    bound = false;
+    cellgen::Args out = plan.bwrap_args;
+    const cellgen::Arg bind{std::string("--ro-bind")};
+    const cellgen::Arg dest{std::string(cellgen::kJailLogDir)};
+    for (size_t i = 0; i + 2 < out.size(); ++i) {
+        if (out[i] == bind && out[i + 1] == plan.log_dir && out[i + 2] == dest) {
+            out[i] = std::string("--ro-bind-fd");
+            out[i + 1] = std::to_string(kBwrapLogDirFd);
+            bound = true; // bwrap closes the fd once it has made the mount
+            return out;
+        }
+    }
+    return out;
+}
+
 // bwrap's options: the plan's, then each forwarded variable the caller has
 // (after the plan's --setenv, so a forwarded value wins).
-std::vector<std::string> bwrap_options(const LaunchPlan& plan, const std::string& rt,
-                                       const Getenv& getenv) {
-    auto out = texts(plan.bwrap_args, rt);
+std::vector<std::string> bwrap_options(const LaunchPlan& plan, const cellgen::Args& args,
+                                       const std::string& rt, const Getenv& getenv) {
+    auto out = texts(args, rt);
     for (const auto& f : plan.forwarded_env) {
         if (auto value = getenv(f.name)) {
             out.insert(out.end(), {"--setenv", f.name, *value});
@@ -173,7 +234,7 @@ std::vector<std::string> bwrap_options(const LaunchPlan& plan, const std::string
 // The daemons that will start: an `auto` one whose host socket is missing is
 // left out with one line; an `on` one fails the cell.
 std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::string& rt,
-                                          const LaunchLog& log) {
+                                          const LogDir& log_dir, const LaunchLog& log) {
     std::vector<DaemonCommand> out;
     for (const auto& d : plan.daemons) {
         if (d.needs) {
@@ -192,7 +253,8 @@ std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::str
                 throw PrepareError(70, text);
             }
         }
-        out.push_back({d.name, texts(d.argv, rt), d.jail_listen});
+        out.push_back({d.name, texts(d.argv, rt), d.jail_listen, open_log(log_dir, d.name + ".log"),
+                       d.access_log.has_value()});
     }
     return out;
 }
@@ -254,16 +316,19 @@ Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
     o.runtime_dir = make_runtime_dir(getenv);
     DirGuard guard(o.runtime_dir);
     fill_runtime_dir(plan, o.runtime_dir);
-    cellgen::RuntimeDir rt{o.runtime_dir};
-    o.log_dir = cellgen::arg_text(plan.log_dir, rt);
-    make_log_dir(o.log_dir);
-    LaunchLog log(o.log_dir + "/launcher.log");
-    o.daemons = select_daemons(plan, o.runtime_dir, log);
-    o.bwrap = plan.bwrap;
-    o.bwrap_args = bwrap_options(plan, o.runtime_dir, getenv);
-    if (plan.proxy_log) {
-        o.proxy_log = cellgen::arg_text(*plan.proxy_log, rt);
+    o.log_dir = open_log_dir(plan, o.runtime_dir);
+    o.log = LaunchLog(open_log(o.log_dir, "launcher.log"));
+    o.daemons = select_daemons(plan, o.runtime_dir, o.log_dir, o.log);
+    for (const auto& d : plan.daemons) {
+        if (d.access_log && !o.access_log) {
+            o.access_log = open_log(o.log_dir, *d.access_log);
+            struct stat st;
+            o.access_log_start = ::fstat(o.access_log.get(), &st) == 0 ? st.st_size : 0;
+        }
     }
+    o.bwrap = plan.bwrap;
+    o.bwrap_args =
+        bwrap_options(plan, bind_log_dir_by_fd(plan, o.log_dir_by_fd), o.runtime_dir, getenv);
     o.private_devices = plan.private_devices;
     o.command = plan.command;
     o.command.insert(o.command.end(), args.begin(), args.end());
@@ -279,12 +344,13 @@ std::vector<std::string> prepare_dir_only(const LaunchPlan& plan, const std::str
     }
     make_dirs_under("", dir.substr(1), 0700);
     fill_runtime_dir(plan, dir);
-    auto log_dir = cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{dir});
-    make_log_dir(log_dir);
+    auto log_dir = open_log_dir(plan, dir);
     // As the launcher does (as root): bwrap run by hand on this dir gets the
     // same private /dev nodes, not the host's.
-    copy_private_devices(plan.private_devices, dir + "/dev", LaunchLog(log_dir + "/launcher.log"));
-    return bwrap_options(plan, dir, getenv);
+    copy_private_devices(plan.private_devices, dir + "/dev",
+                         LaunchLog(open_log(log_dir, "launcher.log")));
+    // By path: the person running bwrap holds no fd of ours.
+    return bwrap_options(plan, plan.bwrap_args, dir, getenv);
 }
 
 } // namespace launch

@@ -181,21 +181,33 @@ def take_proxy_port():
         print("probe failed:", e); return 0
     print("bound"); return 0
 
+def stat_fields(pid):
+    # (ppid, pgrp) from /proc/PID/stat; the name may hold spaces and ')'.
+    text = open(f"/proc/{pid}/stat").read()
+    rest = text[text.rindex(")") + 2:].split()
+    return int(rest[1]), int(rest[2])
+
 def kill_proxy_take_port(log_dir):
     # In the host's pid namespace (share-ns pid) the jail can signal its own
-    # proxy (same user; its argv names this cell's log dir, so other cells'
-    # proxies are left alone). Killing it must not hand the jail the port.
+    # proxy (same user). Ours is the one in the process group of the keeper,
+    # an ancestor of this process, so other cells' proxies are left alone.
+    # Killing it must not hand the jail the port.
     import signal, time
+    ancestors, pid = set(), os.getpid()
+    while pid > 1:
+        ancestors.add(pid)
+        pid = stat_fields(pid)[0]
     killed = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
+            group = stat_fields(pid)[1]
+        except (OSError, ValueError):
             continue
         if (len(args) > 3 and args[0].endswith(b"/proxy") and args[1:3] == [b"--listen", b"fd:5"]
-                and log_dir.encode() + b"/proxy-access.log" in args):
+                and group in ancestors):
             try:
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(pid)
@@ -498,7 +510,7 @@ attempts_writes() {
     local victim=$SCRATCH/victim-$who
     : >"$victim"
     chmod 666 "$victim"
-    "${cell[@]}" -- sh -c "for f in launcher proxy nix relay; do ln -sfn '$victim' /var/log/cell/\$f.log.tmp && mv -fT /var/log/cell/\$f.log.tmp /var/log/cell/\$f.log; done" 2>/dev/null
+    "${cell[@]}" -- sh -c "for f in launcher proxy proxy-access nix relay; do ln -sfn '$victim' /var/log/cell/\$f.log.tmp && mv -fT /var/log/cell/\$f.log.tmp /var/log/cell/\$f.log; done" 2>/dev/null
     "${cell[@]}" -- curl -s -o /dev/null http://127.0.0.1:9/ 2>/dev/null
     expect_eq "$who: the host writes nothing through a symlink planted in the log dir" "" \
         "$(cat "$victim")"

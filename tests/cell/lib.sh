@@ -24,9 +24,18 @@ for b in cellgen/cell cellgen/cellgen cellgen/cell-launch relay/relay proxy/prox
     [[ -e $build_root/$b ]] && install -m 755 "$build_root/$b" "$SCRATCH/bin/"
 done
 
+# Pids of the proxies serving this test's cells: the launcher hands each its
+# access log as fd 6 (--log fd:6), and that file is under the scratch dir.
+scratch_proxies() {
+    local p
+    for p in $(pgrep -x proxy); do
+        [[ $(readlink "/proc/$p/fd/6" 2>/dev/null) == "$SCRATCH"/* ]] && echo "$p"
+    done
+}
+
 cleanup_scratch() {
     local p
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${BG_PIDS[@]}" $(scratch_proxies); do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     pkill -f "$SCRATCH" 2>/dev/null
     rm -rf "$SCRATCH"
@@ -54,8 +63,18 @@ make_cert() {
     chmod 644 "$SCRATCH/key.pem" "$SCRATCH/cert.pem"
 }
 
+# Processes this test's cells left behind (empty = none): anything naming
+# the runtime dirs, and proxies whose access log is in the scratch dir.
+leftover_procs() {
+    pgrep -af "$SCRATCH/run" | grep -v pgrep
+    local p
+    for p in $(scratch_proxies); do
+        echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+    done
+}
+
 # Processes or runtime dirs this test's cells left behind (empty = none).
 leftovers() {
-    pgrep -af "$SCRATCH/run" | grep -v pgrep
+    leftover_procs
     ls -d "$XDG_RUNTIME_DIR"/cell-* 2>/dev/null
 }

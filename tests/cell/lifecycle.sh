@@ -48,7 +48,7 @@ check "a command killed with SIGKILL leaves nothing" wait_gone
 
 for sig in TERM INT HUP KILL; do
     if start_cell; then
-        check "the daemons run while the cell runs ($sig case)" pgrep -f "$SCRATCH/run/cell"
+        check "the daemons run while the cell runs ($sig case)" test -n "$(scratch_proxies)"
         kill -"$sig" "$CELL_PID"
         wait "$CELL_PID" 2>/dev/null
         check "the launcher sent SIG$sig leaves nothing" wait_gone
@@ -58,10 +58,8 @@ for sig in TERM INT HUP KILL; do
 done
 
 if start_cell; then
-    # The proxy itself (its access log is in the runtime dir; the launcher's
-    # own argv names the runtime dir too, so match the proxy's form).
-    check "the proxy is found and killed" \
-        pkill -KILL -f "^[^ ]*/proxy --listen fd:5 .*$SCRATCH/run/cell"
+    # The proxy itself (its access log, fd 6, is in the runtime dir).
+    check "the proxy is found and killed" kill -KILL $(scratch_proxies)
     sleep 0.2
     check "the cell runs on without its proxy" kill -0 "$CELL_PID"
     # Then the command ends (the in-jail sh that carries MARK).
@@ -142,10 +140,11 @@ done
 gone_procs() {
     local i
     for ((i = 0; i < 50; i++)); do
-        [[ -z $(marked) && -z $(pgrep -af "$SCRATCH/run" | grep -v pgrep) ]] && return 0
+        [[ -z $(marked) && -z $(leftover_procs) ]] && return 0
         sleep 0.1
     done
     marked
+    leftover_procs
     return 1
 }
 check "96 launchers SIGKILLed while their cell starts leave no process" gone_procs
@@ -252,7 +251,7 @@ check "... and it leaves nothing" wait_gone
 out=$(timeout -k 5 20 "${cell[@]}" --log-dir "$WT/logs" -- true 2>&1)
 rc=$?
 check "the next cell with that log dir fails clearly, naming the fifo ($rc: $(tr '\n' ' ' <<<"$out"))" \
-    bash -c '(( $1 == 70 )) && grep -q "logs/proxy.log.*regular file" <<<"$2"' _ "$rc" "$out"
+    bash -c '(( $1 == 70 )) && grep -qE "logs/(launcher|proxy|proxy-access).log: it is not a regular file" <<<"$2"' _ "$rc" "$out"
 check "... and leaves nothing" wait_gone
 rm -rf "$WT/logs"
 

@@ -95,7 +95,7 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     missing.erase("bwrap");
     CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
     CHECK(error_of(with("cell_launch_plan", 1)) ==
-          "plan: cell_launch_plan: this cell-launch reads version 2 only (a wrapper and its "
+          "plan: cell_launch_plan: this cell-launch reads version 3 only (a wrapper and its "
           "cell-launch come from one build: render the wrapper again)");
     CHECK(error_of(with("command", boost::json::array{"a", 3})) ==
           "plan.command[1]: expected a string");
@@ -121,6 +121,13 @@ TEST_CASE("launch plan: the reader names what is wrong") {
           "plan.daemons[0].jail_listen.port: expected a whole number from 1 to 65535");
     CHECK(listen_at(boost::json::object{{"address", "127.0.0.1"}}) ==
           "plan.daemons[0].jail_listen: missing field \"port\"");
+    // The access log is a name in the log dir the launcher opens itself.
+    for (const char* name : {"../etc/passwd", "a/b", "", ".."}) {
+        auto o = good;
+        o["daemons"].as_array()[0].as_object()["access_log"] = name;
+        INFO(name);
+        CHECK(error_of(boost::json::serialize(o)).ends_with("is not a file name"));
+    }
 }
 
 TEST_CASE("launch plan: prepare_dir_only makes the dirs and files, resolves every path") {

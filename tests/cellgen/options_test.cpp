@@ -110,6 +110,7 @@ TEST_CASE("--help lists every combinator") {
 
 TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") {
     Fixture f;
+    f.env["HOME"] = "/home/cellgen-test-user/";
     cellgen_test::TempDir dir;
     auto bad_key = write_profile(dir, "base =\n\n# x\nno-such-key = 1\n");
     auto cwd = std::filesystem::current_path();
@@ -142,6 +143,13 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"-0"}, "-0: only with --print argv"},
         {{"--print", "script", "--runtime-dir", "/x"}, "--runtime-dir: not with --print script"},
         {{"--runtime-dir", "rel"}, "--runtime-dir 'rel': must be absolute"},
+        {{"--worktree", "/"}, "--worktree: '/' is the root of the host's file system"},
+        {{"--worktree", "/usr/../"}, "--worktree: '/' is the root"},
+        {{"--worktree", "/etc"}, "--worktree: '/etc' is a whole-system directory"},
+        {{"--worktree", "/nix/store/"}, "--worktree: '/nix/store' is a whole-system directory"},
+        {{"--log-dir", "/var"}, "--log-dir: '/var' is a whole-system directory"},
+        {{"--worktree", "/home/cellgen-test-user"}, "is your home directory ($HOME)"},
+        {{"--worktree", "/home/"}, "'/home' is a whole-system directory"},
     };
     for (const auto& c : cases) {
         auto r = f.cli(with(c.args, kBins));
@@ -158,6 +166,29 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         left.push_back(e.path().filename().string());
     }
     CHECK(left == Strings{"profile.ini"});
+}
+
+TEST_CASE("worktree and log dir: whole-system dirs need --unsafe-allow-system-dir") {
+    Fixture f;
+    f.env["HOME"] = "/srv/users/me";
+    auto refused = f.cli(with({"--worktree", "/srv/users", "--print", "json"}, kBins));
+    CHECK(refused.status == 2);
+    CHECK(refused.err.find("'/srv/users' is a parent of your home directory") != std::string::npos);
+    CHECK(f.cli(with({"--worktree", "/srv/users/me/project", "--print", "json"}, kBins)).status ==
+          0);
+    // The override may come before or after the dirs it covers.
+    for (const Strings& args :
+         {Strings{"--unsafe-allow-system-dir", "--worktree", "/", "--log-dir", "/var"},
+          Strings{"--worktree", "/", "--log-dir", "/var", "--unsafe-allow-system-dir"}}) {
+        auto r = f.cli(with(args, kBins));
+        INFO(r.err);
+        CHECK(r.status == 0);
+    }
+    // The launcher checks again, resolved: the plan says whether it may.
+    auto plan = f.cli(with(
+        {"--worktree", "/", "--unsafe-allow-system-dir", "--print", "plan", "--", "true"}, kBins));
+    REQUIRE(plan.status == 0);
+    CHECK(plan.out.find("\"path\":\"/\",\"system_ok\":true") != std::string::npos);
 }
 
 TEST_CASE("profile lines: values split at whitespace, zero-arg keys, bad lines") {

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# What of the host crosses into a cell, and where the host writes for it
+# (issue 23), as root and as an unprivileged user:
+#  - the caller's environment: nothing of it is readable anywhere in the cell
+#    (/proc/1/environ is bwrap's first process, which keeps the environment
+#    bwrap was started with; /proc/*/environ; ps eww);
+#  - a log dir the cell can write (inside the worktree): swapped for a link
+#    (to a dir, or on an inner component), or with a link or fifo planted
+#    for a log, it makes the next cell fail at once, naming the culprit, and
+#    the host writes nothing through it;
+#  - --worktree / --log-dir that are the whole host (/, /etc, $HOME, a link
+#    to /, "$UNSET/") are refused with exit 2 unless --unsafe-allow-system-dir.
+set -uo pipefail
+here=$(dirname -- "$0")
+source "$here/lib.sh"
+
+MARK=boundary-$$-$RANDOM
+
+# Runs the checks as WHO ("root" or "unpriv"); they read these locals.
+run_checks() {
+    local who=$1 runas=() wt=$SCRATCH/wt-$1 owner cell_bin=$CELL
+    mkdir -p "$wt"
+    if [[ $who == unpriv ]]; then
+        owner=$(unpriv_user)
+        chown -R "$owner" "$wt"
+        runas=(runuser -u "$owner" -- env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR")
+        cell_bin=$UNPRIV_CELL
+    else
+        owner=root
+        runas=(env)
+    fi
+    env_leaks
+    log_dir_swapped
+    log_files_planted
+    whole_system_dirs
+    expect_eq "$who: nothing left behind" "" "$(leftovers)"
+}
+
+env_leaks() {
+    local out
+    out=$("${runas[@]}" "BOUNDARY_TOKEN=$MARK" "GITHUB_TOKEN=$MARK" \
+        "$cell_bin" --worktree "$wt" --nix off -- sh -c '
+            t="[B]OUNDARY_TOKEN" # matches neither this script nor grep in ps
+            echo "pid1=$(tr "\0" "\n" </proc/1/environ | grep -c .)"
+            cat /proc/[0-9]*/environ 2>/dev/null | tr "\0" "\n" | grep -c "$t" | sed "s/^/procs=/"
+            ps eww -e 2>&1 | grep -c "$t" | sed "s/^/ps=/"
+            ps eww -e >/dev/null 2>&1 && echo ps-ran' 2>&1)
+    expect_eq "$who: the jail's pid 1 (bwrap's) has an empty environment" "pid1=0" \
+        "$(grep -m1 '^pid1=' <<<"$out")"
+    expect_eq "$who: no process in the cell holds the caller's variables (/proc/*/environ)" \
+        "procs=0" "$(grep -m1 '^procs=' <<<"$out")"
+    check "$who: ps eww runs in the cell (the next check is meaningful)" grep -qx ps-ran <<<"$out"
+    expect_eq "$who: ps eww in the cell shows none of the caller's variables" "ps=0" \
+        "$(grep -m1 '^ps=' <<<"$out")"
+    # The host daemons start with nothing of the caller's either (a cell
+    # that shares the host's pid namespace sees them).
+    "${runas[@]}" "BOUNDARY_TOKEN=$MARK" "$cell_bin" --worktree "$wt" --nix off -- sleep 3 &
+    local bg=$! pid="" i
+    for ((i = 0; i < 50; i++)); do
+        pid=$(pgrep -n -x -u "$owner" proxy) && break
+        sleep 0.05
+    done
+    out=$(tr '\0' '\n' <"/proc/$pid/environ" 2>&1 | grep -c .)
+    wait "$bg"
+    check "$who: the host proxy runs (the next check is meaningful)" test -n "$pid"
+    expect_eq "$who: the host proxy's environment is empty" "0" "$out"
+}
+
+log_dir_swapped() {
+    local logs=$wt/logs victim=$SCRATCH/victim-dir-$who out rc start
+    mkdir -p "$logs" "$victim"
+    chown "$owner" "$logs" "$victim"
+    "${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$logs" --nix off -- \
+        sh -c "rm -rf logs && ln -s '$victim' logs" >/dev/null 2>&1
+    check "$who: the cell swapped its log dir for a link (the attempt is real)" test -L "$logs"
+    out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$logs" --nix off -- \
+        sh -c 'ls /var/log/cell' 2>&1)
+    rc=$?
+    expect_eq "$who: a log dir swapped for a link is refused (exit 2)" 2 "$rc"
+    check "$who: ... naming the flag and the link ($out)" \
+        grep -q -- "--log-dir: $logs is a symbolic link" <<<"$out"
+    expect_eq "$who: ... and the host wrote nothing where the link points" "" "$(ls -A "$victim")"
+    # A link on an inner component of the path is refused the same way.
+    rm -f "$logs"
+    mkdir -p "$wt/a/logs" && chown -R "$owner" "$wt/a"
+    "${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$wt/a/logs" --nix off -- \
+        sh -c "rm -rf a && mkdir -p '$victim/logs' 2>/dev/null; ln -s '$victim' a" >/dev/null 2>&1
+    mkdir -p "$victim/logs" && chown "$owner" "$victim/logs"
+    out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$wt/a/logs" --nix off -- true 2>&1)
+    rc=$?
+    expect_eq "$who: a link on an inner component of the log dir is refused (exit 2)" 2 "$rc"
+    check "$who: ... naming that component ($out)" grep -q -- "$wt/a is a symbolic link" <<<"$out"
+    expect_eq "$who: ... and nothing was written through it" "" "$(ls -A "$victim/logs")"
+    rm -rf "$wt/a" "$victim"
+}
+
+# plant NAME KIND: a link to a victim file, or a fifo, as the log NAME in a
+# log dir inside the worktree, planted from inside a cell.
+log_files_planted() {
+    local logs=$wt/logs victim=$SCRATCH/victim-$who name out rc t0
+    mkdir -p "$logs" && chown "$owner" "$logs"
+    : >"$victim" && chmod 666 "$victim"
+    for name in proxy-access.log launcher.log proxy.log; do
+        rm -f "$logs"/*
+        "${runas[@]}" "$cell_bin" --worktree "$wt" --nix off -- \
+            sh -c "ln -s '$victim' 'logs/$name'" >/dev/null 2>&1
+        out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$logs" --nix off -- \
+            sh -c 'echo ran' 2>&1)
+        rc=$?
+        expect_eq "$who: a link planted as $name fails the cell (exit 70)" 70 "$rc"
+        check "$who: ... naming the file ($out)" grep -qF "$logs/$name: it is a symbolic link" <<<"$out"
+        check "$who: ... before the command ran" bash -c '! grep -qx ran <<<"$1"' _ "$out"
+        expect_eq "$who: ... and the host wrote nothing through it" "" "$(cat "$victim")"
+    done
+    rm -f "$logs"/*
+    "${runas[@]}" "$cell_bin" --worktree "$wt" --nix off -- sh -c "mkfifo logs/proxy-access.log" \
+        >/dev/null 2>&1
+    check "$who: the cell planted a fifo (the attempt is real)" test -p "$logs/proxy-access.log"
+    t0=$SECONDS
+    out=$(timeout 20 "${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir "$logs" --nix off -- true 2>&1)
+    rc=$?
+    expect_eq "$who: a fifo planted as proxy-access.log fails the cell (exit 70)" 70 "$rc"
+    check "$who: ... at once, not after the ready timeout ($((SECONDS - t0)) s)" \
+        test $((SECONDS - t0)) -lt 5
+    check "$who: ... naming the file ($out)" grep -qF "$logs/proxy-access.log: it is not a regular file" <<<"$out"
+    rm -rf "$logs" "$victim"
+}
+
+whole_system_dirs() {
+    local out rc path
+    ln -sfn / "$SCRATCH/root-link-$who"
+    for path in / /etc /usr /nix /proc /sys /dev /boot /var "$SCRATCH/root-link-$who"; do
+        out=$("${runas[@]}" "$cell_bin" --worktree "$path" --nix off -- true 2>&1)
+        rc=$?
+        expect_eq "$who: --worktree $path is refused (exit 2)" 2 "$rc"
+        check "$who: ... naming the flag and the path ($out)" \
+            bash -c '[[ $1 == *"--worktree: '\''$2'\''"* && $1 == *"--unsafe-allow-system-dir"* ]]' \
+            _ "$out" "$path"
+    done
+    out=$("${runas[@]}" UNSET_DIR= "$cell_bin" --worktree "${UNSET_DIR:-}/" --nix off -- true 2>&1)
+    expect_eq "$who: --worktree \"\$UNSET/\" is refused" 2 "$?"
+    out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --log-dir /etc --nix off -- true 2>&1)
+    rc=$?
+    expect_eq "$who: --log-dir /etc is refused (exit 2)" 2 "$rc"
+    check "$who: ... naming the flag ($out)" grep -q -- "--log-dir: '/etc'" <<<"$out"
+    out=$("${runas[@]}" HOME="$wt" "$cell_bin" --worktree "$wt" --nix off -- true 2>&1)
+    rc=$?
+    expect_eq "$who: --worktree \$HOME is refused (exit 2)" 2 "$rc"
+    check "$who: ... saying it is the home directory ($out)" grep -q 'your home directory' <<<"$out"
+    out=$("${runas[@]}" HOME="$wt/sub" "$cell_bin" --worktree "$wt" --nix off -- true 2>&1)
+    expect_eq "$who: a parent of \$HOME is refused (exit 2)" 2 "$?"
+    # A wrapper's plan is checked again when it starts, resolved: the plan
+    # names a link, the launcher sees /.
+    local plan
+    plan=$("${runas[@]}" "$SCRATCH/bin/cellgen" --print plan --worktree "$SCRATCH/root-link-$who" \
+        --nix off -- true 2>&1)
+    out=$("${runas[@]}" "$SCRATCH/bin/cell-launch" --plan-fd 3 3<<<"$plan" 2>&1)
+    rc=$?
+    expect_eq "$who: cell-launch refuses a plan whose worktree resolves to / (exit 2)" 2 "$rc"
+    check "$who: ... saying what it resolves to ($out)" grep -q "resolves to '/'" <<<"$out"
+    out=$("${runas[@]}" HOME="$wt" "$cell_bin" --worktree "$wt" --unsafe-allow-system-dir --nix off \
+        -- sh -c 'echo allowed' 2>&1)
+    expect_eq "$who: --unsafe-allow-system-dir lets it through" allowed "$out"
+    rm -f "$SCRATCH/root-link-$who"
+}
+
+# A proxy that dies while the command runs is reported at once, not only
+# when the command's requests time out.
+proxy_dies() {
+    local wt=$SCRATCH/wt-root err=$SCRATCH/proxy-dies.err t0 i
+    rm -f "$wt/started"
+    "$CELL" --worktree "$wt" --nix off -- sh -c 'touch started; sleep 4' 2>"$err" &
+    local cell_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ -e $wt/started ]] && break
+        sleep 0.05
+    done
+    t0=$SECONDS
+    kill -KILL $(scratch_proxies) 2>/dev/null
+    for ((i = 0; i < 40; i++)); do
+        grep -q 'proxy exited' "$err" && break
+        sleep 0.05
+    done
+    check "the launcher says at once that the proxy died ($(head -n1 "$err"))" \
+        grep -q 'cell: proxy exited with 137 while the cell runs' "$err"
+    check "... within 2 s, while the command still runs" test $((SECONDS - t0)) -lt 2
+    wait "$cell_pid"
+}
+
+run_checks root
+proxy_dies
+run_checks unpriv
+tap_done
