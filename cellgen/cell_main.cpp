@@ -8,11 +8,11 @@
 // bare bwrap's (docs/benchmarks.md), and each process start costs
 // milliseconds. `cell --print FORMAT` is cellgen's output; `cell --help` and
 // `cell doctor` are cell.sh (embedded), run by bash.
-#include "cell_text.hpp"
-#include "cli.hpp"
-#include "fd.hpp"
-#include "helper_bins.hpp"
-#include "run_plan.hpp"
+#include "cellgen/cell_text.hpp"
+#include "cellgen/cli.hpp"
+#include "cellgen/helper_bins.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/run_plan.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // Helper lookup. Absolute paths are rendered, so a plan keeps working when
 // run from another directory or with another PATH.
-#include "helper_bins.hpp"
+#include "cellgen/helper_bins.hpp"
 
 #include <filesystem>
 #include <system_error>

@@ -4,7 +4,7 @@
 // so SIGHUP can recompile them with the filter file.
 #pragma once
 
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
 #include "relay/endpoint.hpp"
 #include "relay/lifetime.hpp"

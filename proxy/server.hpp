@@ -4,7 +4,7 @@
 // rules when the new ones do not compile.
 #pragma once
 
-#include "proxy_context.hpp"
+#include "proxy/proxy_context.hpp"
 
 #include "relay/listener.hpp"
 

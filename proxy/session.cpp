@@ -1,6 +1,6 @@
 // See session.hpp. This file: the request loop, the watchdog, refusals and
 // access-log records.
-#include "session.hpp"
+#include "proxy/session.hpp"
 
 #include "relay/connector.hpp"
 

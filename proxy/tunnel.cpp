@@ -1,9 +1,9 @@
 // Session: CONNECT. Policy, upstream, `200 Connection established`, then the
 // SNI check on the client's first TLS record, then relay's pump carries the
 // tunnel (with the bytes the client already sent after the head).
-#include "session.hpp"
+#include "proxy/session.hpp"
 
-#include "tls_sni.hpp"
+#include "proxy/tls_sni.hpp"
 
 #include "relay/pump.hpp"
 

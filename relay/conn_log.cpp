@@ -1,5 +1,5 @@
 // ConnLog: JSON lines via Boost.JSON, stderr lines via fmt; see conn_log.hpp.
-#include "conn_log.hpp"
+#include "relay/conn_log.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

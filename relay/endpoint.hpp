@@ -6,7 +6,7 @@
 // I/O, no name resolution, so the table-driven tests cover it completely.
 #pragma once
 
-#include "failure.hpp"
+#include "relay/failure.hpp"
 
 #include <boost/system/result.hpp>
 

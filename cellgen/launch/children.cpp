@@ -1,6 +1,6 @@
-#include "children.hpp"
+#include "cellgen/launch/children.hpp"
 
-#include "fd.hpp"
+#include "cellgen/launch/fd.hpp"
 
 #include <algorithm>
 #include <charconv>

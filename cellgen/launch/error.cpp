@@ -1,4 +1,4 @@
-#include "error.hpp"
+#include "cellgen/launch/error.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,5 +1,5 @@
-#include "fd.hpp"
-#include "error.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/error.hpp"
 
 #include <algorithm>
 #include <cerrno>

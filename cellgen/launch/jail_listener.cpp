@@ -1,6 +1,6 @@
-#include "jail_listener.hpp"
-#include "children.hpp"
-#include "error.hpp"
+#include "cellgen/launch/jail_listener.hpp"
+#include "cellgen/launch/children.hpp"
+#include "cellgen/launch/error.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

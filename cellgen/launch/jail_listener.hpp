@@ -16,8 +16,8 @@
 // namespace.
 #pragma once
 
-#include "../jail_listen.hpp"
-#include "fd.hpp"
+#include "cellgen/jail_listen.hpp"
+#include "cellgen/launch/fd.hpp"
 
 #include <sys/types.h>
 

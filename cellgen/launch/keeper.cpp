@@ -1,8 +1,8 @@
-#include "keeper.hpp"
-#include "children.hpp"
-#include "error.hpp"
-#include "runtime_dir.hpp"
-#include "signals.hpp"
+#include "cellgen/launch/keeper.hpp"
+#include "cellgen/launch/children.hpp"
+#include "cellgen/launch/error.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
+#include "cellgen/launch/signals.hpp"
 
 #include <algorithm>
 #include <cerrno>

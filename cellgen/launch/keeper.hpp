@@ -21,8 +21,8 @@
 //    the daemons' group).
 #pragma once
 
-#include "fd.hpp"
-#include "spawn.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/spawn.hpp"
 
 #include <optional>
 #include <string>

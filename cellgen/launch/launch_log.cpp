@@ -1,4 +1,4 @@
-#include "launch_log.hpp"
+#include "cellgen/launch/launch_log.hpp"
 
 #include <ctime>
 #include <fcntl.h>

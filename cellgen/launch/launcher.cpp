@@ -1,11 +1,11 @@
-#include "launcher.hpp"
-#include "children.hpp"
-#include "error.hpp"
-#include "jail_listener.hpp"
-#include "refusals.hpp"
-#include "runtime_dir.hpp"
-#include "spawn.hpp"
-#include "stale_dirs.hpp"
+#include "cellgen/launch/launcher.hpp"
+#include "cellgen/launch/children.hpp"
+#include "cellgen/launch/error.hpp"
+#include "cellgen/launch/jail_listener.hpp"
+#include "cellgen/launch/refusals.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
+#include "cellgen/launch/spawn.hpp"
+#include "cellgen/launch/stale_dirs.hpp"
 
 #include <boost/json.hpp>
 

@@ -20,11 +20,11 @@
 //     (stale_dirs.hpp). The exit status is the command's (128+N for signal N).
 #pragma once
 
-#include "fd.hpp"
-#include "keeper.hpp"
-#include "launch_log.hpp"
-#include "options.hpp"
-#include "signals.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/keeper.hpp"
+#include "cellgen/launch/launch_log.hpp"
+#include "cellgen/launch/options.hpp"
+#include "cellgen/launch/signals.hpp"
 
 #include <chrono>
 #include <map>

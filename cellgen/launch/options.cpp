@@ -1,4 +1,4 @@
-#include "options.hpp"
+#include "cellgen/launch/options.hpp"
 
 #include <boost/program_options.hpp>
 

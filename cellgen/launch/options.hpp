@@ -10,7 +10,7 @@
 // on fd 3; `cell` runs the same code in its own process.
 #pragma once
 
-#include "../jail_listen.hpp"
+#include "cellgen/jail_listen.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "prepare.hpp"
+#include "cellgen/launch/prepare.hpp"
 
-#include "launch_log.hpp"
-#include "runtime_dir.hpp"
+#include "cellgen/launch/launch_log.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
 
 #include <cerrno>
 #include <cstdlib>

@@ -6,8 +6,8 @@
 // created before the checks pass, and on any failure nothing it made is left.
 #pragma once
 
-#include "launch_plan.hpp"
-#include "options.hpp"
+#include "cellgen/launch/options.hpp"
+#include "cellgen/launch_plan.hpp"
 
 #include <functional>
 #include <optional>

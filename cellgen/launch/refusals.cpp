@@ -1,5 +1,5 @@
-#include "refusals.hpp"
-#include "fd.hpp"
+#include "cellgen/launch/refusals.hpp"
+#include "cellgen/launch/fd.hpp"
 
 #include <algorithm>
 #include <boost/json/parse.hpp>

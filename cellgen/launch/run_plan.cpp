@@ -1,10 +1,10 @@
-#include "run_plan.hpp"
+#include "cellgen/launch/run_plan.hpp"
 
-#include "fd.hpp"
-#include "launcher.hpp"
-#include "prepare.hpp"
-#include "runtime_dir.hpp"
-#include "signals.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/launcher.hpp"
+#include "cellgen/launch/prepare.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
+#include "cellgen/launch/signals.hpp"
 
 #include <cerrno>
 #include <cstdio>

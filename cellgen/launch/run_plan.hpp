@@ -2,7 +2,7 @@
 // the cell. `cell` calls this in its own process, cell-launch for a wrapper.
 #pragma once
 
-#include "launch_plan.hpp"
+#include "cellgen/launch_plan.hpp"
 
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
-#include "runtime_dir.hpp"
-#include "error.hpp"
-#include "fd.hpp"
-#include "launch_log.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
+#include "cellgen/launch/error.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/launch_log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -3,7 +3,7 @@
 // dir's removal.
 #pragma once
 
-#include "fd.hpp"
+#include "cellgen/launch/fd.hpp"
 
 #include <string>
 #include <vector>

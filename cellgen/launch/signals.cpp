@@ -1,5 +1,5 @@
-#include "signals.hpp"
-#include "error.hpp"
+#include "cellgen/launch/signals.hpp"
+#include "cellgen/launch/error.hpp"
 
 #include <cerrno>
 #include <csignal>

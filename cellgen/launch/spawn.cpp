@@ -1,7 +1,7 @@
-#include "spawn.hpp"
-#include "error.hpp"
-#include "fd.hpp"
-#include "signals.hpp"
+#include "cellgen/launch/spawn.hpp"
+#include "cellgen/launch/error.hpp"
+#include "cellgen/launch/fd.hpp"
+#include "cellgen/launch/signals.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -1,6 +1,6 @@
-#include "stale_dirs.hpp"
-#include "error.hpp"
-#include "runtime_dir.hpp"
+#include "cellgen/launch/stale_dirs.hpp"
+#include "cellgen/launch/error.hpp"
+#include "cellgen/launch/runtime_dir.hpp"
 
 #include <cerrno>
 #include <ctime>

@@ -10,7 +10,7 @@
 // named theirs cell.<hex>.
 #pragma once
 
-#include "fd.hpp"
+#include "cellgen/launch/fd.hpp"
 
 #include <chrono>
 #include <string>

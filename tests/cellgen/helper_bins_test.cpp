@@ -1,7 +1,7 @@
 // Helper lookup: next to cellgen, then the build tree, then PATH.
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
-#include "helper_bins.hpp"
+#include "cellgen/helper_bins.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -5,9 +5,9 @@
 //  - a unix path fits sun_path and has no NUL, a tcp port is 1..65535, an
 //    inherited fd (`fd:N`, listen side only) is 3 or more;
 //  - a rejection names the endpoint text.
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "endpoint.hpp"
+#include "relay/endpoint.hpp"
 
 #include <sys/un.h>
 
