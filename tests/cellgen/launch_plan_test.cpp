@@ -3,8 +3,8 @@
 // at fault, and prepare_dir_only makes the runtime dir the plan describes.
 #include "tests/cellgen/plan_fixture.hpp"
 
-#include "cellgen/launch/prepare.hpp"
 #include "cellgen/launch_plan.hpp"
+#include "launch/prepare.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -7,12 +7,12 @@
 // between the command line and bwrap: a cell's start-up is measured against
 // bare bwrap's (docs/benchmarks.md), and each process start costs
 // milliseconds. `cell --print FORMAT` is cellgen's output; `cell --help` and
-// `cell doctor` are cell.sh (embedded), run by bash.
-#include "cellgen/cell_text.hpp"
+// `cell doctor` are doctor.sh (embedded), run by bash.
 #include "cellgen/cli.hpp"
 #include "cellgen/helper_bins.hpp"
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/run_plan.hpp"
+#include "launch/cell_text.hpp"
+#include "launch/fd.hpp"
+#include "launch/run_plan.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -84,8 +84,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     auto self_dir = cellgen::self_exe_dir();
     if (args.empty() || args[0] == "doctor" || args[0] == "-h" || args[0] == "--help") {
-        // cell.sh finds cellgen (doctor checks the helpers) through CELLGEN.
-        ::setenv("CELLGEN", (self_dir + "/cellgen").c_str(), 0);
+        // doctor.sh finds cellgen (doctor checks the helpers) through CELLGEN:
+        // next to cell when installed, build/cellgen/ in the build tree.
+        auto cellgen_bin =
+            cellgen::find_sibling("cellgen", self_dir).value_or(self_dir + "/cellgen");
+        ::setenv("CELLGEN", cellgen_bin.c_str(), 0);
         return exec_bash(cellgen::cell_tools_text(), args);
     }
     cellgen::CliEnvironment cli_env{cellgen::process_env(), self_dir, CELLGEN_VERSION};

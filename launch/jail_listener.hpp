@@ -17,7 +17,7 @@
 #pragma once
 
 #include "cellgen/jail_listen.hpp"
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <sys/types.h>
 

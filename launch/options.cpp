@@ -1,4 +1,4 @@
-#include "cellgen/launch/options.hpp"
+#include "launch/options.hpp"
 
 #include <boost/program_options.hpp>
 

@@ -1,7 +1,7 @@
-#include "cellgen/launch/runtime_dir.hpp"
-#include "cellgen/launch/error.hpp"
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/launch_log.hpp"
+#include "launch/runtime_dir.hpp"
+#include "launch/error.hpp"
+#include "launch/fd.hpp"
+#include "launch/launch_log.hpp"
 
 #include <algorithm>
 #include <cerrno>

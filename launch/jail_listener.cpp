@@ -1,6 +1,6 @@
-#include "cellgen/launch/jail_listener.hpp"
-#include "cellgen/launch/children.hpp"
-#include "cellgen/launch/error.hpp"
+#include "launch/jail_listener.hpp"
+#include "launch/children.hpp"
+#include "launch/error.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -1,10 +1,10 @@
-#include "cellgen/launch/run_plan.hpp"
+#include "launch/run_plan.hpp"
 
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/launcher.hpp"
-#include "cellgen/launch/prepare.hpp"
-#include "cellgen/launch/runtime_dir.hpp"
-#include "cellgen/launch/signals.hpp"
+#include "launch/fd.hpp"
+#include "launch/launcher.hpp"
+#include "launch/prepare.hpp"
+#include "launch/runtime_dir.hpp"
+#include "launch/signals.hpp"
 
 #include <cerrno>
 #include <cstdio>

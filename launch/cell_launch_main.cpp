@@ -1,10 +1,10 @@
 // cell-launch: runs one cell from a launch plan (cellgen --print plan) read
 // from an fd; a wrapper that `cellgen --print script` writes execs it with
 // the plan on fd 3. See launcher.hpp, prepare.hpp and docs/cell.md.
-#include "cellgen/launch/options.hpp"
-#include "cellgen/launch/prepare.hpp"
-#include "cellgen/launch/run_plan.hpp"
 #include "cellgen/launch_plan.hpp"
+#include "launch/options.hpp"
+#include "launch/prepare.hpp"
+#include "launch/run_plan.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,5 +1,5 @@
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/error.hpp"
+#include "launch/fd.hpp"
+#include "launch/error.hpp"
 
 #include <algorithm>
 #include <cerrno>

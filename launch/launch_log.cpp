@@ -1,4 +1,4 @@
-#include "cellgen/launch/launch_log.hpp"
+#include "launch/launch_log.hpp"
 
 #include <ctime>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 // left out, as bash's traps would leave them; an ignored SIGCHLD is reset.
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <chrono>
 #include <optional>

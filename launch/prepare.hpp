@@ -6,8 +6,8 @@
 // created before the checks pass, and on any failure nothing it made is left.
 #pragma once
 
-#include "cellgen/launch/options.hpp"
 #include "cellgen/launch_plan.hpp"
+#include "launch/options.hpp"
 
 #include <functional>
 #include <optional>

@@ -20,11 +20,11 @@
 //     (stale_dirs.hpp). The exit status is the command's (128+N for signal N).
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/keeper.hpp"
-#include "cellgen/launch/launch_log.hpp"
-#include "cellgen/launch/options.hpp"
-#include "cellgen/launch/signals.hpp"
+#include "launch/fd.hpp"
+#include "launch/keeper.hpp"
+#include "launch/launch_log.hpp"
+#include "launch/options.hpp"
+#include "launch/signals.hpp"
 
 #include <chrono>
 #include <map>

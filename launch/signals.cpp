@@ -1,5 +1,5 @@
-#include "cellgen/launch/signals.hpp"
-#include "cellgen/launch/error.hpp"
+#include "launch/signals.hpp"
+#include "launch/error.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -1,11 +1,11 @@
-#include "cellgen/launch/launcher.hpp"
-#include "cellgen/launch/children.hpp"
-#include "cellgen/launch/error.hpp"
-#include "cellgen/launch/jail_listener.hpp"
-#include "cellgen/launch/refusals.hpp"
-#include "cellgen/launch/runtime_dir.hpp"
-#include "cellgen/launch/spawn.hpp"
-#include "cellgen/launch/stale_dirs.hpp"
+#include "launch/launcher.hpp"
+#include "launch/children.hpp"
+#include "launch/error.hpp"
+#include "launch/jail_listener.hpp"
+#include "launch/refusals.hpp"
+#include "launch/runtime_dir.hpp"
+#include "launch/spawn.hpp"
+#include "launch/stale_dirs.hpp"
 
 #include <boost/json.hpp>
 

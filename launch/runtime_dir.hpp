@@ -3,7 +3,7 @@
 // dir's removal.
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <string>
 #include <vector>

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Writes a C++ source defining cellgen::FUNCTION() from a text file.
 
-Usage: embed_text.py INPUT OUTPUT [FUNCTION HEADER] (default launcher_text
-and launcher_text.hpp). Bytes are written as numbers so any content
+Usage: embed_text.py INPUT OUTPUT FUNCTION HEADER (HEADER as included from
+the repository root, e.g. launch/cell_text.hpp). Bytes are written as numbers so any content
 (quotes, backslashes, `)"` sequences) embeds unchanged.
 """
 import sys
 
 data = open(sys.argv[1], "rb").read()
-func, header = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ("launcher_text", "launcher_text.hpp")
+if len(sys.argv) != 5:
+    sys.exit("usage: embed_text.py INPUT OUTPUT FUNCTION HEADER")
+func, header = sys.argv[3], sys.argv[4]
 rows = [", ".join(str(b) for b in data[i:i + 24]) for i in range(0, len(data), 24)]
 body = ",\n    ".join(rows)
 with open(sys.argv[2], "w") as out:

@@ -1,7 +1,7 @@
-#include "cellgen/launch/prepare.hpp"
+#include "launch/prepare.hpp"
 
-#include "cellgen/launch/launch_log.hpp"
-#include "cellgen/launch/runtime_dir.hpp"
+#include "launch/launch_log.hpp"
+#include "launch/runtime_dir.hpp"
 
 #include <cerrno>
 #include <cstdlib>

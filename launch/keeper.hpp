@@ -21,8 +21,8 @@
 //    the daemons' group).
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/spawn.hpp"
+#include "launch/fd.hpp"
+#include "launch/spawn.hpp"
 
 #include <optional>
 #include <string>

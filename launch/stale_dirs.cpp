@@ -1,6 +1,6 @@
-#include "cellgen/launch/stale_dirs.hpp"
-#include "cellgen/launch/error.hpp"
-#include "cellgen/launch/runtime_dir.hpp"
+#include "launch/stale_dirs.hpp"
+#include "launch/error.hpp"
+#include "launch/runtime_dir.hpp"
 
 #include <cerrno>
 #include <ctime>

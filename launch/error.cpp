@@ -1,4 +1,4 @@
-#include "cellgen/launch/error.hpp"
+#include "launch/error.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,7 @@
-#include "cellgen/launch/spawn.hpp"
-#include "cellgen/launch/error.hpp"
-#include "cellgen/launch/fd.hpp"
-#include "cellgen/launch/signals.hpp"
+#include "launch/spawn.hpp"
+#include "launch/error.hpp"
+#include "launch/fd.hpp"
+#include "launch/signals.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -10,7 +10,7 @@
 // named theirs cell.<hex>.
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <chrono>
 #include <string>

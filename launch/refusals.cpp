@@ -1,5 +1,5 @@
-#include "cellgen/launch/refusals.hpp"
-#include "cellgen/launch/fd.hpp"
+#include "launch/refusals.hpp"
+#include "launch/fd.hpp"
 
 #include <algorithm>
 #include <boost/json/parse.hpp>

@@ -1,6 +1,6 @@
-#include "cellgen/launch/children.hpp"
+#include "launch/children.hpp"
 
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <algorithm>
 #include <charconv>

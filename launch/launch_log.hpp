@@ -4,7 +4,7 @@
 // say() also tells the person at the terminal, as "cell: ...".
 #pragma once
 
-#include "cellgen/launch/fd.hpp"
+#include "launch/fd.hpp"
 
 #include <string>
 #include <string_view>

@@ -9,7 +9,8 @@
 set -uo pipefail
 
 # Sets CELLGEN_BIN: $CELLGEN (the cell program sets it to the cellgen beside
-# itself), else next to this script, else on PATH.
+# itself, or build/cellgen/cellgen in the build tree), else next to this
+# script, else on PATH.
 find_cellgen() {
     local c dir=${0%/*}
     [[ $dir == "$0" ]] && dir=.

@@ -1,8 +1,8 @@
-#include "cellgen/launch/keeper.hpp"
-#include "cellgen/launch/children.hpp"
-#include "cellgen/launch/error.hpp"
-#include "cellgen/launch/runtime_dir.hpp"
-#include "cellgen/launch/signals.hpp"
+#include "launch/keeper.hpp"
+#include "launch/children.hpp"
+#include "launch/error.hpp"
+#include "launch/runtime_dir.hpp"
+#include "launch/signals.hpp"
 
 #include <algorithm>
 #include <cerrno>
