@@ -6,8 +6,8 @@
 
 #include "proxy/filter.hpp"
 
-#include "relay/endpoint.hpp"
-#include "relay/lifetime.hpp"
+#include "net/endpoint.hpp"
+#include "net/lifetime.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -7,8 +7,8 @@
 #include "proxy/proxy_context.hpp"
 #include "proxy/server.hpp"
 
-#include "relay/lifetime.hpp"
-#include "relay/listener.hpp"
+#include "net/lifetime.hpp"
+#include "net/listener.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>

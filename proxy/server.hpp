@@ -6,7 +6,7 @@
 
 #include "proxy/proxy_context.hpp"
 
-#include "relay/listener.hpp"
+#include "net/listener.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

@@ -2,7 +2,7 @@
 // access-log records.
 #include "proxy/session.hpp"
 
-#include "relay/connector.hpp"
+#include "net/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -3,11 +3,11 @@
 // the proxy port). The order here is the whole program: parse, bind (so bind
 // errors reach the caller even in --background), detach if asked, then serve
 // until a signal, the lifeline or an error stops us.
+#include "net/lifetime.hpp"
+#include "net/listener.hpp"
 #include "relay/background.hpp"
 #include "relay/cli.hpp"
 #include "relay/conn_log.hpp"
-#include "relay/lifetime.hpp"
-#include "relay/listener.hpp"
 #include "relay/privileges.hpp"
 #include "relay/server.hpp"
 

@@ -2,7 +2,7 @@
 // connect to the target and pump. See server.hpp.
 #include "relay/server.hpp"
 
-#include "relay/connector.hpp"
+#include "net/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -4,10 +4,10 @@
 // pump. No fork and no thread per connection.
 #pragma once
 
+#include "net/endpoint.hpp"
+#include "net/listener.hpp"
+#include "net/pump.hpp"
 #include "relay/conn_log.hpp"
-#include "relay/endpoint.hpp"
-#include "relay/listener.hpp"
-#include "relay/pump.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,4 +1,4 @@
-// Fuzz target: relay's endpoint parser. Properties, for every accepted
+// Fuzz target: the endpoint parser (net/endpoint.cpp). Properties, for every accepted
 // endpoint text:
 //  - it round-trips: parse -> to_string -> parse gives the same kind, path,
 //    host and port (to_string is what relay logs and what tests feed back);
@@ -7,7 +7,7 @@
 //  - a rejection names the endpoint text.
 #include "tests/fuzz/check.hpp"
 
-#include "relay/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <sys/un.h>
 

@@ -11,8 +11,8 @@
 // TIME_WAIT.
 #pragma once
 
-#include "relay/endpoint.hpp"
-#include "relay/failure.hpp"
+#include "net/endpoint.hpp"
+#include "net/failure.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/basic_socket_acceptor.hpp>

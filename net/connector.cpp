@@ -1,5 +1,5 @@
 // Connector: see connector.hpp.
-#include "relay/connector.hpp"
+#include "net/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

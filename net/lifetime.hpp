@@ -14,7 +14,7 @@
 // a daemon must survive a reader that has gone away.
 #pragma once
 
-#include "relay/failure.hpp"
+#include "net/failure.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>

@@ -1,6 +1,6 @@
 // Listener: bind/listen for Unix and TCP endpoints; see listener.hpp for why
 // the Unix path handling looks the way it does.
-#include "relay/listener.hpp"
+#include "net/listener.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,6 +1,6 @@
 // Endpoint parser: a table of accepted spellings and one of rejected ones;
 // every rejection must name the endpoint text.
-#include "relay/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <catch2/catch.hpp>
 

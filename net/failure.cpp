@@ -1,5 +1,5 @@
 // Failure -> exception, for callers that prefer `.value()` over checking.
-#include "relay/failure.hpp"
+#include "net/failure.hpp"
 
 #include <ostream>
 #include <stdexcept>

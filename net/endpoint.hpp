@@ -6,7 +6,7 @@
 // I/O, no name resolution, so the table-driven tests cover it completely.
 #pragma once
 
-#include "relay/failure.hpp"
+#include "net/failure.hpp"
 
 #include <boost/system/result.hpp>
 

@@ -4,7 +4,7 @@
 // Nagle would add latency to every small request/reply (the nix protocol).
 #pragma once
 
-#include "relay/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>

@@ -1,7 +1,7 @@
 // Endpoint parsing. Kept table-like: each accepted prefix maps to a kind and
 // a role, so adding a spelling is one row, and anything else is rejected with
 // the endpoint text in the message.
-#include "relay/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <fmt/format.h>
 

@@ -2,7 +2,7 @@
 // direction, initial bytes, bulk data both ways at once, idle timeout, and a
 // reset that must tear both sides down. Each case runs one io_context with a
 // deadline so a hang fails instead of blocking the suite.
-#include "relay/pump.hpp"
+#include "net/pump.hpp"
 
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>

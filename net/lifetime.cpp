@@ -1,5 +1,5 @@
 // Lifetime: ready fd, lifeline fd and termination signals; see lifetime.hpp.
-#include "relay/lifetime.hpp"
+#include "net/lifetime.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <fmt/format.h>
