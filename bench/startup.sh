@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-30}
 MIB=${2:-1024}
 B=${BUILD:-build}
-CELL=$B/cellgen/cell
+CELL=$B/launch/cell
 for t in bwrap tinyproxy socat nginx nix-daemon curl; do
     command -v "$t" >/dev/null || { echo "bench: needs $t" >&2; exit 2; }
 done
@@ -60,7 +60,7 @@ cell_true() { "$CELL" "${CELL_ARGS[@]}" -- "$@"; }
 # prints bwrap's options for it.
 "$CELL" --print plan "${CELL_ARGS[@]}" -- true >"$W/plan.json"
 CELL_BWRAP=$(command -v bwrap)
-prepare() { "$B/cellgen/cell-launch" --plan-fd 3 --prepare-dir "$1" 3<"$W/plan.json"; }
+prepare() { "$B/launch/cell-launch" --plan-fd 3 --prepare-dir "$1" 3<"$W/plan.json"; }
 mapfile -d '' BARE_ARGS < <(prepare "$W/rt")
 ((${#BARE_ARGS[@]})) || { echo "bench: cell-launch --prepare-dir failed" >&2; exit 1; }
 bare_true() { "$CELL_BWRAP" "${BARE_ARGS[@]}" -- true; }

@@ -1,15 +1,15 @@
 // Parse -> compose -> plan -> render. Usage errors of any layer arrive here as
 // UsageError and become one line and exit status 2; nothing is written to
 // disk on any path (cellgen never creates files, the launcher does).
-#include "cli.hpp"
+#include "cellgen/cli.hpp"
 
-#include "error.hpp"
-#include "help_text.hpp"
-#include "helper_bins.hpp"
-#include "options.hpp"
-#include "registry.hpp"
-#include "render.hpp"
-#include "validate.hpp"
+#include "cellgen/error.hpp"
+#include "cellgen/help_text.hpp"
+#include "cellgen/helper_bins.hpp"
+#include "cellgen/options.hpp"
+#include "cellgen/registry.hpp"
+#include "cellgen/render.hpp"
+#include "cellgen/validate.hpp"
 
 #include <fmt/format.h>
 

@@ -2,8 +2,8 @@
 // out. main.cpp only does I/O; tests call this directly.
 #pragma once
 
-#include "launch_plan.hpp"
-#include "settings.hpp"
+#include "cellgen/launch_plan.hpp"
+#include "cellgen/settings.hpp"
 
 #include <string>
 #include <string_view>

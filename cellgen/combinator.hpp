@@ -3,8 +3,8 @@
 // which the option parser and `--help` are generated.
 #pragma once
 
-#include "jail.hpp"
-#include "settings.hpp"
+#include "cellgen/jail.hpp"
+#include "cellgen/settings.hpp"
 
 #include <string>
 #include <string_view>

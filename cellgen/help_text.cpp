@@ -1,9 +1,9 @@
 // The help lists every combinator from the one table, so it cannot fall
 // behind the code.
-#include "help_text.hpp"
+#include "cellgen/help_text.hpp"
 
-#include "options.hpp"
-#include "profile.hpp"
+#include "cellgen/options.hpp"
+#include "cellgen/profile.hpp"
 
 #include <fmt/format.h>
 

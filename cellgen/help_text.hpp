@@ -1,7 +1,7 @@
 // `--help`, generated from the option descriptions and the combinator table.
 #pragma once
 
-#include "combinator.hpp"
+#include "cellgen/combinator.hpp"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 // Helper lookup. Absolute paths are rendered, so a plan keeps working when
 // run from another directory or with another PATH.
-#include "helper_bins.hpp"
+#include "cellgen/helper_bins.hpp"
 
 #include <filesystem>
 #include <system_error>
@@ -13,6 +13,11 @@ namespace {
 bool is_executable_file(const std::filesystem::path& p) {
     std::error_code ec;
     return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+// The build-tree folder of a program: the source folder it is built from.
+std::string build_folder(const std::string& name) {
+    return name == "cell" || name == "cell-launch" ? "launch" : name;
 }
 
 } // namespace
@@ -42,13 +47,20 @@ std::optional<std::string> find_on_path(const std::string& name,
     }
 }
 
-std::optional<std::string> find_helper(const std::string& name, const std::string& self_dir,
-                                       const std::optional<std::string>& path_env) {
+std::optional<std::string> find_sibling(const std::string& name, const std::string& self_dir) {
     const std::filesystem::path dir(self_dir);
-    for (const auto& candidate : {dir / name, dir / ".." / name / name}) {
+    for (const auto& candidate : {dir / name, dir / ".." / build_folder(name) / name}) {
         if (is_executable_file(candidate)) {
             return candidate.lexically_normal().string();
         }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> find_helper(const std::string& name, const std::string& self_dir,
+                                       const std::optional<std::string>& path_env) {
+    if (auto sibling = find_sibling(name, self_dir)) {
+        return sibling;
     }
     return find_on_path(name, path_env);
 }

@@ -1,5 +1,6 @@
 // Finding the helper binaries a plan names: relay and proxy next to cellgen,
-// then in the build tree (../relay/relay), then on PATH; bwrap on PATH.
+// then in the build tree (../relay/relay, ../launch/cell-launch), then on
+// PATH; bwrap on PATH.
 #pragma once
 
 #include <optional>
@@ -8,6 +9,11 @@
 namespace cellgen {
 
 // `self_dir`: the directory of the running cellgen (from /proc/self/exe).
+// NAME next to `self_dir` (installed: one bin/), else in the build tree, where
+// each program sits in the folder named after its source folder
+// (build/cellgen/cellgen, build/launch/cell-launch, build/relay/relay). No PATH.
+std::optional<std::string> find_sibling(const std::string& name, const std::string& self_dir);
+
 std::optional<std::string> find_helper(const std::string& name, const std::string& self_dir,
                                        const std::optional<std::string>& path_env);
 

@@ -1,6 +1,6 @@
 // Small mutators of the Jail value that keep its invariants (unique env names,
 // each runtime dir listed once, parents before children).
-#include "jail.hpp"
+#include "cellgen/jail.hpp"
 
 #include <algorithm>
 

@@ -2,7 +2,7 @@
 // the planner (planner.cpp) turns it into bwrap arguments and a process plan.
 #pragma once
 
-#include "arg.hpp"
+#include "cellgen/arg.hpp"
 
 #include <optional>
 #include <set>

@@ -1,4 +1,4 @@
-#include "launch_plan.hpp"
+#include "cellgen/launch_plan.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>

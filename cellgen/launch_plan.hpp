@@ -6,8 +6,8 @@
 // launcher has made the runtime dir, so no text is ever substituted.
 #pragma once
 
-#include "arg.hpp"
-#include "plan.hpp"
+#include "cellgen/arg.hpp"
+#include "cellgen/plan.hpp"
 
 #include <optional>
 #include <stdexcept>

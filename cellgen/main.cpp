@@ -1,6 +1,6 @@
 // cellgen: combinators -> bwrap argv and process plan. See docs/cellgen.md.
-#include "cli.hpp"
-#include "helper_bins.hpp"
+#include "cellgen/cli.hpp"
+#include "cellgen/helper_bins.hpp"
 
 #include <cstdio>
 #include <string>

@@ -2,10 +2,10 @@
 // first (profile, then flags), then combinator invocations are listed
 // (profile, then flags). Iterating `parsed.options` keeps repeated options in
 // the order they were given.
-#include "options.hpp"
+#include "cellgen/options.hpp"
 
-#include "error.hpp"
-#include "profile.hpp"
+#include "cellgen/error.hpp"
+#include "cellgen/profile.hpp"
 
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/value_semantic.hpp>

@@ -2,7 +2,7 @@
 // combinator table plus the cell settings, parsed into an ordered request.
 #pragma once
 
-#include "combinator.hpp"
+#include "cellgen/combinator.hpp"
 
 #include <boost/program_options/options_description.hpp>
 

@@ -2,10 +2,10 @@
 // Renderers (render_*.cpp) only format it.
 #pragma once
 
-#include "arg.hpp"
-#include "jail.hpp"
-#include "jail_listen.hpp"
-#include "settings.hpp"
+#include "cellgen/arg.hpp"
+#include "cellgen/jail.hpp"
+#include "cellgen/jail_listen.hpp"
+#include "cellgen/settings.hpp"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 // Jail -> Plan: the bwrap option list in a fixed order (namespaces, identity,
 // process flags, mounts in combinator order, log dir, env, chdir, raw args,
 // then base's read-only /) and the host daemons.
-#include "plan.hpp"
+#include "cellgen/plan.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 // Profile reading. Boost's config parser does the parsing; a light pre-scan
 // of the same text finds the line of each entry, because the parser reports
 // neither line numbers nor, in order, where an option came from.
-#include "profile.hpp"
+#include "cellgen/profile.hpp"
 
-#include "error.hpp"
+#include "cellgen/error.hpp"
 
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/parsers.hpp>

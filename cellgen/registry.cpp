@@ -1,8 +1,8 @@
 // Builds the combinator table from the groups (in --help order) and applies
 // invocations to a Jail, checking each one's argument count first.
-#include "registry.hpp"
+#include "cellgen/registry.hpp"
 
-#include "combinators/combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <fmt/format.h>
 

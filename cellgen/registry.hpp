@@ -1,7 +1,7 @@
 // The one table of combinators, and composing a Jail from invocations of them.
 #pragma once
 
-#include "combinator.hpp"
+#include "cellgen/combinator.hpp"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
 // Renderers: format a Plan, decide nothing.
 #pragma once
 
-#include "plan.hpp"
+#include "cellgen/plan.hpp"
 
 #include <optional>
 #include <string>

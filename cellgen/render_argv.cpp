@@ -1,8 +1,8 @@
 // `--print argv` and `--print shell`: the one bwrap command, as lines (or NUL
 // separated) and as a single bash command line.
-#include "render.hpp"
+#include "cellgen/render.hpp"
 
-#include "shell_quote.hpp"
+#include "cellgen/shell_quote.hpp"
 
 namespace cellgen {
 

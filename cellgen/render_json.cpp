@@ -1,6 +1,6 @@
 // `--print json`: the whole plan as one JSON object (version 1). Runtime paths
 // are spelled under --runtime-dir, or under the text "$CELL_RT".
-#include "render.hpp"
+#include "cellgen/render.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // cell-launch runs the plan with the very code `cell` runs in-process, so a
 // wrapper and `cell` cannot drift apart. POSIX sh is enough: the script makes
 // no decisions of its own.
-#include "launch_plan.hpp"
-#include "render.hpp"
-#include "shell_quote.hpp"
+#include "cellgen/launch_plan.hpp"
+#include "cellgen/render.hpp"
+#include "cellgen/shell_quote.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 // `--print shell`: a single copy-pasteable bash command. Without --runtime-dir
 // the runtime paths expand "$CELL_RT", which the reader sets to a directory
 // holding the files the plan lists (the launcher does this itself).
-#include "render.hpp"
+#include "cellgen/render.hpp"
 
-#include "shell_quote.hpp"
+#include "cellgen/shell_quote.hpp"
 
 namespace cellgen {
 

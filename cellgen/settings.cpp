@@ -1,9 +1,9 @@
 // Cell-level settings from flags and profiles. Scalars: the last one wins
 // (flags come after the profile). Lists: appended in order.
-#include "settings.hpp"
+#include "cellgen/settings.hpp"
 
-#include "error.hpp"
-#include "validate.hpp"
+#include "cellgen/error.hpp"
+#include "cellgen/validate.hpp"
 
 #include <fmt/format.h>
 

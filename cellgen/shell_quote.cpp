@@ -1,7 +1,7 @@
 // Words made only of characters that are never special to bash stay bare, so
 // the output reads like a hand-written command; everything else is single
 // quoted, which bash takes literally (newlines and non-ASCII bytes included).
-#include "shell_quote.hpp"
+#include "cellgen/shell_quote.hpp"
 
 namespace cellgen {
 

@@ -1,7 +1,7 @@
 // Shell quoting for bash: one word per argument, single quotes with '\''.
 #pragma once
 
-#include "arg.hpp"
+#include "cellgen/arg.hpp"
 
 #include <optional>
 #include <string>

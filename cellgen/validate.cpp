@@ -1,6 +1,6 @@
 // Input checks. They only look at text (and, for host paths, the cwd), so the
 // same rules apply to flags and profile lines.
-#include "validate.hpp"
+#include "cellgen/validate.hpp"
 
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>

@@ -1,5 +1,5 @@
 // See access_log.hpp.
-#include "access_log.hpp"
+#include "proxy/access_log.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,6 +1,6 @@
 // See address_policy.hpp. Ranges: RFC 6890 special-purpose registries, the
 // subset a host-local attacker could use.
-#include "address_policy.hpp"
+#include "proxy/address_policy.hpp"
 
 #include <fmt/format.h>
 

@@ -7,7 +7,7 @@
 // `--allow-cidr` opens ranges on purpose.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <boost/asio/ip/address.hpp>
 

@@ -1,5 +1,5 @@
 // See chunked.hpp.
-#include "chunked.hpp"
+#include "proxy/chunked.hpp"
 
 #include <fmt/format.h>
 

@@ -4,7 +4,7 @@
 // overflow, missing CRLF) so a smuggled second request cannot hide in it.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,9 +1,9 @@
 // See cli.hpp. The option table is data; checks that need more than a type
 // conversion follow it, each naming its flag.
-#include "cli.hpp"
+#include "proxy/cli.hpp"
 
-#include "public_suffix.hpp"
-#include "request_target.hpp"
+#include "proxy/public_suffix.hpp"
+#include "proxy/request_target.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>

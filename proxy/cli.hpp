@@ -4,10 +4,10 @@
 // so SIGHUP can recompile them with the filter file.
 #pragma once
 
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
-#include "relay/endpoint.hpp"
-#include "relay/lifetime.hpp"
+#include "net/endpoint.hpp"
+#include "net/lifetime.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,7 +1,7 @@
 // See domain_pattern.hpp.
-#include "domain_pattern.hpp"
+#include "proxy/domain_pattern.hpp"
 
-#include "request_target.hpp"
+#include "proxy/request_target.hpp"
 
 #include <fmt/format.h>
 

@@ -5,9 +5,9 @@
 // apply. Wildcards over a public suffix (`*.com`, `**.co.uk`) are refused.
 #pragma once
 
-#include "host_normalize.hpp"
-#include "parsed.hpp"
-#include "public_suffix.hpp"
+#include "proxy/host_normalize.hpp"
+#include "proxy/parsed.hpp"
+#include "proxy/public_suffix.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 // See filter.hpp.
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
 #include <fmt/format.h>
 

@@ -8,7 +8,7 @@
 // for tinyproxy keep working) and warn about it in `proxy --check`.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <memory>
 #include <string>

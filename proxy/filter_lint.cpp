@@ -3,7 +3,7 @@
 // admits `github.com.evil.net` and `notgithub.com`; an unescaped `.` admits
 // any character. fnmatch patterns are anchored, but a leading `*` without a
 // dot after it still admits `evilexample.com`.
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
 #include <fmt/format.h>
 

@@ -2,9 +2,9 @@
 // check, framing, policy, upstream (reused when the same host:port kept it
 // alive), then the request body upload and the response relay run together,
 // so a server's `100 Continue` or early final answer reaches the client.
-#include "session.hpp"
+#include "proxy/session.hpp"
 
-#include "http_rewrite.hpp"
+#include "proxy/http_rewrite.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // See host_normalize.hpp for the rules and why each spelling is refused.
-#include "host_normalize.hpp"
+#include "proxy/host_normalize.hpp"
 
 #include <arpa/inet.h>
 #include <boost/url/grammar/parse.hpp>

@@ -5,7 +5,7 @@
 // because a resolver would read those differently from the filter.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <string>
 #include <string_view>

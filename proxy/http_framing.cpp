@@ -1,5 +1,5 @@
 // See http_framing.hpp.
-#include "http_framing.hpp"
+#include "proxy/http_framing.hpp"
 
 #include <fmt/format.h>
 

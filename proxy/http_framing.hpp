@@ -5,8 +5,8 @@
 // Transfer-Encoding that does not end in chunked are refused.
 #pragma once
 
-#include "http_head.hpp"
-#include "parsed.hpp"
+#include "proxy/http_head.hpp"
+#include "proxy/parsed.hpp"
 
 #include <cstdint>
 #include <string_view>

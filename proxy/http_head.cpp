@@ -1,5 +1,5 @@
 // See http_head.hpp.
-#include "http_head.hpp"
+#include "proxy/http_head.hpp"
 
 #include <fmt/format.h>
 

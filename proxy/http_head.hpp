@@ -5,7 +5,7 @@
 // colon, bare CR/LF and non-token names are errors, not guesses.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <optional>
 #include <string>

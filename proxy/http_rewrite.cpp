@@ -1,5 +1,5 @@
 // See http_rewrite.hpp.
-#include "http_rewrite.hpp"
+#include "proxy/http_rewrite.hpp"
 
 #include <fmt/format.h>
 

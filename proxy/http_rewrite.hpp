@@ -5,8 +5,8 @@
 // Trailer, Upgrade), and a Via entry is appended.
 #pragma once
 
-#include "http_head.hpp"
-#include "request_target.hpp"
+#include "proxy/http_head.hpp"
+#include "proxy/request_target.hpp"
 
 #include <string>
 #include <string_view>

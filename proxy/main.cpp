@@ -2,14 +2,14 @@
 // it with --check), bind every listener, then serve until a signal or the
 // lifeline stops us. The order matters: policy errors and bind errors reach
 // the caller before readiness is signalled.
-#include "cli.hpp"
-#include "policy_load.hpp"
-#include "proxy_context.hpp"
-#include "server.hpp"
+#include "proxy/cli.hpp"
+#include "proxy/policy_load.hpp"
+#include "proxy/proxy_context.hpp"
+#include "proxy/server.hpp"
 
-#include "relay/lifetime.hpp"
-#include "relay/listener.hpp"
-#include "relay/log_file.hpp"
+#include "net/lifetime.hpp"
+#include "net/listener.hpp"
+#include "net/log_file.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // See policy.hpp.
-#include "policy.hpp"
+#include "proxy/policy.hpp"
 
 #include <fmt/format.h>
 

@@ -5,9 +5,9 @@
 // allowed (the destination address policy still applies after resolving).
 #pragma once
 
-#include "domain_pattern.hpp"
-#include "filter.hpp"
-#include "host_normalize.hpp"
+#include "proxy/domain_pattern.hpp"
+#include "proxy/filter.hpp"
+#include "proxy/host_normalize.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 // See policy_load.hpp.
-#include "policy_load.hpp"
+#include "proxy/policy_load.hpp"
 
 #include <fmt/format.h>
 

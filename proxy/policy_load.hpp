@@ -3,10 +3,10 @@
 // failure keeps the old rules). Errors name the flag or FILE:LINE.
 #pragma once
 
-#include "address_policy.hpp"
-#include "cli.hpp"
-#include "parsed.hpp"
-#include "policy.hpp"
+#include "proxy/address_policy.hpp"
+#include "proxy/cli.hpp"
+#include "proxy/parsed.hpp"
+#include "proxy/policy.hpp"
 
 #include <string>
 #include <vector>

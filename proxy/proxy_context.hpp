@@ -5,9 +5,9 @@
 // destroyed at io_context teardown must not outlive it.
 #pragma once
 
-#include "access_log.hpp"
-#include "cli.hpp"
-#include "policy_load.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/cli.hpp"
+#include "proxy/policy_load.hpp"
 
 #include <cstddef>
 #include <memory>

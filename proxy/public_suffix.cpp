@@ -1,6 +1,6 @@
 // See public_suffix.hpp. The list's format: one rule per line, `//`
 // comments, `*.` wildcard rules and `!` exceptions.
-#include "public_suffix.hpp"
+#include "proxy/public_suffix.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -4,7 +4,7 @@
 // the list is missing, every single-label suffix still counts as public.
 #pragma once
 
-#include "parsed.hpp"
+#include "proxy/parsed.hpp"
 
 #include <string>
 #include <string_view>

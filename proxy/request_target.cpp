@@ -1,5 +1,5 @@
 // See request_target.hpp.
-#include "request_target.hpp"
+#include "proxy/request_target.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>

@@ -5,8 +5,8 @@
 // `allowed.com@evil.com` is the classic way to confuse a filter.
 #pragma once
 
-#include "host_normalize.hpp"
-#include "parsed.hpp"
+#include "proxy/host_normalize.hpp"
+#include "proxy/parsed.hpp"
 
 #include <cstdint>
 #include <string>

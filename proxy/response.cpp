@@ -3,9 +3,9 @@
 // out, Via in, Connection: close when the client connection ends after it);
 // the body is copied by its framing. Failures before the first response
 // byte are answered with 502 (RFC 9209 types); later ones can only close.
-#include "session.hpp"
+#include "proxy/session.hpp"
 
-#include "http_rewrite.hpp"
+#include "proxy/http_rewrite.hpp"
 
 #include <boost/system/system_error.hpp>
 #include <fmt/format.h>

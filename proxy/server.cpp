@@ -1,8 +1,8 @@
 // See server.hpp.
-#include "server.hpp"
+#include "proxy/server.hpp"
 
-#include "session.hpp"
-#include "status_page.hpp"
+#include "proxy/session.hpp"
+#include "proxy/status_page.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

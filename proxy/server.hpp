@@ -4,9 +4,9 @@
 // rules when the new ones do not compile.
 #pragma once
 
-#include "proxy_context.hpp"
+#include "proxy/proxy_context.hpp"
 
-#include "relay/listener.hpp"
+#include "net/listener.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

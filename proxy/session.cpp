@@ -1,8 +1,8 @@
 // See session.hpp. This file: the request loop, the watchdog, refusals and
 // access-log records.
-#include "session.hpp"
+#include "proxy/session.hpp"
 
-#include "relay/connector.hpp"
+#include "net/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

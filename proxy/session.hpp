@@ -6,12 +6,12 @@
 // which ends the coroutine.
 #pragma once
 
-#include "access_log.hpp"
-#include "http_head.hpp"
-#include "proxy_context.hpp"
-#include "request_target.hpp"
-#include "status_page.hpp"
-#include "stream_io.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/http_head.hpp"
+#include "proxy/proxy_context.hpp"
+#include "proxy/request_target.hpp"
+#include "proxy/status_page.hpp"
+#include "proxy/stream_io.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -1,5 +1,5 @@
 // See status_page.hpp.
-#include "status_page.hpp"
+#include "proxy/status_page.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // See stream_io.hpp.
-#include "stream_io.hpp"
+#include "proxy/stream_io.hpp"
 
-#include "chunked.hpp"
+#include "proxy/chunked.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>

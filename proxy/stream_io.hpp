@@ -6,7 +6,7 @@
 // session decides what each means for the client.
 #pragma once
 
-#include "http_framing.hpp"
+#include "proxy/http_framing.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>

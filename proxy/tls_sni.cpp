@@ -2,7 +2,7 @@
 // length), handshake header (type 1, 24-bit length), legacy_version, random,
 // session_id, cipher_suites, compression_methods, extensions; extension 0
 // is server_name: a list of (type 0 = host_name, length, name).
-#include "tls_sni.hpp"
+#include "proxy/tls_sni.hpp"
 
 #include <optional>
 #include <vector>

@@ -1,11 +1,11 @@
 // Session: CONNECT. Policy, upstream, `200 Connection established`, then the
-// SNI check on the client's first TLS record, then relay's pump carries the
+// SNI check on the client's first TLS record, then the byte pump (net/pump.hpp) carries the
 // tunnel (with the bytes the client already sent after the head).
-#include "session.hpp"
+#include "proxy/session.hpp"
 
-#include "tls_sni.hpp"
+#include "proxy/tls_sni.hpp"
 
-#include "relay/pump.hpp"
+#include "net/pump.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>

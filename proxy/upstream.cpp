@@ -2,7 +2,7 @@
 // resolved once, every address is checked against the destination policy,
 // and the socket connects to a checked address, so a DNS answer that changes
 // between check and connect (rebinding) cannot redirect it.
-#include "session.hpp"
+#include "proxy/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,6 +1,6 @@
 // Background mode: double fork, then the caller waits on a pipe; see
 // background.hpp for why.
-#include "background.hpp"
+#include "relay/background.hpp"
 
 #include <fmt/format.h>
 

@@ -8,7 +8,7 @@
 // daemon is reparented to init (or to bwrap's pid 1 inside a jail).
 #pragma once
 
-#include "listener.hpp"
+#include "net/listener.hpp"
 
 #include <boost/asio/io_context.hpp>
 

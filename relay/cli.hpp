@@ -2,8 +2,8 @@
 // Options value; usage errors exit 2 with a single `relay: ...` line.
 #pragma once
 
-#include "endpoint.hpp"
-#include "lifetime.hpp"
+#include "net/endpoint.hpp"
+#include "net/lifetime.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,6 +1,6 @@
 // ConnLog: JSON lines via Boost.JSON, stderr lines via fmt; see conn_log.hpp.
-#include "conn_log.hpp"
-#include "log_file.hpp"
+#include "relay/conn_log.hpp"
+#include "net/log_file.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

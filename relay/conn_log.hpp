@@ -4,8 +4,8 @@
 // (a failed connect, accept trouble) also go to stderr unless --quiet.
 #pragma once
 
-#include "failure.hpp"
-#include "pump.hpp"
+#include "net/failure.hpp"
+#include "net/pump.hpp"
 
 #include <boost/system/result.hpp>
 

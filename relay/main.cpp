@@ -3,13 +3,13 @@
 // the proxy port). The order here is the whole program: parse, bind (so bind
 // errors reach the caller even in --background), detach if asked, then serve
 // until a signal, the lifeline or an error stops us.
-#include "background.hpp"
-#include "cli.hpp"
-#include "conn_log.hpp"
-#include "lifetime.hpp"
-#include "listener.hpp"
-#include "privileges.hpp"
-#include "server.hpp"
+#include "net/lifetime.hpp"
+#include "net/listener.hpp"
+#include "relay/background.hpp"
+#include "relay/cli.hpp"
+#include "relay/conn_log.hpp"
+#include "relay/privileges.hpp"
+#include "relay/server.hpp"
 
 #include <boost/asio/io_context.hpp>
 

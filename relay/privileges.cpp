@@ -1,5 +1,5 @@
 // See privileges.hpp.
-#include "privileges.hpp"
+#include "relay/privileges.hpp"
 
 #include <fmt/format.h>
 

@@ -12,8 +12,8 @@
 // /nix/var/nix/daemon-socket is 0770 root:nix-users).
 #pragma once
 
-#include "endpoint.hpp"
-#include "failure.hpp"
+#include "net/endpoint.hpp"
+#include "net/failure.hpp"
 
 #include <boost/system/result.hpp>
 

@@ -1,8 +1,8 @@
 // Server: accept loop with back-off and a connection cap; sessions that
 // connect to the target and pump. See server.hpp.
-#include "server.hpp"
+#include "relay/server.hpp"
 
-#include "connector.hpp"
+#include "net/connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -4,10 +4,10 @@
 // pump. No fork and no thread per connection.
 #pragma once
 
-#include "conn_log.hpp"
-#include "endpoint.hpp"
-#include "listener.hpp"
-#include "pump.hpp"
+#include "net/endpoint.hpp"
+#include "net/listener.hpp"
+#include "net/pump.hpp"
+#include "relay/conn_log.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

@@ -20,7 +20,7 @@ for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; 
 
 echo "demo: a cell that may reach localhost:$port (through its proxy) and nothing else"
 set +e
-build/cellgen/cell --worktree "$PWD" --log-dir "$demo/logs" \
+build/launch/cell --worktree "$PWD" --log-dir "$demo/logs" \
     --allow localhost --allow-cidr 127.0.0.1/32 --connect-port "$port" --connect-port 443 -- \
     bash -c '
   echo "inside the cell as $(id -un) in $PWD, HOME=$HOME"

@@ -1,7 +1,7 @@
 // `base`: the locked-down starting point every cell builds on (jail.nix's
 // base): every namespace unshared, a fresh session, cleared env, a private
 // /tmp and home, and an identity `cell` mapped to the caller.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 // Bind mounts: ro-bind, bind, dev-bind and their try- variants (bwrap's
 // -try flags: a missing source is skipped instead of failing the cell).
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
-#include "../validate.hpp"
+#include "cellgen/validate.hpp"
 
 namespace cellgen {
 

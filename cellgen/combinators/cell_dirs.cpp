@@ -1,6 +1,6 @@
 // The two host directories of a cell: its worktree (the program writes it) and
 // its log dir (the host writes it; the program only reads it).
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <variant>
 #include <vector>

@@ -1,8 +1,8 @@
 // Argument checks shared by combinators; each failure names the invocation.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
-#include "../error.hpp"
-#include "../validate.hpp"
+#include "cellgen/error.hpp"
+#include "cellgen/validate.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // The combinator groups; registry.cpp puts them into the one table.
 #pragma once
 
-#include "../combinator.hpp"
+#include "cellgen/combinator.hpp"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 // The jail's environment. bwrap starts from a cleared env (base), so every
 // variable the program sees is listed here and in the plan.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <fmt/format.h>
 

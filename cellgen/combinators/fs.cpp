@@ -1,5 +1,5 @@
 // Jail-side filesystem shapes: tmpfs, symlink, dir, and the start directory.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 namespace cellgen {
 

@@ -1,7 +1,7 @@
 // `host-system`: the host's programs and the /etc files they need, read-only.
 // The top-level /bin, /lib... are copied as the host has them: symlinks on a
 // merged-/usr host, read-only binds otherwise; this is decided at render time.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <filesystem>
 #include <system_error>

@@ -1,9 +1,9 @@
 // The host's nix: its store read-only, and its daemon through a host relay.
 // The daemon trusts the relay's uid (SO_PEERCRED), so the jail inherits the
 // caller's nix trust: a seat belt, not a wall.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
-#include "../validate.hpp"
+#include "cellgen/validate.hpp"
 
 namespace cellgen {
 

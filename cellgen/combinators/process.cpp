@@ -1,7 +1,7 @@
 // Namespaces and process options: what base locks down, these loosen.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
-#include "../validate.hpp"
+#include "cellgen/validate.hpp"
 
 #include <array>
 #include <utility>

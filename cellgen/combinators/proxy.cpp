@@ -3,7 +3,7 @@
 // jail's network namespace (plan.hpp, JailListen): no helper runs in the
 // jail and nothing is bound into it. The variables below are what common
 // tools read to find a proxy.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // The escape hatch (jail.nix's unsafe-add-raw-args): bwrap arguments appended
 // verbatim after everything else. Nothing checks them.
-#include "combinators.hpp"
+#include "cellgen/combinators/combinators.hpp"
 
 namespace cellgen {
 

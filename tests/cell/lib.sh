@@ -20,7 +20,7 @@ BG_PIDS=()
 UNPRIV_CELL=$SCRATCH/bin/cell
 mkdir -p "$SCRATCH/bin"
 build_root=$(dirname -- "$(dirname -- "$CELL")")
-for b in cellgen/cell cellgen/cellgen cellgen/cell-launch relay/relay proxy/proxy; do
+for b in launch/cell cellgen/cellgen launch/cell-launch relay/relay proxy/proxy; do
     [[ -e $build_root/$b ]] && install -m 755 "$build_root/$b" "$SCRATCH/bin/"
 done
 

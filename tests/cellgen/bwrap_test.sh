@@ -5,7 +5,8 @@
 # by the caller, /usr is read-only, the network namespace has only `lo`.
 # The runtime dir is made by cell-launch --prepare-dir, as a cell's launcher makes it.
 set -euo pipefail
-: "${CELLGEN:?path to cellgen}" "${UNPRIV_LIB:?path to tests/lib/unpriv_user.sh}"
+: "${CELLGEN:?path to cellgen}" "${CELL_LAUNCH:?path to cell-launch}"
+: "${UNPRIV_LIB:?path to tests/lib/unpriv_user.sh}"
 # shellcheck source=../lib/unpriv_user.sh
 source "$UNPRIV_LIB"
 
@@ -28,13 +29,13 @@ check() { # check DESCRIPTION CONDITION...
 # The part run as each user: prints KEY=VALUE lines from inside the jail.
 cat >"$work/case.sh" <<'CASE'
 set -euo pipefail
-cellgen=$1 dir=$2
+cellgen=$1 dir=$2 cell_launch=$3
 wt=$dir/worktree rt=$dir/rt
 mkdir -p "$wt" "$rt"
 printf 'base =\nhost-system =\n' >"$dir/profile.ini"
 opts=(--profile "$dir/profile.ini" --worktree "$wt")
 "$cellgen" "${opts[@]}" --print plan |
-    "${cellgen%/*}/cell-launch" --plan-fd 0 --prepare-dir "$rt" >/dev/null
+    "$cell_launch" --plan-fd 0 --prepare-dir "$rt" >/dev/null
 mapfile -d '' argv < <("$cellgen" "${opts[@]}" --runtime-dir "$rt" --print argv -0 -- bash -c '
     echo "user=$(id -un)"
     echo "uid=$(id -u)"
@@ -60,7 +61,7 @@ run_as() { # run_as LABEL RUNNER...
     mkdir -p "$dir"
     [[ $label == root ]] || chown "$(unpriv_user)" "$dir"
     local out
-    if ! out=$("$@" bash "$work/case.sh" "$CELLGEN" "$dir" 2>&1); then
+    if ! out=$("$@" bash "$work/case.sh" "$CELLGEN" "$dir" "$CELL_LAUNCH" 2>&1); then
         echo "not ok - $label: cell failed to run:"
         sed 's/^/#   /' <<<"$out"
         failures=$((failures + 1))
@@ -149,7 +150,7 @@ check "fwd-env: that failure leaves no runtime dir" test -z "$(ls -A "$work/xdg"
 
 # cell-launch refuses what it cannot run, before anything is made: exit 2
 # and one line naming the fault (the fd, the field).
-launch=${CELLGEN%/*}/cell-launch
+launch=$CELL_LAUNCH
 set +e
 err=$(XDG_RUNTIME_DIR=$work/xdg "$launch" 2>&1)
 rc_usage=$?

@@ -1,7 +1,7 @@
 // Helper lookup: next to cellgen, then the build tree, then PATH.
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
-#include "helper_bins.hpp"
+#include "cellgen/helper_bins.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,7 +18,7 @@ void make_exe(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("find_helper: next to cellgen, then ../NAME/NAME, then PATH") {
+TEST_CASE("find_helper: next to cellgen, then ../FOLDER/NAME, then PATH") {
     cellgen_test::TempDir dir;
     const auto self = dir.path + "/build/cellgen";
     std::filesystem::create_directories(self);
@@ -34,6 +34,14 @@ TEST_CASE("find_helper: next to cellgen, then ../NAME/NAME, then PATH") {
     std::filesystem::create_directories(dir.path + "/pathbin/proxy");
     std::ofstream(dir.path + "/build/proxy") << "";
     CHECK_FALSE(cellgen::find_helper("proxy", self, path_env));
+    // The launcher's programs are built in build/launch/.
+    CHECK_FALSE(cellgen::find_sibling("cell-launch", self));
+    make_exe(dir.path + "/build/launch/cell-launch");
+    CHECK(cellgen::find_helper("cell-launch", self, path_env) ==
+          dir.path + "/build/launch/cell-launch");
+    make_exe(dir.path + "/build/cellgen/cellgen");
+    CHECK(cellgen::find_sibling("cellgen", dir.path + "/build/launch") ==
+          dir.path + "/build/cellgen/cellgen");
 }
 
 TEST_CASE("the plan names helpers by absolute path; overrides win") {

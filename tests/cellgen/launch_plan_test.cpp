@@ -1,10 +1,10 @@
 // The launch plan: what `cell` runs in-process and a wrapper hands
 // cell-launch. It round-trips through its JSON, the reader names the field
 // at fault, and prepare_dir_only makes the runtime dir the plan describes.
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
-#include "launch_plan.hpp"
-#include "prepare.hpp"
+#include "cellgen/launch_plan.hpp"
+#include "launch/prepare.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // The command line and profiles: merge order, repeated options, and every
 // usage error (one line naming the flag or FILE:LINE, exit 2, nothing created).
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // Implementation of the shared test helpers.
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
-#include "shell_quote.hpp"
+#include "cellgen/shell_quote.hpp"
 
 #include <catch2/catch.hpp>
 

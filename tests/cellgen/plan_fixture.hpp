@@ -3,10 +3,10 @@
 // and run bash on generated text.
 #pragma once
 
-#include "cli.hpp"
-#include "plan.hpp"
-#include "registry.hpp"
-#include "render.hpp"
+#include "cellgen/cli.hpp"
+#include "cellgen/plan.hpp"
+#include "cellgen/registry.hpp"
+#include "cellgen/render.hpp"
 
 #include <map>
 #include <string>

@@ -1,7 +1,7 @@
 // The exit summary of what the proxy refused: one line per kind, each with
 // the flag that would allow it (issue 23: malformed requests and 503s used
 // to read as ":0 (N)" with the --allow hint).
-#include "refusals.hpp"
+#include "launch/refusals.hpp"
 
 #include <catch2/catch.hpp>
 

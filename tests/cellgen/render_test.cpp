@@ -1,8 +1,8 @@
 // Renderers: the shell output parsed back by bash is the argv output; the
 // script's here-document is the launch plan.
-#include "plan_fixture.hpp"
+#include "tests/cellgen/plan_fixture.hpp"
 
-#include "launch_plan.hpp"
+#include "cellgen/launch_plan.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -3,9 +3,9 @@
 //    gives the same result as fed whole (bytes used, done, payload, error),
 //    so where a body ends never depends on how TCP cut the stream;
 //  - a decoded payload, encoded again as chunks, decodes to itself.
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "chunked.hpp"
+#include "proxy/chunked.hpp"
 
 #include <cstddef>
 #include <cstdint>

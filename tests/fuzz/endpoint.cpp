@@ -1,13 +1,13 @@
-// Fuzz target: relay's endpoint parser. Properties, for every accepted
+// Fuzz target: the endpoint parser (net/endpoint.cpp). Properties, for every accepted
 // endpoint text:
 //  - it round-trips: parse -> to_string -> parse gives the same kind, path,
 //    host and port (to_string is what relay logs and what tests feed back);
 //  - a unix path fits sun_path and has no NUL, a tcp port is 1..65535, an
 //    inherited fd (`fd:N`, listen side only) is 3 or more;
 //  - a rejection names the endpoint text.
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <sys/un.h>
 

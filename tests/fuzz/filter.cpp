@@ -10,9 +10,9 @@
 // time and memory exponential in stacked repetition (`a+++...`, nested
 // `{n,m}`), as in tinyproxy; the target keeps away from that known cost
 // (short lines, few and no adjacent repetition operators, one interval).
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -5,12 +5,12 @@
 //    same body framing as the client's and no hop-by-hop field, so proxy and
 //    server cannot disagree on where a message ends (request smuggling);
 //  - the same for the response head the proxy sends back to the client.
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "http_framing.hpp"
-#include "http_head.hpp"
-#include "http_rewrite.hpp"
-#include "request_target.hpp"
+#include "proxy/http_framing.hpp"
+#include "proxy/http_head.hpp"
+#include "proxy/http_rewrite.hpp"
+#include "proxy/request_target.hpp"
 
 #include <cstddef>
 #include <cstdint>

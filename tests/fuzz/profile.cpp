@@ -6,13 +6,13 @@
 //    origins in file order, or throws UsageError, nothing else;
 //  - the whole program either renders (status 0) or fails with status 2 and
 //    exactly one line `cellgen: ...` (the CLI error contract).
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "cli.hpp"
-#include "error.hpp"
-#include "options.hpp"
-#include "profile.hpp"
-#include "registry.hpp"
+#include "cellgen/cli.hpp"
+#include "cellgen/error.hpp"
+#include "cellgen/options.hpp"
+#include "cellgen/profile.hpp"
+#include "cellgen/registry.hpp"
 
 #include <cstddef>
 #include <cstdint>

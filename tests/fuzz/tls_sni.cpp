@@ -5,9 +5,9 @@
 //    longer input gives the same answer and every prefix is either still
 //    undecided (need_more) or already that answer;
 //  - a name comes out lower-case, without a trailing dot, never empty.
-#include "check.hpp"
+#include "tests/fuzz/check.hpp"
 
-#include "tls_sni.hpp"
+#include "proxy/tls_sni.hpp"
 
 #include <algorithm>
 #include <cstddef>

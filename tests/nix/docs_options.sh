@@ -10,13 +10,13 @@ if [[ -z ${CELLGEN:-} || ! -x ${CELLGEN:-} ]]; then
     echo "1..0 # SKIP cellgen is not built"
     exit 0
 fi
-cell=${CELL:-$SOURCE_ROOT/cellgen/cell.sh}
+cell=${CELL:-$SOURCE_ROOT/launch/doctor.sh}
 gen_opts=$("$CELLGEN" --help | grep -oE '^  (-[a-z0-9] \[ )?--[a-z0-9-]+' | sed 's/.*--/--/' | sort -u)
 
 # Options in the first column of docs/cell.md's option table.
 doc_opts=$(sed -n '/^## Options/,/^## /p' "$SOURCE_ROOT/docs/cell.md" |
     grep -E '^\| `-' | cut -d'|' -f2 | grep -oE -- '--[a-z0-9-]+' | sort -u)
-# The built cell is a program; cell.sh, its embedded usage, runs with bash.
+# The built cell is a program; doctor.sh, its embedded usage, runs with bash.
 cell_help() { if [[ $cell == *.sh ]]; then bash "$cell" --help; else "$cell" --help; fi; }
 usage_opts=$(cell_help | grep -oE '^  --[a-z0-9-]+' | sed 's/^ *//' | sort -u)
 

@@ -1,6 +1,6 @@
 // Destination address policy and the TLS ClientHello SNI reader.
-#include "address_policy.hpp"
-#include "tls_sni.hpp"
+#include "proxy/address_policy.hpp"
+#include "proxy/tls_sni.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // The chunked decoder: where a body ends, and which framings are refused.
-#include "chunked.hpp"
+#include "proxy/chunked.hpp"
 
 #include <catch2/catch.hpp>
 

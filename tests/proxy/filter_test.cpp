@@ -1,6 +1,6 @@
 // tinyproxy-compatible filter files: reading, matching, FILE:LINE errors and
 // the unanchored-pattern warnings.
-#include "filter.hpp"
+#include "proxy/filter.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Host normalisation and request-target parsing: the bypass spellings a
 // filter must never see differently from the resolver.
-#include "host_normalize.hpp"
-#include "request_target.hpp"
+#include "proxy/host_normalize.hpp"
+#include "proxy/request_target.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Request/response heads, body framing and the forwarded rewrite.
-#include "http_framing.hpp"
-#include "http_head.hpp"
-#include "http_rewrite.hpp"
+#include "proxy/http_framing.hpp"
+#include "proxy/http_head.hpp"
+#include "proxy/http_rewrite.hpp"
 
 #include <catch2/catch.hpp>
 

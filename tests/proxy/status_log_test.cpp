@@ -1,6 +1,6 @@
 // Generated error responses and the access-log line format.
-#include "access_log.hpp"
-#include "status_page.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/status_page.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>

@@ -1,0 +1,12 @@
+#include "launch/error.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace launch {
+
+void throw_errno(const std::string& what) {
+    throw SetupError(what + ": " + std::strerror(errno));
+}
+
+} // namespace launch

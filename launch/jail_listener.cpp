@@ -1,0 +1,142 @@
+#include "launch/jail_listener.hpp"
+#include "launch/children.hpp"
+#include "launch/error.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/nsfs.h>
+#include <netinet/in.h>
+#include <optional>
+#include <sched.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace launch {
+
+namespace {
+
+bool same_namespace(int fd, const char* own) {
+    struct stat a;
+    struct stat b;
+    return ::fstat(fd, &a) == 0 && ::stat(own, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+// What the joiner reports: its listening socket, or the step that failed
+// and errno. It shares our memory (CLONE_VM) and fd table (CLONE_FILES), so
+// the socket is ours as soon as it exists, and it must not allocate: it
+// only makes system calls and writes here.
+struct JoinResult {
+    int fd = -1;
+    const char* failed = "the joiner did not run";
+    int error = 0;
+};
+
+struct JoinRequest {
+    int userns; // -1: stay in our user namespace
+    int netns;
+    sockaddr_in addr;
+    JoinResult result;
+};
+
+int join_and_listen(void* arg) {
+    auto& req = *static_cast<JoinRequest*>(arg);
+    auto fail = [&](const char* step) {
+        req.result.failed = step;
+        req.result.error = errno;
+        return 0;
+    };
+    // Only the user namespace that owns the network namespace gives the
+    // right to enter it; root in a cell that shares the host's user
+    // namespace is there already. Our credentials and namespaces are this
+    // task's own: the launcher's do not change.
+    if (req.userns >= 0 && ::setns(req.userns, CLONE_NEWUSER) != 0) {
+        return fail("cannot enter the jail's user namespace");
+    }
+    if (::setns(req.netns, CLONE_NEWNET) != 0) {
+        return fail("cannot enter the jail's network namespace");
+    }
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return fail("socket");
+    }
+    // bwrap brings lo up on its own schedule; the address need not exist
+    // yet (IP_FREEBIND), only by the time the command connects, after bwrap
+    // has set everything up.
+    int one = 1;
+    ::setsockopt(s, SOL_IP, IP_FREEBIND, &one, sizeof one);
+    if (::bind(s, reinterpret_cast<const sockaddr*>(&req.addr), sizeof req.addr) != 0) {
+        ::close(s);
+        return fail("bind");
+    }
+    if (::listen(s, 4096) != 0) {
+        ::close(s);
+        return fail("listen");
+    }
+    req.result = {s, nullptr, 0};
+    return 0;
+}
+
+} // namespace
+
+Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where) {
+    auto what = fmt::format("listening on {}:{} in the jail", where.address, where.port);
+    Fd netns(::open(fmt::format("/proc/{}/ns/net", sandbox).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) {
+        throw_errno(fmt::format("{}: cannot open the network namespace of bwrap's process {}", what,
+                                sandbox));
+    }
+    // Checked after the open: a process that is bwrap's child now was that
+    // when we opened its namespace (bwrap has no other child, the keeper no
+    // other than bwrap), so a pid reused in between is caught here.
+    auto parent = parent_of(sandbox);
+    auto grandparent = parent ? parent_of(*parent) : std::nullopt;
+    if (!grandparent || *grandparent != keeper) {
+        throw SetupError(
+            fmt::format("{}: process {} is no longer bwrap's (bwrap ended early?)", what, sandbox));
+    }
+    if (same_namespace(netns.get(), "/proc/self/ns/net")) {
+        throw SetupError(fmt::format("{}: the jail shares the host's network namespace (the "
+                                     "port would be the host's); bwrap needs --unshare-net",
+                                     what));
+    }
+    Fd userns(::ioctl(netns.get(), NS_GET_USERNS));
+    if (!userns) {
+        throw_errno(what + ": cannot find the user namespace that owns the jail's network");
+    }
+    if (same_namespace(userns.get(), "/proc/self/ns/user")) {
+        userns.reset();
+    }
+    JoinRequest req{userns ? userns.get() : -1, netns.get(), {}, {}};
+    req.addr.sin_family = AF_INET;
+    req.addr.sin_port = htons(static_cast<uint16_t>(where.port));
+    if (::inet_pton(AF_INET, where.address.c_str(), &req.addr.sin_addr) != 1) {
+        throw SetupError(fmt::format("{}: '{}' is not an IPv4 address", what, where.address));
+    }
+    // A task of our own that shares our memory and fd table and runs while
+    // we wait (as posix_spawn's child does): setns changes only its own
+    // namespaces, and nothing is copied.
+    std::vector<char> stack(64 * 1024);
+    pid_t joiner = ::clone(join_and_listen, stack.data() + stack.size(),
+                           CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &req);
+    if (joiner < 0) {
+        throw_errno(what + ": cannot start the joiner");
+    }
+    ::waitpid(joiner, nullptr, 0);
+    if (req.result.failed != nullptr) {
+        throw SetupError(
+            fmt::format("{}: {}: {}", what, req.result.failed, std::strerror(req.result.error)));
+    }
+    Fd listener(req.result.fd);
+    return listener;
+}
+
+} // namespace launch
