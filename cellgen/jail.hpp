@@ -77,6 +77,7 @@ struct Jail {
     // Host device nodes (e.g. /dev/null) a root launcher copies into the
     // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
     std::vector<std::string> private_devices;
+    long max_procs = 0; // RLIMIT_NPROC the launcher sets on bwrap; 0: none
     std::vector<RequiredDir> required_dirs;
     bool system_dirs_ok = false;             // --unsafe-allow-system-dir
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
@@ -87,6 +88,13 @@ struct Jail {
 
     void mount(std::string flag, Args args) {
         mounts.push_back({std::move(flag), std::move(args)});
+    }
+    // A tmpfs at `dest`, capped at `size` bytes (0: the kernel's default).
+    void tmpfs(const std::string& dest, unsigned long long size) {
+        if (size > 0) {
+            mount("--size", {std::to_string(size)});
+        }
+        mount("--tmpfs", {dest});
     }
     void set_env(const std::string& name, std::string value); // drops a forwarding of name
     void forward_env(ForwardedEnv fwd);                       // replaces one of the same name

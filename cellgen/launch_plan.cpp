@@ -21,6 +21,7 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.runtime_dirs = plan.runtime_dirs;
     lp.runtime_files = plan.runtime_files;
     lp.private_devices = plan.private_devices;
+    lp.max_procs = plan.max_procs;
     lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
     for (const auto& d : plan.daemons) {
         lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log});
@@ -93,6 +94,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
         {"runtime_dirs", strings_value(plan.runtime_dirs)},
         {"runtime_files", std::move(files)},
         {"private_devices", strings_value(plan.private_devices)},
+        {"max_procs", plan.max_procs},
         {"log_dir", arg_value(plan.log_dir)},
         {"daemons", std::move(daemons)},
     };
@@ -254,8 +256,8 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     }
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
-               "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "log_dir",
-               "daemons"});
+               "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
+               "log_dir", "daemons"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kLaunchPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -286,6 +288,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
         lp.runtime_files.push_back({relative_path(r.field("path")), r.field("content").string()});
     });
     lp.private_devices = root.field("private_devices").strings();
+    lp.max_procs = root.field("max_procs").integer(0, 4194304);
     lp.log_dir = root.field("log_dir").arg();
     root.field("daemons").each([&](const Reader& r) {
         r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});

@@ -37,6 +37,7 @@ struct LaunchPlan {
     std::vector<std::string> runtime_dirs; // relative to the runtime dir
     std::vector<RuntimeFile> runtime_files;
     std::vector<std::string> private_devices;
+    long max_procs = 0; // RLIMIT_NPROC on bwrap; 0: none
     Arg log_dir = RuntimePath{"log"};
     std::vector<LaunchDaemon> daemons;
     bool operator==(const LaunchPlan&) const = default;

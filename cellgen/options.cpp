@@ -29,6 +29,12 @@ struct SettingDoc {
 constexpr SettingDoc kSettings[] = {
     {"uid", "N", "uid of user `cell` inside the jail (default 1000)"},
     {"gid", "N", "gid of group `cell` inside the jail (default 1000)"},
+    {"tmpfs-size", "SIZE",
+     "cap of each tmpfs in the jail (/tmp, /home/cell, --tmpfs), e.g. 512M (default 2G; 0: the "
+     "kernel's, half of RAM)"},
+    {"max-procs", "N",
+     "cap on processes and threads of the cell's user (RLIMIT_NPROC; default 4096; 0: none; "
+     "the kernel does not apply it to root)"},
     {"nix", "auto|on|off",
      "host nix daemon: auto = when its socket exists (default), on = required, off = never"},
     {"nix-daemon-socket", "DIR",

@@ -35,6 +35,7 @@ struct Plan {
     std::vector<std::string> runtime_dirs;
     std::vector<RuntimeFile> runtime_files;
     std::vector<std::string> private_devices; // copied to $CELL_RT/dev/ when root
+    long max_procs = 0;                       // RLIMIT_NPROC on bwrap; 0: none
     std::vector<RequiredDir> required_dirs;   // checked before anything is created
     std::vector<ForwardedEnv> forwarded_env;  // --setenv'd by the launcher from its caller
     std::vector<Daemon> daemons;

@@ -158,6 +158,7 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     plan.runtime_dirs = jail.runtime_dirs;
     plan.runtime_files = jail.runtime_files;
     plan.private_devices = jail.private_devices;
+    plan.max_procs = jail.max_procs;
     plan.required_dirs = jail.required_dirs;
     for (auto& d : plan.required_dirs) {
         d.system_ok = jail.system_dirs_ok;

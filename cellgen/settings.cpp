@@ -31,6 +31,31 @@ int parse_id(const std::string& value, const std::string& where) {
     return id;
 }
 
+// A size in bytes: digits with an optional K, M or G (powers of 1024).
+unsigned long long parse_size(const std::string& value, const std::string& where) {
+    unsigned long long n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    std::string_view unit(end, static_cast<size_t>(value.data() + value.size() - end));
+    int shift = unit.empty()                 ? 0
+                : unit == "K" || unit == "k" ? 10
+                : unit == "M" || unit == "m" ? 20
+                : unit == "G" || unit == "g" ? 30
+                                             : -1;
+    if (ec != std::errc{} || end == value.data() || shift < 0 || n > (1ULL << 50) >> shift) {
+        bad(where, value, "not a size (bytes, or a number with K, M or G; 0: no cap)");
+    }
+    return n << shift;
+}
+
+long parse_count(const std::string& value, const std::string& where) {
+    long n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc{} || end != value.data() + value.size() || n < 0 || n > 4194304) {
+        bad(where, value, "not a count from 0 (no cap) to 4194304");
+    }
+    return n;
+}
+
 int parse_port(const std::string& value, const std::string& where) {
     int port = 0;
     if (auto why = check_port(value, port); !why.empty()) {
@@ -71,6 +96,10 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          [](Settings& s, const std::string& v, const std::string& w) { s.uid = parse_id(v, w); }},
         {"gid",
          [](Settings& s, const std::string& v, const std::string& w) { s.gid = parse_id(v, w); }},
+        {"tmpfs-size", [](Settings& s, const std::string& v,
+                          const std::string& w) { s.tmpfs_size = parse_size(v, w); }},
+        {"max-procs", [](Settings& s, const std::string& v,
+                         const std::string& w) { s.max_procs = parse_count(v, w); }},
         {"nix",
          [](Settings& s, const std::string& v, const std::string& w) {
              s.nix_mode = one_of(v, w, {"auto", "on", "off"});

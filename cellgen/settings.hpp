@@ -21,10 +21,16 @@ struct ProxySettings {
     int port = 3128; // inside the jail
 };
 
+// What one cell may take of the host (docs/security.md, "Limits").
+inline constexpr unsigned long long kDefaultTmpfsSize = 2ULL << 30; // bytes
+inline constexpr long kDefaultMaxProcs = 4096;
+
 struct Settings {
     int uid = 1000;
     int gid = 1000;
-    std::string nix_mode = "auto"; // auto | on | off
+    unsigned long long tmpfs_size = kDefaultTmpfsSize; // each tmpfs in the jail; 0: no cap
+    long max_procs = kDefaultMaxProcs;                 // RLIMIT_NPROC on bwrap; 0: no cap
+    std::string nix_mode = "auto";                     // auto | on | off
     std::string nix_socket_dir = "/nix/var/nix/daemon-socket";
     ProxySettings proxy;
     std::optional<std::string> relay_bin; // overrides from --relay-bin etc.

@@ -141,6 +141,19 @@ doctor_helpers() {
     done
 }
 
+# Which per-cell caps are in force for this caller (docs/security.md).
+doctor_limits() {
+    doctor_ok "tmpfs caps: each tmpfs in a cell is capped (--tmpfs-size, default 2G)"
+    if ((EUID == 0)); then
+        doctor_warn "process cap: not in force for root (the kernel does not apply RLIMIT_NPROC to root); run cells as an ordinary user, or wrap cell in systemd-run --scope -p TasksMax=N"
+    else
+        local procs
+        procs=$(pgrep -c -u "$EUID" 2>/dev/null || echo '?')
+        doctor_ok "process cap: RLIMIT_NPROC (--max-procs, default 4096; it also counts your $procs processes on this host)"
+    fi
+    doctor_warn "memory and CPU: not capped by cell (no delegated cgroup); wrap cell in systemd-run --user --scope -p MemoryMax=... if you need it"
+}
+
 doctor() {
     local warned=0 failed=0 sock=/nix/var/nix/daemon-socket
     [[ ${1:-} == --nix-daemon-socket ]] && sock=${2:-$sock}
@@ -148,6 +161,7 @@ doctor() {
     doctor_bwrap
     doctor_nix "$sock"
     doctor_helpers
+    doctor_limits
     if ((failed)); then
         echo "cells cannot run here until the FAIL lines are fixed"
         return 1

@@ -9,9 +9,11 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +131,7 @@ private:
     }
 
     void start_bwrap() {
+        limit_processes();
         try {
             bwrap_ = spawn(spec_.bwrap);
         } catch (const SetupError& e) {
@@ -141,6 +144,22 @@ private:
         }
         for (int fd : {0, 1, 2}) {
             ::dup2(spec_.devnull, fd);
+        }
+    }
+
+    // RLIMIT_NPROC, inherited by bwrap and all of the jail: a fork loop there
+    // ends in EAGAIN, not in the host's process table. Never above the hard
+    // limit we were given. (The kernel does not apply it to root.)
+    void limit_processes() {
+        rlimit current{};
+        if (spec_.max_procs <= 0 || ::getrlimit(RLIMIT_NPROC, &current) != 0) {
+            return;
+        }
+        auto want = static_cast<rlim_t>(spec_.max_procs);
+        rlimit next{std::min(want, current.rlim_max), std::min(want, current.rlim_max)};
+        if (::setrlimit(RLIMIT_NPROC, &next) != 0) {
+            say(fmt::format("cannot limit processes to {}: {}", spec_.max_procs,
+                            std::strerror(errno)));
         }
     }
 

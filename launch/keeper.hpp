@@ -35,6 +35,7 @@ struct KeeperSpec {
     int lifeline_read;    // EOF: the launcher is gone
     int devnull;          // the keeper's stdio once bwrap has its own
     int runtime_dir_lock; // held until the dir is gone (stale_dirs.hpp)
+    long max_procs;       // RLIMIT_NPROC for bwrap and the jail; 0: none
     std::string runtime_dir;
 };
 

@@ -144,6 +144,7 @@ void Launcher::start_cell() {
                                lifeline.read.get(),
                                devnull.get(),
                                runtime_dir_lock_.get(),
+                               opts_.max_procs,
                                opts_.runtime_dir});
     pgid_ = keeper_->pid();
     // One deadline for bwrap's report and every daemon's ready.

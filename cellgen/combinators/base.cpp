@@ -32,6 +32,7 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
     jail.die_with_parent = true;
     jail.clear_env = true;
     jail.readonly_root = true;
+    jail.max_procs = ctx.settings.max_procs; // a fork loop ends in EAGAIN in the cell
     jail.hostname = "cell";
     jail.mount("--proc", {"/proc"});
     // A cell started by root maps its user to host uid 0, and /proc/sys
@@ -54,8 +55,10 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
         jail.mount("--dev-bind-try", {RuntimePath{fmt::format("dev/{}", node)}, path});
         jail.private_devices.push_back(std::move(path));
     }
-    jail.mount("--tmpfs", {"/tmp"});
-    jail.mount("--tmpfs", {kJailHome});
+    // Capped, so that filling /tmp or the home ends in ENOSPC in the cell,
+    // not in the host's memory (--tmpfs-size).
+    jail.tmpfs("/tmp", ctx.settings.tmpfs_size);
+    jail.tmpfs(kJailHome, ctx.settings.tmpfs_size);
     add_identity(jail, ctx.settings.uid, ctx.settings.gid);
     jail.set_env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin");
     jail.set_env("HOME", kJailHome);
@@ -73,7 +76,8 @@ std::vector<Combinator> base_combinators() {
              "The locked-down start (always first; leave it out to replace it): unshare the "
              "user, ipc, pid, net, uts and cgroup namespaces, --new-session, --die-with-parent, "
              "--clearenv, /proc (with /proc/sys read-only), /dev (private copies of its "
-             "device nodes when root runs the cell), tmpfs /tmp and /home/cell, a "
+             "device nodes when root runs the cell), tmpfs /tmp and /home/cell (each capped by "
+             "--tmpfs-size), a "
              "read-only / (so /etc and new top-level dirs cannot be written), hostname `cell`, "
              "a sane PATH; "
              "run as user `cell` (--uid/--gid, default 1000) mapped to the caller, with "

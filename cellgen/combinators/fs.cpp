@@ -5,8 +5,8 @@ namespace cellgen {
 
 namespace {
 
-void apply_tmpfs(Jail& jail, const Invocation& inv, const Context&) {
-    jail.mount("--tmpfs", {jail_path_arg(inv, inv.args.at(0))});
+void apply_tmpfs(Jail& jail, const Invocation& inv, const Context& ctx) {
+    jail.tmpfs(jail_path_arg(inv, inv.args.at(0)), ctx.settings.tmpfs_size);
 }
 
 void apply_symlink(Jail& jail, const Invocation& inv, const Context&) {
@@ -28,7 +28,8 @@ void apply_chdir(Jail& jail, const Invocation& inv, const Context&) {
 
 std::vector<Combinator> fs_combinators() {
     return {
-        {"tmpfs", "DEST", "Mount a fresh tmpfs at jail DEST.", 1, 1, apply_tmpfs},
+        {"tmpfs", "DEST", "Mount a fresh tmpfs at jail DEST (capped by --tmpfs-size).", 1, 1,
+         apply_tmpfs},
         {"symlink", "TARGET DEST", "Create a symlink at jail DEST pointing to TARGET.", 2, 2,
          apply_symlink},
         {"dir", "DEST", "Create an empty directory at jail DEST.", 1, 1, apply_dir},

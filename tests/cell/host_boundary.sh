@@ -187,7 +187,48 @@ proxy_dies() {
     wait "$cell_pid"
 }
 
+# Per-cell limits: every tmpfs is capped; a fork loop hits the process cap
+# (RLIMIT_NPROC, which the kernel applies to everyone but root).
+limits() {
+    local who=$1 runas=() wt=$SCRATCH/wt-$1 cell_bin=$CELL out
+    if [[ $who == unpriv ]]; then
+        runas=(runuser -u "$(unpriv_user)" -- env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR")
+        cell_bin=$UNPRIV_CELL
+    fi
+    out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off -- \
+        sh -c 'df -k /tmp /home/cell | awk "NR > 1 {print \$2}" | tr "\n" " "' 2>&1)
+    expect_eq "$who: /tmp and /home/cell are capped at 2 GiB by default" "2097152 2097152 " "$out"
+    out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off --tmpfs-size 8M --tmpfs /scratch -- \
+        sh -c 'for d in /tmp /home/cell /scratch; do
+                   dd if=/dev/zero of=$d/fill bs=1M count=64 2>/dev/null && echo "$d=unbounded" || echo "$d=full"
+               done; du -sk /tmp/fill | cut -f1' 2>&1)
+    check "$who: --tmpfs-size 8M: filling /tmp, /home/cell and a --tmpfs ends in ENOSPC ($(tr '\n' ' ' <<<"$out"))" \
+        bash -c '[[ $1 == *"/tmp=full"*"/home/cell=full"*"/scratch=full"* ]] && (( $(tail -n1 <<<"$1") <= 8192 ))' _ "$out"
+    if [[ $who == unpriv ]]; then
+        out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off --max-procs 40 -- python3 -c '
+import os, signal, time
+pids = []
+try:
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(5)
+            os._exit(0)
+        pids.append(pid)
+except OSError as e:
+    print("fork failed:", e.strerror)
+print("started=%d" % len(pids))
+for pid in pids:
+    os.kill(pid, signal.SIGKILL)' 2>&1)
+        check "$who: --max-procs 40: a fork loop is stopped in the cell ($(tr '\n' ' ' <<<"$out"))" \
+            bash -c '[[ $1 =~ started=([0-9]+) ]] && ((BASH_REMATCH[1] < 40))' _ "$out"
+        check "$who: ... with EAGAIN in the cell" grep -q 'fork failed: Resource temporarily unavailable' <<<"$out"
+    fi
+}
+
 run_checks root
+limits root
 proxy_dies
 run_checks unpriv
+limits unpriv
 tap_done

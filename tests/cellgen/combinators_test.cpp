@@ -53,8 +53,12 @@ const Strings kBaseArgs{"--unshare-user",
                         "--dev-bind-try",
                         "/rt/dev/tty",
                         "/dev/tty",
+                        "--size",
+                        "2147483648",
                         "--tmpfs",
                         "/tmp",
+                        "--size",
+                        "2147483648",
                         "--tmpfs",
                         "/home/cell",
                         "--ro-bind",
@@ -172,7 +176,13 @@ TEST_CASE("binds: relative or .. jail paths are errors") {
 
 TEST_CASE("tmpfs, symlink, dir, chdir") {
     Fixture f;
-    CHECK(f.args({inv("tmpfs", {"/var/cache"})}) == Strings{"--tmpfs", "/var/cache"});
+    // Every tmpfs is capped (--tmpfs-size, 2 GiB by default; 0: no --size).
+    CHECK(f.args({inv("tmpfs", {"/var/cache"})}) ==
+          Strings{"--size", "2147483648", "--tmpfs", "/var/cache"});
+    f.settings.tmpfs_size = 8 << 20;
+    CHECK(f.args({inv("tmpfs", {"/x"})}) == Strings{"--size", "8388608", "--tmpfs", "/x"});
+    f.settings.tmpfs_size = 0;
+    CHECK(f.args({inv("tmpfs", {"/x"})}) == Strings{"--tmpfs", "/x"});
     CHECK(f.args({inv("symlink", {"usr/bin", "/bin"})}) == Strings{"--symlink", "usr/bin", "/bin"});
     CHECK(f.args({inv("dir", {"/work"})}) == Strings{"--dir", "/work"});
     CHECK(f.args({inv("chdir", {"/work"}), inv("chdir", {"/srv"})}) == Strings{"--chdir", "/srv"});

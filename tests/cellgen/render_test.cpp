@@ -42,6 +42,7 @@ std::string argv_nul(const cellgen::Plan& plan, const std::string& rt) {
 
 TEST_CASE("argv: one per line, or NUL-separated with -0") {
     Fixture f;
+    f.settings.tmpfs_size = 0; // no --size: the shortest argv
     auto plan = f.plan({inv("tmpfs", {"/x"})}, {"echo", "hi"});
     CHECK(cellgen::render_argv(plan, {"/rt", false, "t"}) ==
           "/usr/bin/bwrap\n--tmpfs\n/x\n--\necho\nhi\n");
