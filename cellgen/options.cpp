@@ -215,10 +215,15 @@ Request parse_request(const std::vector<std::string>& args, const std::vector<Co
         collect_flag(req, collected, opt);
     }
     check_request(req);
+    std::string filter_origin;
     for (std::size_t i = 0; i < collected.settings.size(); ++i) {
         const auto& [name, value] = collected.settings[i];
         apply_setting(req.settings, name, value, collected.setting_origins[i]);
+        if (name == "filter") {
+            filter_origin = collected.setting_origins[i];
+        }
     }
+    check_filter_file(req.settings.proxy, filter_origin);
     req.invocations = std::move(collected.invocations);
     return req;
 }

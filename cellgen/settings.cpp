@@ -4,6 +4,10 @@
 
 #include "cellgen/error.hpp"
 #include "cellgen/validate.hpp"
+#include "common/syntax.hpp"
+#include "proxy/domain_pattern.hpp"
+#include "proxy/filter.hpp"
+#include "proxy/public_suffix.hpp"
 
 #include <fmt/format.h>
 
@@ -56,12 +60,33 @@ long parse_count(const std::string& value, const std::string& where) {
     return n;
 }
 
+// The proxy's own grammars (common/syntax.hpp, proxy_core): a flag the
+// proxy would refuse fails here, at plan time, before anything starts. Their
+// errors quote the value already.
 int parse_port(const std::string& value, const std::string& where) {
-    int port = 0;
-    if (auto why = check_port(value, port); !why.empty()) {
-        bad(where, value, why);
+    auto port = common::parse_port(value);
+    if (!port) {
+        throw UsageError(fmt::format("{}: {}", where, port.error()));
     }
-    return port;
+    return *port;
+}
+
+std::string domain_pattern(const std::string& value, const std::string& where) {
+    if (value.empty()) {
+        bad(where, value, "empty pattern");
+    }
+    // As the proxy does: the suffix list is read only for a wildcard.
+    static const proxy::PublicSuffixes none;
+    const proxy::PublicSuffixes* suffixes = &none;
+    if (value.starts_with('*')) {
+        static const auto list =
+            proxy::PublicSuffixes::load(std::string(proxy::default_public_suffix_list));
+        suffixes = &list;
+    }
+    if (auto p = proxy::parse_domain_pattern(value, *suffixes); !p) {
+        bad(where, value, p.error());
+    }
+    return value;
 }
 
 // A host path setting: absolute (relative ones from the cwd), never empty.
@@ -112,24 +137,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          [](Settings& s, const std::string& v, const std::string& w) {
              s.proxy.filter_type = one_of(v, w, {"bre", "ere", "fnmatch"});
          }},
-        {"allow",
-         [](Settings& s, const std::string& v, const std::string& w) {
-             if (v.empty()) {
-                 bad(w, v, "empty pattern");
-             }
-             s.proxy.allow.push_back(v);
-         }},
-        {"deny",
-         [](Settings& s, const std::string& v, const std::string& w) {
-             if (v.empty()) {
-                 bad(w, v, "empty pattern");
-             }
-             s.proxy.deny.push_back(v);
-         }},
+        {"allow", [](Settings& s, const std::string& v,
+                     const std::string& w) { s.proxy.allow.push_back(domain_pattern(v, w)); }},
+        {"deny", [](Settings& s, const std::string& v,
+                    const std::string& w) { s.proxy.deny.push_back(domain_pattern(v, w)); }},
         {"allow-cidr",
          [](Settings& s, const std::string& v, const std::string& w) {
-             if (auto why = check_cidr(v); !why.empty()) {
-                 bad(w, v, why);
+             if (auto c = common::parse_cidr(v); !c) {
+                 throw UsageError(fmt::format("{}: {}", w, c.error()));
              }
              s.proxy.allow_cidr.push_back(v);
          }},
@@ -152,6 +167,20 @@ const std::map<std::string, Setter, std::less<>>& setters() {
 }
 
 } // namespace
+
+void check_filter_file(const ProxySettings& settings, const std::string& where) {
+    if (!settings.filter) {
+        return;
+    }
+    proxy::FilterOptions options;
+    // --filter-type was checked when it was set (bre, ere or fnmatch).
+    if (auto type = proxy::parse_filter_type(settings.filter_type.value_or("bre")); type) {
+        options.type = *type;
+    }
+    if (auto f = proxy::Filter::load(*settings.filter, options); !f) {
+        throw UsageError(fmt::format("{}: {}", where, f.error()));
+    }
+}
 
 EnvLookup process_env() {
     return [](const std::string& name) -> std::optional<std::string> {

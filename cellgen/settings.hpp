@@ -48,6 +48,11 @@ EnvLookup process_env();
 // Returns false when `name` is not a setting.
 bool apply_setting(Settings& settings, const std::string& name, const std::string& value,
                    const std::string& where);
+// Compiles the --filter file (if any) with the proxy's own loader and
+// --filter-type, after every setting is applied (the type may come later).
+// `where` names the flag or FILE:LINE that set --filter; errors add the
+// filter file's FILE:LINE.
+void check_filter_file(const ProxySettings& settings, const std::string& where);
 
 bool is_setting(const std::string& name);
 

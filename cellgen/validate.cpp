@@ -2,12 +2,7 @@
 // same rules apply to flags and profile lines.
 #include "cellgen/validate.hpp"
 
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
-#include <boost/system/system_error.hpp>
-
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <iterator>
 #include <system_error>
@@ -56,32 +51,6 @@ std::string check_jail_path(std::string_view path) {
     }
     if (path.find('\0') != std::string_view::npos) {
         return "jail path must not contain NUL";
-    }
-    return {};
-}
-
-std::string check_port(std::string_view text, int& port) {
-    int value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 65535) {
-        return "not a port number (1-65535)";
-    }
-    port = value;
-    return {};
-}
-
-std::string check_cidr(std::string_view text) {
-    if (text.find('/') == std::string_view::npos) {
-        return "not a CIDR (ADDRESS/PREFIX)";
-    }
-    try {
-        if (text.find(':') != std::string_view::npos) {
-            (void)boost::asio::ip::make_network_v6(std::string(text));
-        } else {
-            (void)boost::asio::ip::make_network_v4(std::string(text));
-        }
-    } catch (const boost::system::system_error&) {
-        return "not a CIDR (ADDRESS/PREFIX)";
     }
     return {};
 }

@@ -9,8 +9,6 @@ namespace cellgen {
 
 bool is_env_name(std::string_view name);            // POSIX: [A-Za-z_][A-Za-z0-9_]*
 std::string check_jail_path(std::string_view path); // absolute, no "..", no NUL
-std::string check_port(std::string_view text, int& port);
-std::string check_cidr(std::string_view text);
 std::string check_time_zone(std::string_view zone);
 std::string absolute_host_path(std::string_view path); // relative to the cwd
 // Why a cell must not take host directory `path` (absolute, normal) as its

@@ -3,10 +3,11 @@
 // the endpoint text in the message.
 #include "net/endpoint.hpp"
 
+#include "common/syntax.hpp"
+
 #include <fmt/format.h>
 
 #include <array>
-#include <charconv>
 #include <ostream>
 #include <sys/un.h>
 
@@ -36,13 +37,11 @@ Failure fail(std::string_view text, std::string_view why) {
 
 boost::system::result<std::uint16_t, Failure> parse_port(std::string_view text,
                                                          std::string_view port) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-        return fail(text, fmt::format("port '{}' is not a number from 1 to 65535", port));
+    auto p = common::parse_port(port);
+    if (!p) {
+        return fail(text, p.error());
     }
-    return static_cast<std::uint16_t>(value);
+    return *p;
 }
 
 // Splits HOST:PORT at the last ':' after an optional `[v6]` literal.
@@ -104,12 +103,11 @@ boost::system::result<void, Failure> parse_unix_path(std::string_view text, std:
 // fd 0-2 are stdio: a listener there is a caller's mistake, not a handover.
 boost::system::result<void, Failure> parse_fd(std::string_view text, std::string_view rest,
                                               Endpoint& e) {
-    int fd = -1;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), fd);
-    if (rest.empty() || ec != std::errc{} || end != rest.data() + rest.size() || fd < 3) {
-        return fail(text, fmt::format("fd '{}' is not a number of 3 or more", rest));
+    auto fd = common::parse_fd(rest, 3);
+    if (!fd) {
+        return fail(text, fd.error());
     }
-    e.fd = fd;
+    e.fd = *fd;
     return {};
 }
 

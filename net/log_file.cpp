@@ -1,10 +1,11 @@
 // See log_file.hpp.
 #include "net/log_file.hpp"
 
+#include "common/syntax.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include <fcntl.h>
@@ -20,12 +21,11 @@ Failure failure(std::string const& spec, std::string_view why) {
 }
 
 boost::system::result<int, Failure> inherited(std::string const& spec) {
-    int fd = -1;
-    auto digits = std::string_view(spec).substr(3);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), fd);
-    if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || fd < 0) {
+    auto parsed = common::parse_fd(std::string_view(spec).substr(3), 0);
+    if (!parsed) {
         return failure(spec, "fd:N takes a file descriptor number");
     }
+    int fd = *parsed;
     int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0) {
         return failure(spec, "that descriptor is not open");

@@ -109,24 +109,10 @@ bool Cidr::contains(const address& a) const {
 }
 
 Parsed<Cidr> parse_cidr(std::string_view text) {
-    auto slash = text.find('/');
-    boost::system::error_code ec;
-    auto net = boost::asio::ip::make_address(std::string(text.substr(0, slash)), ec);
-    if (ec)
-        return fail(
-            fmt::format("CIDR '{}': '{}' is not an IP address", text, text.substr(0, slash)));
-    unsigned max = net.is_v4() ? 32 : 128;
-    unsigned prefix = max;
-    if (slash != std::string_view::npos) {
-        auto digits = text.substr(slash + 1);
-        if (digits.empty() || digits.size() > 3 ||
-            digits.find_first_not_of("0123456789") != std::string_view::npos)
-            return fail(fmt::format("CIDR '{}': prefix length is not a number", text));
-        prefix = static_cast<unsigned>(std::stoul(std::string(digits)));
-        if (prefix > max)
-            return fail(fmt::format("CIDR '{}': prefix length above {}", text, max));
-    }
-    return Cidr{net, prefix, std::string(text)};
+    auto c = common::parse_cidr(text);
+    if (!c)
+        return fail(c.error());
+    return Cidr{*c};
 }
 
 std::optional<std::string_view> special_range(const address& a) {

@@ -7,6 +7,7 @@
 // `--allow-cidr` opens ranges on purpose.
 #pragma once
 
+#include "common/syntax.hpp"
 #include "proxy/parsed.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -18,11 +19,9 @@
 
 namespace proxy {
 
-struct Cidr {
-    boost::asio::ip::address network;
-    unsigned prefix = 0;
-    std::string text;
-
+// The shared CIDR syntax (common/syntax.hpp: a bare address is one host),
+// plus the match.
+struct Cidr : common::Cidr {
     bool contains(const boost::asio::ip::address& a) const;
 };
 

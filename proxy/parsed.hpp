@@ -1,29 +1,13 @@
-// Result type of every pure parser in the proxy: a value, or an error text
-// that already names what was wrong (the caller adds the flag or FILE:LINE).
-// Errors are returned as `fail(text)`: a bare string would be ambiguous with
-// aggregates whose first member is a string (C++20 parenthesised init).
+// The proxy's names for the shared parser result (common/result.hpp): every
+// pure parser here returns `Parsed<T>`, and errors are made with `fail(text)`.
 #pragma once
 
-#include <boost/system/result.hpp>
-#include <string>
+#include "common/result.hpp"
 
 namespace proxy {
 
-struct Fail {
-    std::string text;
-};
-
-inline Fail fail(std::string text) {
-    return {std::move(text)};
-}
-
-template <class T>
-class Parsed : public boost::system::result<T, std::string> {
-    using base = boost::system::result<T, std::string>;
-
-public:
-    using base::base;
-    Parsed(Fail f) : base(boost::system::in_place_error, std::move(f.text)) {}
-};
+using common::Fail;
+using common::fail;
+using common::Parsed;
 
 } // namespace proxy

@@ -14,18 +14,6 @@ std::string Target::host_header() const {
     return port == 80 ? h : fmt::format("{}:{}", h, port);
 }
 
-Parsed<std::uint16_t> parse_port(std::string_view text) {
-    if (text.empty() || text.size() > 5 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return fail(fmt::format("port '{}' is not a number from 1 to 65535", text));
-    unsigned value = 0;
-    for (char c : text)
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    if (value == 0 || value > 65535)
-        return fail(fmt::format("port '{}' is not a number from 1 to 65535", text));
-    return static_cast<std::uint16_t>(value);
-}
-
 Parsed<Target> parse_authority_form(std::string_view text) {
     if (text.find('@') != std::string_view::npos)
         return fail(fmt::format("CONNECT target '{}' must not carry userinfo", text));

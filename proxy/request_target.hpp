@@ -5,6 +5,7 @@
 // `allowed.com@evil.com` is the classic way to confuse a filter.
 #pragma once
 
+#include "common/syntax.hpp"
 #include "proxy/host_normalize.hpp"
 #include "proxy/parsed.hpp"
 
@@ -26,7 +27,7 @@ struct Target {
 Parsed<Target> parse_authority_form(std::string_view text);
 Parsed<Target> parse_absolute_form(std::string_view text);
 
-// "1".."65535", digits only.
-Parsed<std::uint16_t> parse_port(std::string_view text);
+// "1".."65535", digits only: the shared port syntax.
+using common::parse_port;
 
 } // namespace proxy

@@ -113,6 +113,12 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
     f.env["HOME"] = "/home/cellgen-test-user/";
     cellgen_test::TempDir dir;
     auto bad_key = write_profile(dir, "base =\n\n# x\nno-such-key = 1\n");
+    // Files of the proxy-flag cases live apart: `dir` must end with only profile.ini.
+    cellgen_test::TempDir proxy_dir;
+    auto bad_filter = proxy_dir.path + "/filter";
+    std::ofstream(bad_filter) << "# allowlist\nexample\\.com\n[unclosed\n";
+    auto bad_allow = proxy_dir.path + "/allow.ini";
+    std::ofstream(bad_allow) << "base =\nallow = a..b\n";
     auto cwd = std::filesystem::current_path();
     std::filesystem::current_path(dir.path);
     struct Case {
@@ -129,10 +135,21 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--profile", dir.path}, "--profile " + dir.path + ": is a directory"},
         {{"--fwd-env", "CELLGEN_SURELY_UNSET"}, "CELLGEN_SURELY_UNSET is not set"},
         {{"--print", "yaml"}, "--print 'yaml'"},
-        {{"--allow-cidr", "10.0.0.0"}, "--allow-cidr '10.0.0.0': not a CIDR"},
-        {{"--allow-cidr", "10.0.0.300/8"}, "not a CIDR"},
-        {{"--proxy-port", "70000"}, "--proxy-port '70000': not a port"},
-        {{"--connect-port", "x"}, "--connect-port 'x': not a port"},
+        // The proxy's flags, checked with the proxy's own parsers.
+        {{"--allow-cidr", "10.0.0.300/8"},
+         "--allow-cidr: CIDR '10.0.0.300/8': '10.0.0.300' is not an IP address"},
+        {{"--allow-cidr", "10.0.0.0/33"},
+         "--allow-cidr: CIDR '10.0.0.0/33': prefix length above 32"},
+        {{"--allow-cidr", "10.0.0.0/"}, "prefix length is not a number"},
+        {{"--proxy-port", "70000"}, "--proxy-port: port '70000' is not a number from 1 to 65535"},
+        {{"--connect-port", "x"}, "--connect-port: port 'x' is not a number from 1 to 65535"},
+        {{"--connect-port", "0"}, "--connect-port: port '0' is not"},
+        {{"--allow", "a..b"}, "--allow 'a..b': "},
+        {{"--deny", "exa mple.com"}, "--deny 'exa mple.com': "},
+        {{"--allow", "*.com"}, "--allow '*.com': "},
+        {{"--allow", "example.com:99999"}, "--allow 'example.com:99999': "},
+        {{"--filter", bad_filter}, "--filter: " + bad_filter + ":3: "},
+        {{"--profile", bad_allow}, bad_allow + ":2: allow 'a..b': "},
         {{"--filter-type", "pcre"}, "--filter-type 'pcre': must be one of"},
         {{"--filter", dir.path + "/nofilter"}, "cannot read this file"},
         {{"--nix", "maybe"}, "--nix 'maybe'"},
@@ -169,6 +186,27 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         left.push_back(e.path().filename().string());
     }
     CHECK(left == Strings{"profile.ini"});
+}
+
+TEST_CASE("proxy flags mean to cellgen what they mean to the proxy") {
+    Fixture f;
+    cellgen_test::TempDir dir;
+    // A bare address is that one host, /32 or /128, as the proxy reads it.
+    auto r = f.cli(with({"--allow-cidr", "10.1.2.3", "--allow-cidr", "fd00::1", "--connect-port",
+                         "0443", "--print", "plan", "--", "true"},
+                        kBins));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find(R"("--allow-cidr","10.1.2.3","--allow-cidr","fd00::1")") != std::string::npos);
+    CHECK(r.out.find(R"("--connect-port","443")") != std::string::npos);
+    // The filter file is compiled with --filter-type, wherever that flag comes.
+    auto filter = dir.path + "/filter";
+    std::ofstream(filter) << "[unclosed\n";
+    CHECK(f.cli(with({"--filter", filter, "--print", "plan", "--", "true"}, kBins)).status == 2);
+    auto fn = f.cli(with(
+        {"--filter", filter, "--filter-type", "fnmatch", "--print", "plan", "--", "true"}, kBins));
+    INFO(fn.err);
+    CHECK(fn.status == 0);
 }
 
 TEST_CASE("worktree and log dir: whole-system dirs need --unsafe-allow-system-dir") {
