@@ -77,7 +77,7 @@ std::string render(const Plan& plan, const Request& req, const CliEnvironment& c
         return render_json(plan, opts);
     }
     if (req.print == "plan") {
-        return launch_plan_json(launch_plan(plan, cli_env.version)) + "\n";
+        return plan_to_json(plan) + "\n";
     }
     if (req.print == "script") {
         return render_script(plan, opts);
@@ -102,7 +102,9 @@ std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args
     check_dir_scopes(jail, ctx);
     Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
                   ctx.settings.launch_bin};
-    return make_plan(jail, ctx.settings.proxy, bins, req.command);
+    auto plan = make_plan(jail, ctx.settings.proxy, bins, req.command);
+    plan.version = cli_env.version;
+    return plan;
 }
 
 CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_env) {
@@ -124,8 +126,8 @@ CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cl
     }
 }
 
-std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& args,
-                                             const CliEnvironment& cli_env) {
+std::variant<Plan, CliResult> plan_cli(const std::vector<std::string>& args,
+                                       const CliEnvironment& cli_env) {
     try {
         Request req;
         auto planned = make_cli_plan(args, cli_env, req, true);
@@ -136,7 +138,7 @@ std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& arg
             throw UsageError("--runtime-dir: only with --print argv|shell|json (a cell's "
                              "launcher makes its own runtime dir)");
         }
-        return launch_plan(std::get<Plan>(planned), cli_env.version);
+        return std::move(std::get<Plan>(planned));
     } catch (const UsageError& e) {
         return CliResult{2, {}, std::string("cellgen: ") + e.what() + "\n"};
     }

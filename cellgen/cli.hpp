@@ -2,7 +2,7 @@
 // out. main.cpp only does I/O; tests call this directly.
 #pragma once
 
-#include "cellgen/launch_plan.hpp"
+#include "cellgen/plan.hpp"
 #include "cellgen/settings.hpp"
 
 #include <string>
@@ -26,10 +26,10 @@ struct CliResult {
 
 CliResult run_cli(const std::vector<std::string>& args, const CliEnvironment& cli_env);
 
-// What `cell` runs: the launch plan for args (cellgen's options, `--`, the
+// What `cell` runs: the plan for args (cellgen's options, `--`, the
 // command), or, for --help, --version and usage errors, what to print.
-std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& args,
-                                             const CliEnvironment& cli_env);
+std::variant<Plan, CliResult> plan_cli(const std::vector<std::string>& args,
+                                       const CliEnvironment& cli_env);
 
 // Writes a result's err to stderr and out to stdout; returns the exit
 // status (1 if stdout could not take it, `program` naming the error).

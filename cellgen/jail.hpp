@@ -1,8 +1,9 @@
 // The Jail value that combinators transform. It holds decisions, not argv:
-// the planner (planner.cpp) turns it into bwrap arguments and a process plan.
+// the planner (plan.cpp) turns it into bwrap arguments and a process plan.
 #pragma once
 
 #include "cellgen/arg.hpp"
+#include "cellgen/plan.hpp" // RequiredDir, ForwardedEnv, RuntimeFile: plan items
 
 #include <optional>
 #include <set>
@@ -20,34 +21,6 @@ struct MountOp {
     std::string flag;
     Args args;
     bool operator==(const MountOp&) const = default;
-};
-
-// A file the launcher writes into the runtime dir before bwrap runs.
-// A host directory the cell needs (the worktree, a log dir). The launcher
-// checks it when the cell starts, not cellgen when it renders: a wrapper
-// rendered in a Nix build sandbox names directories that only exist later.
-struct RequiredDir {
-    std::string what; // the culprit for the message: "--worktree", "FILE:3: worktree"
-    std::string path; // absolute
-    // --unsafe-allow-system-dir: / or a whole-system directory is taken
-    // (validate.hpp check_cell_dir_scope); both cellgen and the launcher check.
-    bool system_ok = false;
-    bool operator==(const RequiredDir&) const = default;
-};
-
-// A variable the launcher copies from its caller's environment when the
-// cell starts (fwd-env/try-fwd-env in a --print script plan).
-struct ForwardedEnv {
-    std::string name;
-    bool required = false; // fwd-env: unset is an error (exit 2)
-    std::string what;      // the culprit for that message
-    bool operator==(const ForwardedEnv&) const = default;
-};
-
-struct RuntimeFile {
-    std::string rel; // e.g. "etc/passwd"
-    std::string content;
-    bool operator==(const RuntimeFile&) const = default;
 };
 
 // A host daemon bridging the nix daemon socket into the jail.

@@ -10,7 +10,7 @@ Args full_argv(const Plan& plan) {
     Args all{plan.bwrap};
     all.insert(all.end(), plan.bwrap_args.begin(), plan.bwrap_args.end());
     all.emplace_back(std::string("--"));
-    for (auto& word : plan.command()) {
+    for (auto& word : plan.command) {
         all.emplace_back(std::move(word));
     }
     return all;

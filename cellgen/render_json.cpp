@@ -1,5 +1,7 @@
-// `--print json`: the whole plan as one JSON object (version 1). Runtime paths
-// are spelled under --runtime-dir, or under the text "$CELL_RT".
+// `--print json`: the whole plan as one JSON object (version 2). Runtime paths
+// are spelled under --runtime-dir, or under the text "$CELL_RT". The
+// display-only fields (each daemon's ready socket, the log files) are derived
+// here from the plan, as the launcher derives them when it runs it.
 #include "cellgen/render.hpp"
 
 #include <boost/json.hpp>
@@ -48,12 +50,35 @@ json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
             {"required_dirs", required_dirs(plan)}};
 }
 
+// The socket file a daemon listens on once ready: a daemon without a jail
+// listener serves its first `unix:` runtime path (the nix relay's
+// $CELL_RT/nix/socket).
+std::optional<Arg> ready_socket(const Daemon& d) {
+    if (d.jail_listen) {
+        return std::nullopt;
+    }
+    for (const auto& a : d.argv) {
+        const auto* rt = std::get_if<RuntimePath>(&a);
+        if (rt != nullptr && rt->text_before == "unix:") {
+            return RuntimePath{rt->rel};
+        }
+    }
+    return std::nullopt;
+}
+
+Arg log_file(const Arg& dir, const std::string& name) {
+    if (const auto* rt = std::get_if<RuntimePath>(&dir)) {
+        return RuntimePath{rt->rel + "/" + name};
+    }
+    return std::get<std::string>(dir) + "/" + name;
+}
+
 json::array daemons(const Plan& plan, const RuntimeDir& rt) {
     json::array out;
     for (const auto& d : plan.daemons) {
         json::object o{{"name", d.name}, {"argv", strings(d.argv, rt)}, {"mode", d.mode}};
-        o["ready_socket"] =
-            d.ready_socket ? json::value(arg_text(*d.ready_socket, rt)) : json::value(nullptr);
+        auto socket = ready_socket(d);
+        o["ready_socket"] = socket ? json::value(arg_text(*socket, rt)) : json::value(nullptr);
         o["jail_listen"] =
             d.jail_listen
                 ? json::value(fmt::format("{}:{}", d.jail_listen->address, d.jail_listen->port))
@@ -65,9 +90,19 @@ json::array daemons(const Plan& plan, const RuntimeDir& rt) {
 }
 
 json::object logs(const Plan& plan, const RuntimeDir& rt) {
+    // The launcher's log, then each daemon's stderr (NAME.log) and access log.
     json::object files;
-    for (const auto& [name, path] : plan.log_files) {
-        files[name] = arg_text(path, rt);
+    if (plan.log_dir) {
+        auto file = [&](const std::string& name) {
+            return json::value(arg_text(log_file(*plan.log_dir, name), rt));
+        };
+        files["launcher"] = file("launcher.log");
+        for (const auto& d : plan.daemons) {
+            files[d.name] = file(d.name + ".log");
+            if (d.access_log) {
+                files[d.name + "-access"] = file(*d.access_log);
+            }
+        }
     }
     json::object o;
     o["dir"] = plan.log_dir ? json::value(arg_text(*plan.log_dir, rt)) : json::value(nullptr);
@@ -88,7 +123,7 @@ std::string render_json(const Plan& plan, const RenderOptions& opts) {
         {"cellgen", opts.version},
         {"bwrap", json::object{{"path", plan.bwrap},
                                {"args", strings(plan.bwrap_args, rt)},
-                               {"command", strings(plan.command())}}},
+                               {"command", strings(plan.command)}}},
         {"env", std::move(env)},
         {"runtime_dir", runtime_dir(plan, opts)},
         {"daemons", daemons(plan, rt)},

@@ -1,7 +1,7 @@
 // cell-launch: runs one cell from a launch plan (cellgen --print plan) read
 // from an fd; a wrapper that `cellgen --print script` writes execs it with
 // the plan on fd 3. See launcher.hpp, prepare.hpp and docs/cell.md.
-#include "cellgen/launch_plan.hpp"
+#include "cellgen/plan.hpp"
 #include "launch/options.hpp"
 #include "launch/prepare.hpp"
 #include "launch/run_plan.hpp"
@@ -37,7 +37,7 @@ bool read_all(int fd, std::string& text) {
     }
 }
 
-int print_bwrap_options(const cellgen::LaunchPlan& plan, const std::string& dir) {
+int print_bwrap_options(const cellgen::Plan& plan, const std::string& dir) {
     try {
         for (const auto& option : launch::prepare_dir_only(plan, dir, launch::process_getenv)) {
             std::fwrite(option.c_str(), 1, option.size() + 1, stdout);
@@ -72,9 +72,9 @@ int main(int argc, char** argv) {
                      std::strerror(errno));
         return 2;
     }
-    cellgen::LaunchPlan plan;
+    cellgen::Plan plan;
     try {
-        plan = cellgen::parse_launch_plan(text);
+        plan = cellgen::plan_from_json(text);
     } catch (const cellgen::PlanError& e) {
         std::fprintf(stderr, "cell-launch: the plan on fd %d: %s\n", inv.plan_fd, e.what());
         return 2;

@@ -107,5 +107,5 @@ int main(int argc, char** argv) {
     }
     // run_plan closes every inherited fd but stdio: only now, as a profile
     // may be /dev/fd/N.
-    return launch::run_plan(std::get<cellgen::LaunchPlan>(planned), {});
+    return launch::run_plan(std::get<cellgen::Plan>(planned), {});
 }

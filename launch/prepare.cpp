@@ -1,5 +1,6 @@
 #include "launch/prepare.hpp"
 
+#include "cellgen/jail.hpp"
 #include "cellgen/validate.hpp"
 #include "launch/error.hpp"
 #include "launch/launch_log.hpp"
@@ -19,7 +20,7 @@ namespace launch {
 
 namespace {
 
-using cellgen::LaunchPlan;
+using cellgen::Plan;
 
 [[noreturn]] void fail_errno(const std::string& what) {
     throw PrepareError(70, fmt::format("{}: {}", what, std::strerror(errno)));
@@ -51,7 +52,7 @@ std::string resolved(const std::string& path) {
 // What the plan needs of the caller, before anything is created. The
 // worktree and log dir are checked again as resolved, so that a link to /
 // (or $HOME) is refused like / itself.
-void check_caller(const LaunchPlan& plan, const Getenv& getenv) {
+void check_caller(const Plan& plan, const Getenv& getenv) {
     auto home = getenv("HOME");
     auto home_path = home && !home->empty() && home->front() == '/' ? resolved(*home) : "";
     for (const auto& d : plan.required_dirs) {
@@ -150,7 +151,7 @@ std::string make_runtime_dir(const Getenv& getenv) {
 }
 
 // The plan's dirs and files in `rt`; the log dir, made if missing.
-void fill_runtime_dir(const LaunchPlan& plan, const std::string& rt) {
+void fill_runtime_dir(const Plan& plan, const std::string& rt) {
     for (const auto& dir : plan.runtime_dirs) {
         make_dirs_under(rt, dir, 0700);
     }
@@ -161,15 +162,16 @@ void fill_runtime_dir(const LaunchPlan& plan, const std::string& rt) {
 
 // The log dir, opened (log_dir.hpp); a link on a host log dir's path is the
 // caller's to fix (exit 2, naming the flag).
-LogDir open_log_dir(const LaunchPlan& plan, const std::string& rt) {
-    auto path = cellgen::arg_text(plan.log_dir, cellgen::RuntimeDir{rt});
-    if (const auto* in_rt = std::get_if<cellgen::RuntimePath>(&plan.log_dir)) {
+LogDir open_log_dir(const Plan& plan, const std::string& rt) {
+    auto dir = plan.log_dir_or_runtime();
+    auto path = cellgen::arg_text(dir, cellgen::RuntimeDir{rt});
+    if (const auto* in_rt = std::get_if<cellgen::RuntimePath>(&dir)) {
         make_dirs_under(rt, in_rt->rel, 0700); // ours: nobody else writes the runtime dir
     }
     try {
         return LogDir(path);
     } catch (const SetupError& e) {
-        if (std::holds_alternative<cellgen::RuntimePath>(plan.log_dir)) {
+        if (std::holds_alternative<cellgen::RuntimePath>(dir)) {
             throw PrepareError(70, e.what());
         }
         std::string what = "log dir";
@@ -202,13 +204,14 @@ std::vector<std::string> texts(const cellgen::Args& args, const std::string& rt)
 // person running bwrap by hand needs); a cell binds the very directory it
 // opened and checked, by fd, so swapping DIR after the check changes nothing.
 // A plan without the log-dir combinator binds none.
-cellgen::Args bind_log_dir_by_fd(const LaunchPlan& plan, bool& bound) {
+cellgen::Args bind_log_dir_by_fd(const Plan& plan, bool& bound) {
     bound = false;
     cellgen::Args out = plan.bwrap_args;
     const cellgen::Arg bind{std::string("--ro-bind")};
     const cellgen::Arg dest{std::string(cellgen::kJailLogDir)};
+    const auto dir = plan.log_dir_or_runtime();
     for (size_t i = 0; i + 2 < out.size(); ++i) {
-        if (out[i] == bind && out[i + 1] == plan.log_dir && out[i + 2] == dest) {
+        if (out[i] == bind && out[i + 1] == dir && out[i + 2] == dest) {
             out[i] = std::string("--ro-bind-fd");
             out[i + 1] = std::to_string(kBwrapLogDirFd);
             bound = true; // bwrap closes the fd once it has made the mount
@@ -220,7 +223,7 @@ cellgen::Args bind_log_dir_by_fd(const LaunchPlan& plan, bool& bound) {
 
 // bwrap's options: the plan's, then each forwarded variable the caller has
 // (after the plan's --setenv, so a forwarded value wins).
-std::vector<std::string> bwrap_options(const LaunchPlan& plan, const cellgen::Args& args,
+std::vector<std::string> bwrap_options(const Plan& plan, const cellgen::Args& args,
                                        const std::string& rt, const Getenv& getenv) {
     auto out = texts(args, rt);
     for (const auto& f : plan.forwarded_env) {
@@ -233,7 +236,7 @@ std::vector<std::string> bwrap_options(const LaunchPlan& plan, const cellgen::Ar
 
 // The daemons that will start: an `auto` one whose host socket is missing is
 // left out with one line; an `on` one fails the cell.
-std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::string& rt,
+std::vector<DaemonCommand> select_daemons(const Plan& plan, const std::string& rt,
                                           const LogDir& log_dir, const LaunchLog& log) {
     std::vector<DaemonCommand> out;
     for (const auto& d : plan.daemons) {
@@ -262,7 +265,7 @@ std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::str
 // The launcher enters the jail's user and network namespaces to make a
 // jail listener (jail_listener.hpp). A setuid-root bwrap makes them root's:
 // an ordinary user cannot enter them, so say so before anything starts.
-void check_bwrap_for_listeners(const LaunchPlan& plan) {
+void check_bwrap_for_listeners(const Plan& plan) {
     bool listens = false;
     for (const auto& d : plan.daemons) {
         listens = listens || d.jail_listen.has_value();
@@ -303,8 +306,7 @@ std::optional<std::string> process_getenv(const std::string& name) {
     return value ? std::optional<std::string>(value) : std::nullopt;
 }
 
-Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
-                const Getenv& getenv) {
+Options prepare(const Plan& plan, const std::vector<std::string>& args, const Getenv& getenv) {
     if (plan.command.empty() && args.empty()) {
         throw PrepareError(2, "no command to run (give it after --, or as the wrapper's "
                               "arguments)");
@@ -337,7 +339,7 @@ Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
     return o;
 }
 
-std::vector<std::string> prepare_dir_only(const LaunchPlan& plan, const std::string& dir,
+std::vector<std::string> prepare_dir_only(const Plan& plan, const std::string& dir,
                                           const Getenv& getenv) {
     check_caller(plan, getenv);
     if (dir.empty() || dir.front() != '/') {

@@ -6,7 +6,7 @@
 // created before the checks pass, and on any failure nothing it made is left.
 #pragma once
 
-#include "cellgen/launch_plan.hpp"
+#include "cellgen/plan.hpp"
 #include "launch/options.hpp"
 
 #include <functional>
@@ -32,13 +32,13 @@ std::optional<std::string> process_getenv(const std::string& name);
 
 // For a cell: makes and fills a new runtime dir and returns the Launcher's
 // options; `args` follow the plan's command.
-Options prepare(const cellgen::LaunchPlan& plan, const std::vector<std::string>& args,
+Options prepare(const cellgen::Plan& plan, const std::vector<std::string>& args,
                 const Getenv& getenv);
 
 // For a person or a test that runs bwrap by hand: fills `dir` (made if
 // missing) as the runtime dir, private /dev nodes included when root, and
 // returns bwrap's options. No daemon starts.
-std::vector<std::string> prepare_dir_only(const cellgen::LaunchPlan& plan, const std::string& dir,
+std::vector<std::string> prepare_dir_only(const cellgen::Plan& plan, const std::string& dir,
                                           const Getenv& getenv);
 
 } // namespace launch

@@ -13,7 +13,7 @@
 
 namespace launch {
 
-int run_plan(const cellgen::LaunchPlan& plan, const std::vector<std::string>& args) {
+int run_plan(const cellgen::Plan& plan, const std::vector<std::string>& args) {
     // From here on a signal must not end us with the runtime dir left
     // behind: the Launcher takes INT, TERM and HUP through a signalfd.
     block_signals_at_start();

@@ -2,7 +2,7 @@
 // the cell. `cell` calls this in its own process, cell-launch for a wrapper.
 #pragma once
 
-#include "cellgen/launch_plan.hpp"
+#include "cellgen/plan.hpp"
 
 #include <string>
 #include <vector>
@@ -13,6 +13,6 @@ namespace launch {
 // signal), 2 for the caller's mistakes, 70 when the cell could not run.
 // It first blocks the signals the Launcher handles and closes every
 // inherited fd but stdio.
-int run_plan(const cellgen::LaunchPlan& plan, const std::vector<std::string>& args);
+int run_plan(const cellgen::Plan& plan, const std::vector<std::string>& args);
 
 } // namespace launch

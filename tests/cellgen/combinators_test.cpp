@@ -330,9 +330,8 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
                                                                "--log",
                                                                "fd:6"});
     CHECK(plan.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 8080});
-    CHECK_FALSE(plan.daemons[0].ready_socket);
     // The command runs as it is: no helper before it in the jail.
-    CHECK(plan.command() == Strings{"curl", "x"});
+    CHECK(plan.command == Strings{"curl", "x"});
     f.settings.proxy_bin.reset();
     CHECK_THROWS_WITH(f.plan({inv("proxy")}), Catch::Contains("--proxy-bin"));
 }

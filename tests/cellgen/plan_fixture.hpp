@@ -51,4 +51,15 @@ struct TempDir {
     std::string path;
 };
 
+// What plan_from_json(plan_to_json(p)) gives for a plan from make_plan: the
+// front end's version, the log dir always set, and without what the JSON
+// leaves out (launch, env).
+inline cellgen::Plan as_read(cellgen::Plan plan, std::string version) {
+    plan.version = std::move(version);
+    plan.log_dir = plan.log_dir_or_runtime();
+    plan.launch.clear();
+    plan.env.clear();
+    return plan;
+}
+
 } // namespace cellgen_test

@@ -2,8 +2,6 @@
 // script's here-document is the launch plan.
 #include "tests/cellgen/plan_fixture.hpp"
 
-#include "cellgen/launch_plan.hpp"
-
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -118,7 +116,7 @@ TEST_CASE("script: sh -n passes; its here-document is the launch plan") {
     REQUIRE(body.ends_with("\nCELL_PLAN\n"));
     body.erase(body.size() - std::string_view("\nCELL_PLAN\n").size());
     CHECK(body.find('\n') == std::string::npos);
-    CHECK(cellgen::parse_launch_plan(body) == cellgen::launch_plan(plan, "t"));
+    CHECK(cellgen::plan_from_json(body) == cellgen_test::as_read(plan, "t"));
     // What a shell hands cell-launch on fd 3 is that text, byte for byte.
     auto shell_copy = cellgen_test::run_bash(
         "sed 's|^exec /usr/bin/cell-launch --plan-fd 3 -- |exec /bin/sh -c \"cat <\\&3\" |' " +

@@ -1,9 +1,9 @@
-// The launch plan: what `cell` runs in-process and a wrapper hands
-// cell-launch. It round-trips through its JSON, the reader names the field
+// The plan's JSON form: what a wrapper hands cell-launch (`cell` runs the
+// same Plan in-process). It round-trips through its JSON, the reader names the field
 // at fault, and prepare_dir_only makes the runtime dir the plan describes.
 #include "tests/cellgen/plan_fixture.hpp"
 
-#include "cellgen/launch_plan.hpp"
+#include "cellgen/plan.hpp"
 #include "launch/prepare.hpp"
 
 #include <boost/json.hpp>
@@ -21,18 +21,18 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-cellgen::LaunchPlan full_plan(Fixture& f) {
+cellgen::Plan full_plan(Fixture& f) {
     f.defer_caller_env = true;
     auto plan = f.plan({inv("base"), inv("proxy"), inv("nix-daemon"), inv("log-dir"),
                         inv("set-env", {"V", "x\ny \"q\" \\ ✓"}), inv("try-fwd-env", {"TERM"}),
                         inv("fwd-env", {"CELL_T_REQUIRED"})},
                        {"sh", "-c", "echo $1", "a b"});
-    return cellgen::launch_plan(plan, "t");
+    return cellgen_test::as_read(plan, "t");
 }
 
 std::string error_of(const std::string& text) {
     try {
-        cellgen::parse_launch_plan(text);
+        cellgen::plan_from_json(text);
     } catch (const cellgen::PlanError& e) {
         return e.what();
     }
@@ -53,9 +53,9 @@ TEST_CASE("launch plan: JSON round trip, one line") {
     auto lp = full_plan(f);
     REQUIRE(lp.daemons.size() == 2);
     REQUIRE(lp.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 3128});
-    auto text = cellgen::launch_plan_json(lp);
+    auto text = cellgen::plan_to_json(lp);
     CHECK(text.find('\n') == std::string::npos);
-    CHECK(cellgen::parse_launch_plan(text) == lp);
+    CHECK(cellgen::plan_from_json(text) == lp);
 }
 
 TEST_CASE("launch plan: paths that are not UTF-8 round-trip") {
@@ -63,7 +63,7 @@ TEST_CASE("launch plan: paths that are not UTF-8 round-trip") {
     auto lp = full_plan(f);
     lp.required_dirs.push_back({"--worktree", "/tmp/w\xe9t"});
     lp.bwrap_args.push_back(std::string("/tmp/w\xe9t"));
-    CHECK(cellgen::parse_launch_plan(cellgen::launch_plan_json(lp)) == lp);
+    CHECK(cellgen::plan_from_json(cellgen::plan_to_json(lp)) == lp);
 }
 
 TEST_CASE("launch plan: cell refuses --runtime-dir (its launcher makes the dir)") {
@@ -83,7 +83,7 @@ TEST_CASE("launch plan: cell refuses --runtime-dir (its launcher makes the dir)"
 
 TEST_CASE("launch plan: the reader names what is wrong") {
     Fixture f;
-    auto good = boost::json::parse(cellgen::launch_plan_json(full_plan(f))).as_object();
+    auto good = boost::json::parse(cellgen::plan_to_json(full_plan(f))).as_object();
     auto with = [&](const char* key, boost::json::value v) {
         auto o = good;
         o[key] = std::move(v);

@@ -1,4 +1,5 @@
-#include "cellgen/launch_plan.hpp"
+// The plan's JSON form (`--print plan`, version kPlanVersion); see plan.hpp.
+#include "cellgen/plan.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -9,25 +10,6 @@
 namespace cellgen {
 
 namespace json = boost::json;
-
-LaunchPlan launch_plan(const Plan& plan, std::string version) {
-    LaunchPlan lp;
-    lp.version = std::move(version);
-    lp.bwrap = plan.bwrap;
-    lp.bwrap_args = plan.bwrap_args;
-    lp.command = plan.command();
-    lp.required_dirs = plan.required_dirs;
-    lp.forwarded_env = plan.forwarded_env;
-    lp.runtime_dirs = plan.runtime_dirs;
-    lp.runtime_files = plan.runtime_files;
-    lp.private_devices = plan.private_devices;
-    lp.max_procs = plan.max_procs;
-    lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
-    for (const auto& d : plan.daemons) {
-        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log});
-    }
-    return lp;
-}
 
 namespace {
 
@@ -57,7 +39,7 @@ json::array strings_value(const std::vector<std::string>& words) {
 
 } // namespace
 
-std::string launch_plan_json(const LaunchPlan& plan) {
+std::string plan_to_json(const Plan& plan) {
     json::array required;
     for (const auto& d : plan.required_dirs) {
         required.push_back(
@@ -84,7 +66,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
         daemons.push_back(std::move(o));
     }
     json::object root{
-        {"cell_launch_plan", kLaunchPlanVersion},
+        {"cell_launch_plan", kPlanVersion},
         {"cellgen", plan.version},
         {"bwrap", plan.bwrap},
         {"bwrap_args", args_value(plan.bwrap_args)},
@@ -95,7 +77,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
         {"runtime_files", std::move(files)},
         {"private_devices", strings_value(plan.private_devices)},
         {"max_procs", plan.max_procs},
-        {"log_dir", arg_value(plan.log_dir)},
+        {"log_dir", arg_value(plan.log_dir_or_runtime())},
         {"daemons", std::move(daemons)},
     };
     // serialize() escapes control characters: the text is one line.
@@ -244,7 +226,7 @@ std::optional<JailListen> jail_listen(const Reader& r) {
 
 } // namespace
 
-LaunchPlan parse_launch_plan(std::string_view text) {
+Plan plan_from_json(std::string_view text) {
     boost::system::error_code ec;
     // Paths are bytes, not always UTF-8 (a worktree named in Latin-1): the
     // writer passes them through, so the reader must take them back.
@@ -259,13 +241,13 @@ LaunchPlan parse_launch_plan(std::string_view text) {
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
                "log_dir", "daemons"});
     root.field("cell_launch_plan");
-    if (value.get_object().at("cell_launch_plan") != json::value(kLaunchPlanVersion)) {
+    if (value.get_object().at("cell_launch_plan") != json::value(kPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
                                     "only (a wrapper and its cell-launch come from one build: "
                                     "render the wrapper again)",
-                                    kLaunchPlanVersion));
+                                    kPlanVersion));
     }
-    LaunchPlan lp;
+    Plan lp;
     lp.version = root.field("cellgen").string();
     lp.bwrap = root.field("bwrap").string();
     lp.bwrap_args = root.field("bwrap_args").args();
@@ -292,12 +274,12 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     lp.log_dir = root.field("log_dir").arg();
     root.field("daemons").each([&](const Reader& r) {
         r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});
-        LaunchDaemon d{r.field("name").string(),
-                       r.field("argv").args(),
-                       r.field("mode").string(),
-                       r.field("needs").optional_string(),
-                       jail_listen(r.field("jail_listen")),
-                       r.field("access_log").optional_string()};
+        Daemon d{r.field("name").string(),
+                 r.field("argv").args(),
+                 r.field("mode").string(),
+                 r.field("needs").optional_string(),
+                 jail_listen(r.field("jail_listen")),
+                 r.field("access_log").optional_string()};
         if (d.access_log &&
             (d.access_log->empty() || *d.access_log == "." || *d.access_log == ".." ||
              d.access_log->find('/') != std::string::npos)) {

@@ -3,6 +3,8 @@
 // then base's read-only /) and the host daemons.
 #include "cellgen/plan.hpp"
 
+#include "cellgen/jail.hpp"
+
 #include <fmt/format.h>
 
 namespace cellgen {
@@ -71,13 +73,6 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     }
 }
 
-Arg log_file(const Arg& dir, const std::string& name) {
-    if (const auto* rt = std::get_if<RuntimePath>(&dir)) {
-        return RuntimePath{rt->rel + "/" + name};
-    }
-    return std::get<std::string>(dir) + "/" + name;
-}
-
 Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
     auto add = [&](const char* flag, const std::string& value) {
@@ -113,14 +108,12 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
 // stderr goes to LOGDIR/proxy.log like every daemon's, so a warning never
 // breaks a JSON line.
 void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
-    if (plan.log_dir) {
-        plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
-        plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
-        plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
-    }
-    Daemon d{"proxy",      proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value()),
-             std::nullopt, JailListen{"127.0.0.1", s.port},
-             "on",         std::nullopt};
+    Daemon d{"proxy",
+             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value()),
+             "on",
+             std::nullopt,
+             JailListen{"127.0.0.1", s.port},
+             std::nullopt};
     if (plan.log_dir) {
         d.access_log = "proxy-access.log";
     }
@@ -134,26 +127,23 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
              // caller's trust (SECURITY: post-build-hook runs as root).
              {bins.relay.value_or("relay"), "--drop-root", RuntimePath{"nix/socket", "unix:"},
               "unix:" + host_socket},
-             RuntimePath{"nix/socket"},
-             std::nullopt,
              nix.mode,
-             host_socket};
+             host_socket,
+             std::nullopt,
+             std::nullopt};
     plan.daemons.push_back(std::move(d));
-    if (plan.log_dir) {
-        plan.log_files.emplace_back("nix", log_file(*plan.log_dir, "nix.log"));
-    }
 }
 
 } // namespace
 
 Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
-               std::vector<std::string> user_command) {
+               std::vector<std::string> command) {
     Plan plan;
     plan.bwrap = bins.bwrap;
     plan.launch = bins.launch.value_or("cell-launch");
     add_process_args(jail, plan.bwrap_args);
     add_fs_and_env_args(jail, plan.bwrap_args);
-    plan.user_command = std::move(user_command);
+    plan.command = std::move(command);
     plan.env = jail.env;
     plan.runtime_dirs = jail.runtime_dirs;
     plan.runtime_files = jail.runtime_files;
@@ -165,9 +155,6 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     }
     plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
-    if (plan.log_dir) {
-        plan.log_files.emplace_back("launcher", log_file(*plan.log_dir, "launcher.log"));
-    }
     if (jail.proxy) {
         add_proxy(plan, proxy, bins);
     }
