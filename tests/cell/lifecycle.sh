@@ -71,15 +71,16 @@ else
 fi
 
 printf '(unclosed\n' >"$SCRATCH/bad.filter"
-# bwrap starts while the daemons do; the jail's first process holds the
-# command back until the launcher has seen them ready, so it never runs here.
+# A filter line the proxy would refuse is refused when the cell is planned,
+# with the proxy's own loader (exit 2, FILE:LINE), before anything starts.
+# A daemon that fails once started is the failing-proxy case below.
 out=$("${cell[@]}" --filter "$SCRATCH/bad.filter" --filter-type ere -- \
     touch "/home/cell/worktree/ran-$MARK" 2>&1)
 rc=$?
-check "a daemon that fails at start fails the cell (exit $rc)" test "$rc" -eq 70
-check "the failure names the file or daemon" grep -qE 'bad.filter|proxy' <<<"$out"
+check "a bad filter line fails the cell at plan time (exit $rc)" test "$rc" -eq 2
+check "the failure names the file and line" grep -q 'bad.filter:1' <<<"$out"
 check "the command never ran" test ! -e "$WT/ran-$MARK"
-check "a daemon that fails at start leaves nothing" wait_gone
+check "a refused plan leaves nothing" wait_gone
 
 # A daemon that fails while bwrap is still setting up its sandbox: bwrap's
 # sandbox child ties itself to bwrap's life only once its setup is done, and
