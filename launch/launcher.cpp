@@ -49,8 +49,9 @@ const char* signal_name(int sig) {
 } // namespace
 
 Launcher::Launcher(Options options)
-    : opts_(std::move(options)), log_(std::move(opts_.log)),
-      runtime_dir_lock_(lock_runtime_dir(opts_.runtime_dir)) {
+    : opts_(std::move(options)),
+      waiter_([this](pid_t pid, int status) { report_exit(pid, status); }),
+      log_(std::move(opts_.log)), runtime_dir_lock_(lock_runtime_dir(opts_.runtime_dir)) {
     // Orphans of the keeper come to us, not to init (kill_orphans).
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         throw_errno("cannot become a child subreaper");
@@ -231,10 +232,7 @@ std::optional<pid_t> Launcher::read_bwrap_info(int& signal) {
             throw SetupError(fmt::format("bwrap did not report its process within {}s",
                                          opts_.ready_timeout.count()));
         }
-        auto sig = signals_.wait({bwrap_info_.get()}, readable, left);
-        if (sig == SIGCHLD) {
-            reap();
-        } else if (sig) {
+        if (auto sig = waiter_.wait({bwrap_info_.get()}, readable, deadline)) {
             signal = *sig;
             return std::nullopt;
         }
@@ -321,10 +319,7 @@ std::optional<int> Launcher::await_daemons() {
                 d.log);
             return 0;
         }
-        auto sig = signals_.wait(fds, readable, left);
-        if (sig == SIGCHLD) {
-            reap();
-        } else if (sig) {
+        if (auto sig = waiter_.wait(fds, readable, deadline)) {
             return *sig;
         }
         for (size_t i = 0; i < waiting.size(); ++i) {
@@ -340,7 +335,7 @@ std::optional<int> Launcher::await_daemons() {
             } else if (n == 0) {
                 // The daemon closed its ready fd without a word: it is ending
                 // (or broken); its status, if it comes within a second.
-                auto status = wait_exit(d.pid, milliseconds(1000));
+                auto status = waiter_.wait_exit(d.pid, milliseconds(1000));
                 log_.say_with_tail(
                     fmt::format("{} failed to start ({}); its stderr ends with:", d.name,
                                 status ? fmt::format("exit {}", shell_status(*status))
@@ -365,13 +360,11 @@ void Launcher::open_gate() {
 int Launcher::wait_bwrap() {
     std::vector<bool> readable;
     while (true) {
-        auto sig = signals_.wait({keeper_->status_fd()}, readable, std::nullopt);
+        auto sig = waiter_.wait({keeper_->status_fd()}, readable, std::nullopt);
         if (readable[0]) {
             return take_bwrap_status();
         }
-        if (sig == SIGCHLD) {
-            reap();
-        } else if (sig) {
+        if (sig) {
             return -*sig;
         }
     }
@@ -395,59 +388,39 @@ void Launcher::stop_bwrap() {
     auto deadline = Clock::now() + milliseconds(5000);
     std::vector<bool> readable;
     while (until(deadline).count() > 0) {
-        signals_.wait({keeper_->status_fd()}, readable, until(deadline));
+        // Signals change nothing now: we are on the way out.
+        waiter_.wait({keeper_->status_fd()}, readable, deadline);
         if (readable[0]) {
             take_bwrap_status();
             return;
         }
-        reap();
+        waiter_.reap();
     }
     // kill_orphans ends what it left: bwrap and its orphans come to us.
     log_.note("the keeper still has no status for bwrap 5 s after TERM; sending it KILL");
     ::kill(pgid_, SIGKILL);
-    wait_exit(pgid_, milliseconds(2000));
+    waiter_.wait_exit(pgid_, milliseconds(2000));
 }
 
-void Launcher::reap() {
-    int status;
-    pid_t pid;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        exited_[pid] = status;
-        for (const auto& d : daemons_) {
-            if (d.pid != pid) {
-                continue;
-            }
-            if (!running_) {
-                log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
-                continue;
-            }
-            // Said at once: the program in the cell only sees requests hang.
-            log_.say_with_tail(
-                fmt::format(
-                    "{} exited with {} while the cell runs: {}; its stderr ends with:", d.name,
-                    shell_status(status),
-                    d.name == "proxy" ? "HTTP(S) through 127.0.0.1 in the cell now fails or hangs "
-                                        "until the client's own timeout (the port stays held, so "
-                                        "nothing in the cell can take it over)"
-                                      : "what it served in the cell is gone"),
-                d.log);
+void Launcher::report_exit(pid_t pid, int status) {
+    for (const auto& d : daemons_) {
+        if (d.pid != pid) {
+            continue;
         }
-    }
-}
-
-std::optional<int> Launcher::wait_exit(pid_t pid, milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    std::vector<bool> none;
-    while (true) {
-        reap();
-        if (auto it = exited_.find(pid); it != exited_.end()) {
-            return it->second;
+        if (!running_) {
+            log_.note(fmt::format("{} exited with {}", d.name, shell_status(status)));
+            continue;
         }
-        auto left = until(deadline);
-        if (left.count() <= 0) {
-            return std::nullopt;
-        }
-        signals_.wait({}, none, std::min(left, milliseconds(50)));
+        // Said at once: the program in the cell only sees requests hang.
+        log_.say_with_tail(
+            fmt::format("{} exited with {} while the cell runs: {}; its stderr ends with:", d.name,
+                        shell_status(status),
+                        d.name == "proxy"
+                            ? "HTTP(S) through 127.0.0.1 in the cell now fails or hangs "
+                              "until the client's own timeout (the port stays held, so "
+                              "nothing in the cell can take it over)"
+                            : "what it served in the cell is gone"),
+            d.log);
     }
 }
 
@@ -465,7 +438,7 @@ void Launcher::kill_orphans() {
             }
             return ours;
         },
-        [this] { reap(); }, milliseconds(2000));
+        [this] { waiter_.reap(); }, milliseconds(2000));
     if (!result.killed.empty()) {
         log_.note(fmt::format("killed processes left behind by bwrap: {}",
                               fmt::join(result.killed, " ")));
@@ -473,23 +446,6 @@ void Launcher::kill_orphans() {
     if (!result.survivors.empty()) {
         log_.say(fmt::format("processes left behind by bwrap still alive after KILL: {}",
                              fmt::join(result.survivors, " ")));
-    }
-}
-
-bool Launcher::wait_group_gone(milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    std::vector<bool> none;
-    while (true) {
-        reap(); // our children in the group would stay there as zombies
-        if (::kill(-pgid_, 0) != 0 && errno == ESRCH) {
-            return true;
-        }
-        auto left = until(deadline);
-        if (left.count() <= 0) {
-            return false;
-        }
-        // A SIGCHLD ends the wait early; other signals change nothing now.
-        signals_.wait({}, none, std::min(left, milliseconds(50)));
     }
 }
 
@@ -501,12 +457,12 @@ bool Launcher::stop_group() {
     // runtime dir's removal on itself (its path for a launcher that died),
     // and we would wait for that.
     ::kill(-pgid_, SIGTERM);
-    bool gone = wait_group_gone(milliseconds(2000));
+    bool gone = waiter_.wait_group_gone(pgid_, milliseconds(2000));
     lifeline_write_.reset();
     if (!gone) {
         log_.note("daemons still alive after TERM; sending KILL");
         ::kill(-pgid_, SIGKILL);
-        if (!wait_group_gone(milliseconds(2000))) {
+        if (!waiter_.wait_group_gone(pgid_, milliseconds(2000))) {
             log_.say(fmt::format("daemon process group {} is still alive after KILL", pgid_));
             return false;
         }

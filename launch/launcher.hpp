@@ -24,10 +24,9 @@
 #include "launch/keeper.hpp"
 #include "launch/launch_log.hpp"
 #include "launch/options.hpp"
-#include "launch/signals.hpp"
+#include "launch/waiter.hpp"
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <sys/types.h>
 #include <vector>
@@ -74,20 +73,17 @@ private:
     int take_bwrap_status();
     // Asks the keeper to stop bwrap and waits for its status.
     void stop_bwrap();
-    void reap();
-    // The wait status of child `pid` once it has exited, reaping as it goes;
-    // nullopt if it still runs after `limit`. Signals other than SIGCHLD
-    // are dropped meanwhile (only used on the way out).
-    std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit);
+    // What the Waiter tells of each child it reaps: a daemon's end is
+    // noted, or, while the command runs, said with the tail of its stderr.
+    void report_exit(pid_t pid, int status);
     void kill_orphans();
-    bool wait_group_gone(std::chrono::milliseconds limit);
     bool stop_group();
     // Every exit path ends here; false when something could not be cleaned.
     bool cleanup();
     int on_signal(int sig);
 
     Options opts_;
-    Signals signals_;
+    Waiter waiter_; // every wait: the fds, the signals, reaping
     LaunchLog log_;
     Fd runtime_dir_lock_; // marks the runtime dir live (stale_dirs.hpp)
     pid_t pgid_ = 0;      // the keeper's pid
@@ -102,7 +98,6 @@ private:
     std::optional<Keeper> keeper_;
     bool bwrap_ended_ = false; // its status came from the keeper
     std::vector<Daemon> daemons_;
-    std::map<pid_t, int> exited_; // wait statuses of children reaped so far
     bool cleaned_ = false;
     bool running_ = false; // the command runs: a daemon that ends is news
 };
