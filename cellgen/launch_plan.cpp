@@ -23,6 +23,7 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.private_devices = plan.private_devices;
     lp.max_procs = plan.max_procs;
     lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
+    lp.notices = plan.notices;
     for (const auto& d : plan.daemons) {
         lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log});
     }
@@ -97,6 +98,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
         {"max_procs", plan.max_procs},
         {"log_dir", arg_value(plan.log_dir)},
         {"daemons", std::move(daemons)},
+        {"notices", strings_value(plan.notices)},
     };
     // serialize() escapes control characters: the text is one line.
     return json::serialize(root);
@@ -257,7 +259,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
-               "log_dir", "daemons"});
+               "log_dir", "daemons", "notices"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kLaunchPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -290,6 +292,7 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     lp.private_devices = root.field("private_devices").strings();
     lp.max_procs = root.field("max_procs").integer(0, 4194304);
     lp.log_dir = root.field("log_dir").arg();
+    lp.notices = root.field("notices").strings();
     root.field("daemons").each([&](const Reader& r) {
         r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});
         LaunchDaemon d{r.field("name").string(),

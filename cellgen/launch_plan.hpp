@@ -40,6 +40,7 @@ struct LaunchPlan {
     long max_procs = 0; // RLIMIT_NPROC on bwrap; 0: none
     Arg log_dir = RuntimePath{"log"};
     std::vector<LaunchDaemon> daemons;
+    std::vector<std::string> notices; // said on stderr as the cell starts
     bool operator==(const LaunchPlan&) const = default;
 };
 

@@ -42,6 +42,8 @@ struct Plan {
     std::optional<Arg> log_dir;
     std::vector<std::pair<std::string, Arg>> log_files; // name -> host path
     std::optional<Arg> proxy_log;
+    // Lines the launcher says on stderr as the cell starts (the policy in force).
+    std::vector<std::string> notices;
 
     // What follows bwrap's `--`: the user's command itself, since no helper
     // runs in the jail.

@@ -78,8 +78,11 @@ Arg log_file(const Arg& dir, const std::string& name) {
     return std::get<std::string>(dir) + "/" + name;
 }
 
-Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
+Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
+    if (!allow_all) {
+        argv.emplace_back(std::string("--default-deny"));
+    }
     auto add = [&](const char* flag, const std::string& value) {
         argv.insert(argv.end(), {std::string(flag), value});
     };
@@ -112,15 +115,34 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
 // lines the launcher summarises) is LOGDIR/proxy-access.log; the proxy's
 // stderr goes to LOGDIR/proxy.log like every daemon's, so a warning never
 // breaks a JSON line.
-void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
+// The one line that says what the proxy admits, at every start.
+std::string policy_notice(const ProxySettings& s, bool allow_all) {
+    if (allow_all) {
+        return "the proxy admits every domain (--allow-all); loopback, private and link-local "
+               "destinations stay refused unless --allow-cidr names them";
+    }
+    if (s.allow.empty() && !s.filter) {
+        return "the proxy admits no domain (deny by default): allow one with --allow HOST, or "
+               "every one with --allow-all";
+    }
+    return {};
+}
+
+void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool allow_all) {
+    if (auto notice = policy_notice(s, allow_all); !notice.empty()) {
+        plan.notices.push_back(std::move(notice));
+    }
     if (plan.log_dir) {
         plan.proxy_log = log_file(*plan.log_dir, "proxy-access.log");
         plan.log_files.emplace_back("proxy", log_file(*plan.log_dir, "proxy.log"));
         plan.log_files.emplace_back("proxy-access", *plan.proxy_log);
     }
-    Daemon d{"proxy",      proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value()),
-             std::nullopt, JailListen{"127.0.0.1", s.port},
-             "on",         std::nullopt};
+    Daemon d{"proxy",
+             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all),
+             std::nullopt,
+             JailListen{"127.0.0.1", s.port},
+             "on",
+             std::nullopt};
     if (plan.log_dir) {
         d.access_log = "proxy-access.log";
     }
@@ -169,7 +191,7 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
         plan.log_files.emplace_back("launcher", log_file(*plan.log_dir, "launcher.log"));
     }
     if (jail.proxy) {
-        add_proxy(plan, proxy, bins);
+        add_proxy(plan, proxy, bins, jail.allow_all_domains);
     }
     if (jail.nix_daemon) {
         add_nix_daemon(plan, *jail.nix_daemon, bins);

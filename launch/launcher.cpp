@@ -71,6 +71,9 @@ int Launcher::run() {
                 return 2;
             }
         }
+        for (const auto& notice : opts_.notices) {
+            log_.say(notice);
+        }
         log_.note("runtime dir " + opts_.runtime_dir);
         copy_private_devices(opts_.private_devices, opts_.runtime_dir + "/dev", log_);
         start_cell();

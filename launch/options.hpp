@@ -45,6 +45,7 @@ struct Options {
     std::vector<DaemonCommand> daemons; // in start order
     std::chrono::seconds ready_timeout{10};
     std::vector<std::string> command;
+    std::vector<std::string> notices; // said on stderr as the cell starts
 };
 
 struct Invocation {

@@ -331,6 +331,7 @@ Options prepare(const LaunchPlan& plan, const std::vector<std::string>& args,
         bwrap_options(plan, bind_log_dir_by_fd(plan, o.log_dir_by_fd), o.runtime_dir, getenv);
     o.private_devices = plan.private_devices;
     o.max_procs = plan.max_procs;
+    o.notices = plan.notices;
     o.command = plan.command;
     o.command.insert(o.command.end(), args.begin(), args.end());
     guard.release();

@@ -55,6 +55,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "deny a domain pattern; deny wins (repeatable)")(
         "connect-port", po::value<std::vector<unsigned>>()->value_name("PORT"),
         "port CONNECT may reach (repeatable; default 80 and 443)")(
+        "default-deny", po::bool_switch(&o.default_deny),
+        "with no --allow and no --filter, refuse every domain (tinyproxy's FilterDefaultDeny; "
+        "without it every domain is allowed)")(
         "allow-private", po::bool_switch(&o.allow_private),
         "allow loopback, private, link-local and other special-purpose destinations")(
         "allow-cidr", po::value<std::vector<std::string>>(&o.allow_cidr)->value_name("CIDR"),

@@ -32,6 +32,7 @@ struct Options {
     std::vector<std::string> deny;
     std::vector<std::uint16_t> connect_ports; // empty = 80 and 443
     bool allow_private = false;
+    bool default_deny = false; // no --allow/--filter: refuse every domain
     std::vector<std::string> allow_cidr;
     std::string public_suffix_list;
     std::string log_file;

@@ -311,6 +311,7 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
     CHECK(cellgen_test::texts(plan.daemons[0].argv) == Strings{"/opt/cell/proxy",
                                                                "--listen",
                                                                "fd:5",
+                                                               "--default-deny",
                                                                "--filter",
                                                                "/etc/cell/filter",
                                                                "--filter-type",
