@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # nix/cell-args.nix against a stub pkgs: the exact cellgen command line for
 # each combination of mkCell's arguments, and an error naming the argument
-# for each bad one. Also shell.nix's quoting, read back by a real bash.
+# for each bad one. Also shell-quote.nix's quoting, read back by a real bash.
 set -uo pipefail
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SOURCE_ROOT/tests/lib/tap.sh"
@@ -94,9 +94,9 @@ e "reference flake's tinyproxyFilter gets a hint" 'worktreePath = "/w"; tinyprox
 e "reference flake's extraCombinators gets a hint" 'worktreePath = "/w"; extraCombinators = _: [ ];' "unknown argument 'extraCombinators' (use 'extraArgs')"
 e "a typo is named" 'worktreePath = "/w"; alow = [ ];' "unknown argument 'alow'"
 
-# --- shell.nix: quoting survives a real bash ---------------------------------
+# --- shell-quote.nix: quoting survives a real bash ---------------------------------
 odd=("plain" "two words" "it's" 'a "quote"' '$HOME and `cmd`' $'new\nline' 'back\slash' 'ünïcødé' '' '*' '--')
-quoted=$(nix_eval "(import ./nix/shell.nix).quoteArgs (builtins.fromJSON ''$(json_list "${odd[@]}")'')" |
+quoted=$(nix_eval "(import ./nix/shell-quote.nix).quoteArgs (builtins.fromJSON ''$(json_list "${odd[@]}")'')" |
     python3 -c 'import json, sys; print(json.load(sys.stdin))')
 mapfile -d '' -t back < <(bash -c "printf '%s\\0' $quoted")
 readback=$(json_list "${back[@]}")
