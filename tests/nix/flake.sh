@@ -44,14 +44,14 @@ expect_json "flake: checks build the package" \
 
 expect_json "flake: lib.mkCell renders a wrapper with the caller's pkgs" \
     "$prelude let c = uc.lib.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }; in [ c.name c.cellgenArgs ]" \
-    '["cell-hello",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["cell-hello",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--allow-all","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "flake: the overlay adds unsafe-cell" \
     "$prelude (uc.overlays.default stub stub).unsafe-cell.pname" '"unsafe-cell"'
 
 expect_json "default.nix: the same package and mkCell" \
     "$prelude let d = import ./default.nix { pkgs = stub; }; in [ d.unsafe-cell.pname (d.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }).cellgenArgs ]" \
-    '["unsafe-cell",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["unsafe-cell",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--allow-all","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "example flake: the agent cell's arguments" \
     "$prelude [ ex.packages.x86_64-linux.agent.name ex.packages.x86_64-linux.agent.cellgenArgs ex.apps.x86_64-linux.agent.program ]" \
