@@ -108,7 +108,7 @@ e() { expect_error "$1" "$(orig "$2")" "$3"; }
 e "a wrong combinator name: Nix names it" 'extraCombinators = c: [ (c.ro-bnid "/etc/x") ];' "attribute 'ro-bnid' missing"
 e "a wrong combinator name: the trace names the parameter and the combinators" \
     'extraCombinators = c: [ (c.ro-bnid "/etc/x") ];' \
-    "while evaluating mkCell's argument 'extraCombinators' (available combinators: add-path, add-pkg-deps, base, bind,"
+    "while evaluating mkCell's argument 'extraCombinators' (available combinators: add-path, add-pkg-deps, allow-all, base, bind,"
 e "extraCombinators of the wrong type" 'extraCombinators = [ "--ro-bind" "/x" ];' \
     "argument 'extraCombinators': expected a function from the combinator set to a list"
 e "extraCombinators returning a set" 'extraCombinators = c: c.nix-store;' \
