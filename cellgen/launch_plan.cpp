@@ -25,7 +25,8 @@ LaunchPlan launch_plan(const Plan& plan, std::string version) {
     lp.log_dir = plan.log_dir.value_or(RuntimePath{"log"});
     lp.notices = plan.notices;
     for (const auto& d : plan.daemons) {
-        lp.daemons.push_back({d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log});
+        lp.daemons.push_back(
+            {d.name, d.argv, d.mode, d.needs, d.jail_listen, d.access_log, d.refusal_log});
     }
     return lp;
 }
@@ -82,6 +83,7 @@ std::string launch_plan_json(const LaunchPlan& plan) {
                                                           {"port", d.jail_listen->port}})
                                : json::value(nullptr);
         o["access_log"] = d.access_log ? json::value(*d.access_log) : json::value(nullptr);
+        o["refusal_log"] = d.refusal_log ? json::value(*d.refusal_log) : json::value(nullptr);
         daemons.push_back(std::move(o));
     }
     json::object root{
@@ -294,18 +296,20 @@ LaunchPlan parse_launch_plan(std::string_view text) {
     lp.log_dir = root.field("log_dir").arg();
     lp.notices = root.field("notices").strings();
     root.field("daemons").each([&](const Reader& r) {
-        r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});
+        r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log", "refusal_log"});
         LaunchDaemon d{r.field("name").string(),
                        r.field("argv").args(),
                        r.field("mode").string(),
                        r.field("needs").optional_string(),
                        jail_listen(r.field("jail_listen")),
-                       r.field("access_log").optional_string()};
-        if (d.access_log &&
-            (d.access_log->empty() || *d.access_log == "." || *d.access_log == ".." ||
-             d.access_log->find('/') != std::string::npos)) {
-            throw PlanError(fmt::format("plan.daemons: {}: access_log \"{}\" is not a file name",
-                                        d.name, *d.access_log));
+                       r.field("access_log").optional_string(),
+                       r.field("refusal_log").optional_string()};
+        for (const auto* log : {&d.access_log, &d.refusal_log}) {
+            if (*log && ((*log)->empty() || **log == "." || **log == ".." ||
+                         (*log)->find('/') != std::string::npos)) {
+                throw PlanError(
+                    fmt::format("plan.daemons: {}: log \"{}\" is not a file name", d.name, **log));
+            }
         }
         if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
                                   std::string::npos) {

@@ -19,11 +19,12 @@ namespace cellgen {
 
 struct LaunchDaemon {
     std::string name;
-    Args argv;                             // the launcher appends --ready-fd 3 --lifeline-fd 4
-    std::string mode;                      // "on" | "auto"
-    std::optional<std::string> needs;      // host socket that must exist first
-    std::optional<JailListen> jail_listen; // handed to it as fd kJailListenFd
-    std::optional<std::string> access_log; // a file in the log dir, handed as fd kAccessLogFd
+    Args argv;                              // the launcher appends --ready-fd 3 --lifeline-fd 4
+    std::string mode;                       // "on" | "auto"
+    std::optional<std::string> needs;       // host socket that must exist first
+    std::optional<JailListen> jail_listen;  // handed to it as fd kJailListenFd
+    std::optional<std::string> access_log;  // a file in the log dir, handed as fd kAccessLogFd
+    std::optional<std::string> refusal_log; // likewise, emptied at start, as fd kRefusalLogFd
     bool operator==(const LaunchDaemon&) const = default;
 };
 

@@ -24,6 +24,8 @@ struct Daemon {
     // A file in the log dir the launcher opens (never through a link) and
     // hands to the daemon as fd kAccessLogFd; its argv says `--log fd:6`.
     std::optional<std::string> access_log = {};
+    // Likewise, emptied at each start, as fd kRefusalLogFd.
+    std::optional<std::string> refusal_log = {};
 };
 
 struct Plan {

@@ -106,6 +106,7 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool a
     }
     if (log) {
         add("--log", fmt::format("fd:{}", kAccessLogFd));
+        add("--refusal-log", fmt::format("fd:{}", kRefusalLogFd));
     }
     return argv;
 }
@@ -145,6 +146,7 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool al
              std::nullopt};
     if (plan.log_dir) {
         d.access_log = "proxy-access.log";
+        d.refusal_log = "refusals.jsonl";
     }
     plan.daemons.push_back(std::move(d));
 }
@@ -168,8 +170,15 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
 
 } // namespace
 
-Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
+Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bins,
                std::vector<std::string> user_command) {
+    // The proxy's refusals, live, where the program can read them: the log
+    // dir is bound read-only at /var/log/cell (known only once every
+    // combinator has run, so set here).
+    Jail jail = given;
+    if (jail.proxy && jail.log_dir) {
+        jail.set_env("CELL_REFUSALS", fmt::format("{}/refusals.jsonl", kJailLogDir));
+    }
     Plan plan;
     plan.bwrap = bins.bwrap;
     plan.launch = bins.launch.value_or("cell-launch");

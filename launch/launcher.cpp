@@ -294,6 +294,9 @@ void Launcher::start_daemon(Daemon& d, const DaemonCommand& command, const Fd* j
     if (command.takes_access_log) {
         fds.push_back({opts_.access_log.get(), cellgen::kAccessLogFd});
     }
+    if (command.refusal_log) {
+        fds.push_back({command.refusal_log.get(), cellgen::kRefusalLogFd});
+    }
     d.pid = spawn({std::move(argv), std::move(fds), pgid_});
     d.ready = std::move(ready.read);
 }

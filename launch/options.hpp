@@ -29,6 +29,7 @@ struct DaemonCommand {
     std::optional<cellgen::JailListen> jail_listen; // made in bwrap's netns, fd 5
     Fd stderr_log;                                  // NAME.log in the log dir
     bool takes_access_log = false;                  // Options::access_log as fd 6
+    Fd refusal_log;                                 // its refusal log (emptied at start), as fd 7
 };
 
 struct Options {

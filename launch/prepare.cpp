@@ -181,9 +181,9 @@ LogDir open_log_dir(const LaunchPlan& plan, const std::string& rt) {
 }
 
 // A log in the log dir, or the cell fails naming it (exit 70).
-Fd open_log(const LogDir& dir, const std::string& name) {
+Fd open_log(const LogDir& dir, const std::string& name, bool fresh = false) {
     try {
-        return dir.open_log(name);
+        return dir.open_log(name, fresh);
     } catch (const SetupError& e) {
         throw PrepareError(70, e.what());
     }
@@ -254,7 +254,8 @@ std::vector<DaemonCommand> select_daemons(const LaunchPlan& plan, const std::str
             }
         }
         out.push_back({d.name, texts(d.argv, rt), d.jail_listen, open_log(log_dir, d.name + ".log"),
-                       d.access_log.has_value()});
+                       d.access_log.has_value(),
+                       d.refusal_log ? open_log(log_dir, *d.refusal_log, true) : Fd{}});
     }
     return out;
 }

@@ -67,6 +67,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
             ->value_name("FILE")
             ->default_value(std::string(default_public_suffix_list)),
         "public suffix list for refusing *.com-like patterns")(
+        "refusal-log", po::value<std::string>(&o.refusal_log)->value_name("FILE"),
+        "append one JSON line per refusal (host, port, reason, the flag that would allow "
+        "it) to FILE or fd:N, before the client gets its 403")(
         "log", po::value<std::string>(&o.log_file)->value_name("FILE"),
         "append JSON-lines access log to FILE (a regular file, never reached through a "
         "symlink), or to fd:N")(

@@ -36,6 +36,7 @@ struct Options {
     std::vector<std::string> allow_cidr;
     std::string public_suffix_list;
     std::string log_file;
+    std::string refusal_log; // refusals only, one JSON line each (FILE or fd:N)
     std::size_t max_connections = 1024;
     Timeouts timeouts;
     relay::LifetimeOptions lifetime;

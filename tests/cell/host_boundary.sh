@@ -237,6 +237,15 @@ policy_default() {
         grep -qx 'status=403' <<<"$out"
     check "... and the cell said so at start" \
         grep -q '^cell: the proxy admits no domain (deny by default)' <<<"$out"
+    # The refusal is readable in the cell, live, with the flag that allows it.
+    out=$("$CELL" --worktree "$wt" --nix off --allow a.example -- sh -c \
+        'curl -s -o /dev/null http://unlisted.example:8080/x; cat "$CELL_REFUSALS"' 2>/dev/null)
+    check "\$CELL_REFUSALS holds the refusal before the command ends ($out)" \
+        bash -c '[[ $1 == *"\"host\":\"unlisted.example\",\"port\":8080"*"\"fix\":\"--allow unlisted.example\""* ]]' _ "$out"
+    out=$("$CELL" --worktree "$wt" --nix off --allow a.example -- sh -c 'wc -l <"$CELL_REFUSALS"' 2>/dev/null)
+    expect_eq "... and the next cell starts with an empty one" 0 "$out"
+    check "... which the cell cannot write" \
+        bash -c '! "$1" --worktree "$2" --nix off --allow a.example -- sh -c "echo x >>\$CELL_REFUSALS" 2>/dev/null' _ "$CELL" "$wt"
     out=$("$CELL" --worktree "$wt" --nix off --allow-all -- \
         curl -s -o /dev/null -w 'status=%{http_code}\n' http://unlisted.invalid/ 2>&1)
     check "--allow-all: the domain is admitted (the lookup fails: 502, not 403) ($(tr '\n' ' ' <<<"$out"))" \

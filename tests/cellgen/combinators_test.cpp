@@ -329,7 +329,9 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
                                                                "--connect-port",
                                                                "8443",
                                                                "--log",
-                                                               "fd:6"});
+                                                               "fd:6",
+                                                               "--refusal-log",
+                                                               "fd:7"});
     CHECK(plan.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 8080});
     CHECK_FALSE(plan.daemons[0].ready_socket);
     // The command runs as it is: no helper before it in the jail.
