@@ -162,7 +162,8 @@ std::variant<LaunchPlan, CliResult> plan_cli(const std::vector<std::string>& arg
         }
         return launch_plan(std::get<Plan>(planned), cli_env.version);
     } catch (const UsageError& e) {
-        return CliResult{2, {}, std::string("cellgen: ") + e.what() + "\n"};
+        // plan_cli is `cell`'s: its errors are in the user's words.
+        return CliResult{2, {}, std::string("cell: ") + e.what() + "\n"};
     }
 }
 

@@ -56,8 +56,12 @@ void check_caller(const LaunchPlan& plan, const Getenv& getenv) {
     auto home_path = home && !home->empty() && home->front() == '/' ? resolved(*home) : "";
     for (const auto& d : plan.required_dirs) {
         struct stat st;
-        if (::stat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (::stat(d.path.c_str(), &st) != 0) {
             throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            throw PrepareError(2, fmt::format("{}: '{}' is a file, not a directory", d.what,
+                                              d.path));
         }
         auto real = resolved(d.path);
         if (auto why = cellgen::check_cell_dir_scope(real, home_path);

@@ -254,11 +254,19 @@ policy_default() {
     out=$("$CELL" --worktree "$wt" --nix off --allow-all --allow a.example -- true 2>&1)
     rc=$?
     expect_eq "--allow-all beside --allow is refused (exit 2)" 2 "$rc"
+    : >"$SCRATCH/a-file"
+    out=$("$CELL" --worktree "$wt" --log-dir "$SCRATCH/a-file" --nix off -- true 2>&1)
+    rc=$?
+    check "--log-dir naming a file says so (exit $rc: $out)" \
+        bash -c '(($1 == 2)) && [[ $2 == *"is a file, not a directory"* ]]' _ "$rc" "$out"
+    out=$("$CELL" --worktre "$wt" -- true 2>&1)
+    check "an unknown option says cell: and suggests the nearest ($out)" \
+        grep -qx "cell: unrecognised option '--worktre' (did you mean --worktree?)" <<<"$out"
     printf 'base =\nhost-system =\n' >"$SCRATCH/noproxy.ini"
     out=$("$CELL" --profile "$SCRATCH/noproxy.ini" --worktree "$wt" --allow a.example -- true 2>&1)
     rc=$?
     expect_eq "an allowlist in a cell without the proxy is refused (exit 2)" 2 "$rc"
-    check "... naming --allow ($out)" grep -q -- '--allow: this cell has no proxy' <<<"$out"
+    check "... naming --allow ($out)" grep -q -- '^cell: --allow: this cell has no proxy' <<<"$out"
 }
 
 run_checks root
