@@ -60,8 +60,8 @@ void check_caller(const LaunchPlan& plan, const Getenv& getenv) {
             throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
         }
         if (!S_ISDIR(st.st_mode)) {
-            throw PrepareError(2, fmt::format("{}: '{}' is a file, not a directory", d.what,
-                                              d.path));
+            throw PrepareError(2,
+                               fmt::format("{}: '{}' is a file, not a directory", d.what, d.path));
         }
         auto real = resolved(d.path);
         if (auto why = cellgen::check_cell_dir_scope(real, home_path);

@@ -26,10 +26,8 @@ std::string fix_for(const AccessRecord& r) {
 }
 
 std::string format_refusal(const AccessRecord& r) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.time.time_since_epoch());
-    auto secs = std::chrono::system_clock::to_time_t(r.time);
     boost::json::object o;
-    o["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(secs), ms.count() % 1000);
+    o["time"] = format_record_time(r.time);
     o["method"] = r.method;
     o["host"] = r.host;
     o["port"] = r.port;
