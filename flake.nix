@@ -14,6 +14,20 @@
 
       packageFor = pkgs: pkgs.callPackage ./nix/package.nix { };
 
+      # The Nix tests (tests/nix, suite `nix`) that need only nix-instantiate
+      # and a stub nixpkgs: pure evaluation, no network, no namespaces.
+      nixEvalTests = [ "parse" "cell_args" "mk_cell" "flake" "original" ];
+      # What those tests read: not the C++ sources, so the check is not
+      # rerun for a change there.
+      nixTestSource = builtins.path {
+        name = "unsafe-cell-nix-tests";
+        path = ./.;
+        filter = path: _type:
+          let rel = builtins.substring (builtins.stringLength (toString ./.) + 1) (-1) (toString path); in
+          builtins.elem (builtins.head (builtins.split "/" rel))
+            [ "flake.nix" "default.nix" "nix" "tests" "examples" "completions" ];
+      };
+
       app = pkg: program: description: {
         type = "app";
         program = "${pkg}/bin/${program}";
@@ -38,17 +52,53 @@
           proxy = app pkg "proxy" "HTTP(S) proxy with a tinyproxy-compatible domain filter";
         });
 
-      # `nix flake check` builds the programs (their tests need namespaces and a
-      # nix daemon, so they run in .ci/run, not in the build sandbox).
-      checks = forAllSystems (system: {
-        package = self.packages.${system}.default;
-      });
+      # `nix develop`: the build and test tools (meson, ninja, the libraries,
+      # bwrap, nix-instantiate for the Nix tests, clang-format).
+      devShells = forAllSystems (system:
+        let pkgs = nixpkgs.legacyPackages.${system}; in
+        {
+          default = pkgs.mkShell {
+            inputsFrom = [ self.packages.${system}.default ];
+            packages = [ pkgs.bubblewrap pkgs.nix pkgs.python3 pkgs.clang-tools pkgs.nixfmt-rfc-style ];
+          };
+        });
+
+      formatter = forAllSystems (system: nixpkgs.legacyPackages.${system}.nixfmt-rfc-style);
+
+      # `nix flake check` builds the programs (their own tests need namespaces
+      # and a nix daemon, so they run in .ci/run, not in the build sandbox)
+      # and runs the pure-evaluation Nix tests against the stub nixpkgs.
+      checks = forAllSystems (system:
+        let pkgs = nixpkgs.legacyPackages.${system}; in
+        {
+          package = self.packages.${system}.default;
+          nix-eval = pkgs.runCommand "unsafe-cell-nix-eval-tests"
+            { nativeBuildInputs = [ pkgs.nix pkgs.bash pkgs.python3 ]; }
+            ''
+              export SOURCE_ROOT=${nixTestSource}
+              for t in ${builtins.concatStringsSep " " nixEvalTests}; do
+                bash "$SOURCE_ROOT/tests/nix/$t.sh" | tee -a "$out"
+                test "''${PIPESTATUS[0]}" = 0
+              done
+            '';
+        });
 
       lib = {
-        # mkCell { pkgs; command; worktreePath; ... } -> derivation with
-        # bin/<name>. The programs are built from the caller's `pkgs`, so a
-        # cell follows whatever nixpkgs the caller pins. See nix/README.md.
-        mkCell = args: import ./nix/mk-cell.nix { } args;
+        # mkCell { command; worktreePath; ... } -> derivation with bin/<name>,
+        # called as the reference flake's mkCell was. The programs are built
+        # from `pkgs`: the caller's when given (a cell then follows whatever
+        # nixpkgs the caller pins), else this flake's nixpkgs for `system`
+        # (default: the current system, which only impure evaluation knows).
+        # See nix/README.md.
+        mkCell = args:
+          let
+            system = args.system or (if builtins ? currentSystem then builtins.currentSystem else null);
+            pkgs =
+              if args ? pkgs then args.pkgs
+              else if system != null then nixpkgs.legacyPackages.${system}
+              else throw "mkCell: argument 'pkgs': is required in pure evaluation (no current system); pass pkgs, or system = \"x86_64-linux\"";
+          in
+          import ./nix/mk-cell.nix { } (builtins.removeAttrs args [ "system" ] // { inherit pkgs; });
       };
 
       overlays.default = final: _prev: {

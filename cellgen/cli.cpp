@@ -43,6 +43,29 @@ Context make_context(const Request& req, const CliEnvironment& cli_env, bool lau
 
 // The worktree and log dir, as written (the launcher checks them again,
 // resolved): `--worktree "$UNSET/"` fails here, before anything runs.
+// A policy with nothing to enforce it is an error, not an open door; and
+// --allow-all beside an allowlist is a contradiction.
+void check_proxy_settings(const Jail& jail, const Context& ctx) {
+    const auto& p = ctx.settings.proxy;
+    const char* asked = !p.allow.empty()           ? "--allow"
+                        : p.filter                 ? "--filter"
+                        : !p.deny.empty()          ? "--deny"
+                        : !p.allow_cidr.empty()    ? "--allow-cidr"
+                        : !p.connect_ports.empty() ? "--connect-port"
+                        : jail.allow_all_domains   ? "--allow-all"
+                                                   : nullptr;
+    if (asked && !jail.proxy) {
+        throw UsageError(fmt::format("{}: this cell has no proxy to enforce it (its profile "
+                                     "leaves out `proxy`): add --proxy, or drop {}",
+                                     asked, asked));
+    }
+    if (jail.allow_all_domains && (!p.allow.empty() || p.filter)) {
+        throw UsageError(fmt::format("--allow-all: and {} too; --allow-all admits every domain, "
+                                     "so give one or the other",
+                                     p.filter ? "--filter" : "--allow"));
+    }
+}
+
 void check_dir_scopes(const Jail& jail, const Context& ctx) {
     if (jail.system_dirs_ok) {
         return;
@@ -100,6 +123,7 @@ std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args
     auto ctx = make_context(req, cli_env, for_cell || req.print == "script" || req.print == "plan");
     auto jail = compose(req.invocations, table, ctx);
     check_dir_scopes(jail, ctx);
+    check_proxy_settings(jail, ctx);
     Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
                   ctx.settings.launch_bin};
     auto plan = make_plan(jail, ctx.settings.proxy, bins, req.command);
@@ -140,7 +164,8 @@ std::variant<Plan, CliResult> plan_cli(const std::vector<std::string>& args,
         }
         return std::move(std::get<Plan>(planned));
     } catch (const UsageError& e) {
-        return CliResult{2, {}, std::string("cellgen: ") + e.what() + "\n"};
+        // plan_cli is `cell`'s: its errors are in the user's words.
+        return CliResult{2, {}, std::string("cell: ") + e.what() + "\n"};
     }
 }
 

@@ -56,7 +56,8 @@ struct Jail {
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;
-    std::optional<Arg> log_dir; // host side, bound at kJailLogDir
+    bool allow_all_domains = false; // allow-all: the proxy admits every domain
+    std::optional<Arg> log_dir;     // host side, bound at kJailLogDir
     std::vector<RawArg> raw_args;
 
     void mount(std::string flag, Args args) {

@@ -24,4 +24,9 @@ inline constexpr int kJailListenFd = 5;
 // `--log fd:6`.
 inline constexpr int kAccessLogFd = 6;
 
+// The fd a daemon finds its refusal log on (the proxy's `--refusal-log fd:7`):
+// LOGDIR/refusals.jsonl, emptied as each cell starts, read in the cell at
+// $CELL_REFUSALS.
+inline constexpr int kRefusalLogFd = 7;
+
 } // namespace cellgen

@@ -149,6 +149,41 @@ void check_request(const Request& req) {
     }
 }
 
+// Edit distance of two option names (insert, delete, replace: 1 each).
+size_t distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// " (did you mean --NAME?)" for the closest known option, if one is close.
+std::string nearest_hint(const std::string& unknown, const po::options_description& desc) {
+    auto name = unknown;
+    name.erase(0, name.find_first_not_of('-'));
+    name = name.substr(0, name.find('='));
+    std::string best;
+    size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+    for (const auto& opt : desc.options()) {
+        const auto& candidate = opt->long_name();
+        if (auto d = distance(name, candidate); d < best_distance) {
+            best = candidate;
+            best_distance = d;
+        }
+    }
+    return best.empty() ? std::string() : fmt::format(" (did you mean --{}?)", best);
+}
+
 po::parsed_options parse_flags(const std::vector<std::string>& flags,
                                const po::options_description& desc) {
     try {
@@ -156,6 +191,8 @@ po::parsed_options parse_flags(const std::vector<std::string>& flags,
         auto style =
             po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
         return po::command_line_parser(flags).options(desc).style(style).run();
+    } catch (const po::unknown_option& e) {
+        throw UsageError(e.what() + nearest_hint(e.get_option_name(), desc));
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }

@@ -73,8 +73,11 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     }
 }
 
-Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
+Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
+    if (!allow_all) {
+        argv.emplace_back(std::string("--default-deny"));
+    }
     auto add = [&](const char* flag, const std::string& value) {
         argv.insert(argv.end(), {std::string(flag), value});
     };
@@ -98,6 +101,7 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
     }
     if (log) {
         add("--log", fmt::format("fd:{}", kAccessLogFd));
+        add("--refusal-log", fmt::format("fd:{}", kRefusalLogFd));
     }
     return argv;
 }
@@ -107,15 +111,33 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log) {
 // lines the launcher summarises) is LOGDIR/proxy-access.log; the proxy's
 // stderr goes to LOGDIR/proxy.log like every daemon's, so a warning never
 // breaks a JSON line.
-void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins) {
+// The one line that says what the proxy admits, at every start.
+std::string policy_notice(const ProxySettings& s, bool allow_all) {
+    if (allow_all) {
+        return "the proxy admits every domain (--allow-all); loopback, private and link-local "
+               "destinations stay refused unless --allow-cidr names them";
+    }
+    if (s.allow.empty() && !s.filter) {
+        return "the proxy admits no domain (deny by default): allow one with --allow HOST, or "
+               "every one with --allow-all";
+    }
+    return {};
+}
+
+void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool allow_all) {
+    if (auto notice = policy_notice(s, allow_all); !notice.empty()) {
+        plan.notices.push_back(std::move(notice));
+    }
     Daemon d{"proxy",
-             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value()),
+             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all),
              "on",
              std::nullopt,
              JailListen{"127.0.0.1", s.port},
+             std::nullopt,
              std::nullopt};
     if (plan.log_dir) {
         d.access_log = "proxy-access.log";
+        d.refusal_log = "refusals.jsonl";
     }
     plan.daemons.push_back(std::move(d));
 }
@@ -130,14 +152,22 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
              nix.mode,
              host_socket,
              std::nullopt,
+             std::nullopt,
              std::nullopt};
     plan.daemons.push_back(std::move(d));
 }
 
 } // namespace
 
-Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bins,
+Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bins,
                std::vector<std::string> command) {
+    // The proxy's refusals, live, where the program can read them: the log
+    // dir is bound read-only at /var/log/cell (known only once every
+    // combinator has run, so set here).
+    Jail jail = given;
+    if (jail.proxy && jail.log_dir) {
+        jail.set_env("CELL_REFUSALS", fmt::format("{}/refusals.jsonl", kJailLogDir));
+    }
     Plan plan;
     plan.bwrap = bins.bwrap;
     plan.launch = bins.launch.value_or("cell-launch");
@@ -156,7 +186,7 @@ Plan make_plan(const Jail& jail, const ProxySettings& proxy, const Binaries& bin
     plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
     if (jail.proxy) {
-        add_proxy(plan, proxy, bins);
+        add_proxy(plan, proxy, bins, jail.allow_all_domains);
     }
     if (jail.nix_daemon) {
         add_nix_daemon(plan, *jail.nix_daemon, bins);

@@ -63,6 +63,8 @@ struct Daemon {
     // A file in the log dir the launcher opens (never through a link) and
     // hands to the daemon as fd kAccessLogFd; its argv says `--log fd:6`.
     std::optional<std::string> access_log;
+    // Likewise, emptied at each start, as fd kRefusalLogFd.
+    std::optional<std::string> refusal_log;
     bool operator==(const Daemon&) const = default;
 };
 
@@ -79,6 +81,8 @@ struct Plan {
     long max_procs = 0;                       // RLIMIT_NPROC on bwrap; 0: none
     std::optional<Arg> log_dir;               // none: no log files (JSON: the runtime dir's log)
     std::vector<Daemon> daemons;
+    // Lines the launcher says on stderr as the cell starts (the policy in force).
+    std::vector<std::string> notices;
 
     // Not in the JSON: what the renderers show or write around it.
     std::string launch;                                   // cell-launch, absolute (scripts only)

@@ -63,6 +63,7 @@ std::string plan_to_json(const Plan& plan) {
                                                           {"port", d.jail_listen->port}})
                                : json::value(nullptr);
         o["access_log"] = d.access_log ? json::value(*d.access_log) : json::value(nullptr);
+        o["refusal_log"] = d.refusal_log ? json::value(*d.refusal_log) : json::value(nullptr);
         daemons.push_back(std::move(o));
     }
     json::object root{
@@ -79,6 +80,7 @@ std::string plan_to_json(const Plan& plan) {
         {"max_procs", plan.max_procs},
         {"log_dir", arg_value(plan.log_dir_or_runtime())},
         {"daemons", std::move(daemons)},
+        {"notices", strings_value(plan.notices)},
     };
     // serialize() escapes control characters: the text is one line.
     return json::serialize(root);
@@ -239,7 +241,7 @@ Plan plan_from_json(std::string_view text) {
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
-               "log_dir", "daemons"});
+               "log_dir", "daemons", "notices"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -272,19 +274,22 @@ Plan plan_from_json(std::string_view text) {
     lp.private_devices = root.field("private_devices").strings();
     lp.max_procs = root.field("max_procs").integer(0, 4194304);
     lp.log_dir = root.field("log_dir").arg();
+    lp.notices = root.field("notices").strings();
     root.field("daemons").each([&](const Reader& r) {
-        r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log"});
+        r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log", "refusal_log"});
         Daemon d{r.field("name").string(),
                  r.field("argv").args(),
                  r.field("mode").string(),
                  r.field("needs").optional_string(),
-                 jail_listen(r.field("jail_listen")),
-                 r.field("access_log").optional_string()};
-        if (d.access_log &&
-            (d.access_log->empty() || *d.access_log == "." || *d.access_log == ".." ||
-             d.access_log->find('/') != std::string::npos)) {
-            throw PlanError(fmt::format("plan.daemons: {}: access_log \"{}\" is not a file name",
-                                        d.name, *d.access_log));
+                       jail_listen(r.field("jail_listen")),
+                 r.field("access_log").optional_string(),
+                 r.field("refusal_log").optional_string()};
+        for (const auto* log : {&d.access_log, &d.refusal_log}) {
+            if (*log && ((*log)->empty() || **log == "." || **log == ".." ||
+                         (*log)->find('/') != std::string::npos)) {
+                throw PlanError(
+                    fmt::format("plan.daemons: {}: log \"{}\" is not a file name", d.name, **log));
+            }
         }
         if (d.name.empty() || d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
                                   std::string::npos) {

@@ -25,7 +25,7 @@ _unsafe_cell_pair_opts='--symlink --set-env'
 _unsafe_cell_enum_opts='--nix --print --filter-type --share-ns'
 # No value.
 _unsafe_cell_flag_opts='--help --version --null --base --host-system --no-new-session
-    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir'
+    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir --allow-all'
 
 _unsafe_cell_enum_values() {
     case $1 in

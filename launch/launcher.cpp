@@ -72,6 +72,9 @@ int Launcher::run() {
                 return 2;
             }
         }
+        for (const auto& notice : opts_.notices) {
+            log_.say(notice);
+        }
         log_.note("runtime dir " + opts_.runtime_dir);
         copy_private_devices(opts_.private_devices, opts_.runtime_dir + "/dev", log_);
         start_cell();
@@ -288,6 +291,9 @@ void Launcher::start_daemon(Daemon& d, const DaemonCommand& command, const Fd* j
     }
     if (command.takes_access_log) {
         fds.push_back({opts_.access_log.get(), cellgen::kAccessLogFd});
+    }
+    if (command.refusal_log) {
+        fds.push_back({command.refusal_log.get(), cellgen::kRefusalLogFd});
     }
     d.pid = spawn({std::move(argv), std::move(fds), pgid_});
     d.ready = std::move(ready.read);

@@ -65,7 +65,9 @@ LogDir::LogDir(std::string path) : path_(std::move(path)) {
     fd_ = std::move(dir);
 }
 
-Fd LogDir::open_log(const std::string& name) const {
+Fd LogDir::open_log(const std::string& name, bool fresh) const {
+    // O_TRUNC only once it is known to be a regular file (ftruncate below):
+    // never on a fifo or device planted under that name.
     Fd fd(::openat(fd_.get(), name.c_str(),
                    O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
     struct stat st;
@@ -88,6 +90,9 @@ Fd LogDir::open_log(const std::string& name) const {
     }
     // Regular files never block; the flag only kept a fifo from stalling us.
     ::fcntl(fd.get(), F_SETFL, O_APPEND);
+    if (fresh && ::ftruncate(fd.get(), 0) != 0) {
+        throw_errno("cannot empty " + file(name));
+    }
     return fd;
 }
 

@@ -37,7 +37,8 @@ public:
     // NAME in the dir, opened to append (and read), made 0644 if missing;
     // throws SetupError naming the file when it is a link, a fifo or
     // anything but a regular file. O_CLOEXEC.
-    Fd open_log(const std::string& name) const;
+    // `fresh`: emptied first (a log of this cell only).
+    Fd open_log(const std::string& name, bool fresh = false) const;
     // NAME opened to read, or an invalid Fd when it is missing or not a
     // regular file.
     Fd open_read(const std::string& name) const;

@@ -29,6 +29,7 @@ struct DaemonCommand {
     std::optional<cellgen::JailListen> jail_listen; // made in bwrap's netns, fd 5
     Fd stderr_log;                                  // NAME.log in the log dir
     bool takes_access_log = false;                  // Options::access_log as fd 6
+    Fd refusal_log;                                 // its refusal log (emptied at start), as fd 7
 };
 
 struct Options {
@@ -45,6 +46,7 @@ struct Options {
     std::vector<DaemonCommand> daemons; // in start order
     std::chrono::seconds ready_timeout{10};
     std::vector<std::string> command;
+    std::vector<std::string> notices; // said on stderr as the cell starts
 };
 
 struct Invocation {

@@ -57,8 +57,12 @@ void check_caller(const Plan& plan, const Getenv& getenv) {
     auto home_path = home && !home->empty() && home->front() == '/' ? resolved(*home) : "";
     for (const auto& d : plan.required_dirs) {
         struct stat st;
-        if (::stat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (::stat(d.path.c_str(), &st) != 0) {
             throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            throw PrepareError(2,
+                               fmt::format("{}: '{}' is a file, not a directory", d.what, d.path));
         }
         auto real = resolved(d.path);
         if (auto why = cellgen::check_cell_dir_scope(real, home_path);
@@ -183,9 +187,9 @@ LogDir open_log_dir(const Plan& plan, const std::string& rt) {
 }
 
 // A log in the log dir, or the cell fails naming it (exit 70).
-Fd open_log(const LogDir& dir, const std::string& name) {
+Fd open_log(const LogDir& dir, const std::string& name, bool fresh = false) {
     try {
-        return dir.open_log(name);
+        return dir.open_log(name, fresh);
     } catch (const SetupError& e) {
         throw PrepareError(70, e.what());
     }
@@ -257,7 +261,8 @@ std::vector<DaemonCommand> select_daemons(const Plan& plan, const std::string& r
             }
         }
         out.push_back({d.name, texts(d.argv, rt), d.jail_listen, open_log(log_dir, d.name + ".log"),
-                       d.access_log.has_value()});
+                       d.access_log.has_value(),
+                       d.refusal_log ? open_log(log_dir, *d.refusal_log, true) : Fd{}});
     }
     return out;
 }
@@ -333,6 +338,7 @@ Options prepare(const Plan& plan, const std::vector<std::string>& args, const Ge
         bwrap_options(plan, bind_log_dir_by_fd(plan, o.log_dir_by_fd), o.runtime_dir, getenv);
     o.private_devices = plan.private_devices;
     o.max_procs = plan.max_procs;
+    o.notices = plan.notices;
     o.command = plan.command;
     o.command.insert(o.command.end(), args.begin(), args.end());
     guard.release();

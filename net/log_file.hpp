@@ -16,6 +16,8 @@
 namespace relay {
 
 // An fd (O_CLOEXEC, O_APPEND) owned by the caller, or why not ("--log X: ...").
-boost::system::result<int, Failure> open_log_file(std::string const& spec);
+// `flag` names the option in messages.
+boost::system::result<int, Failure> open_log_file(std::string const& spec,
+                                                  std::string_view flag = "--log");
 
 } // namespace relay

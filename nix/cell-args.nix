@@ -5,6 +5,10 @@
 # Every argument is checked here and a bad one stops evaluation with a message
 # naming it; mk-cell.nix only turns the result into a derivation.
 #
+# The parameters are the reference flake's (command, worktreePath,
+# extraCombinators, tinyproxyFilter, logDir, nixDaemonSocket) plus our own;
+# see nix/README.md. extraCombinators gets the set from combinators.nix.
+#
 # Result: { name; command; program; profileText; argv; }: `command` is the
 # command's derivation, `program` its main executable, and `argv` what follows
 # `cellgen --print script` (options, then `--` and the program).
@@ -17,24 +21,29 @@
 # store (the command's closure), the daemon, the proxy, and the few fixed
 # paths programs expect (/bin/sh, /usr/bin/env, CA certificates).
 let
+  combinators = import ./combinators.nix;
+
+  # The reference flake's parameters keep their names, types and meaning
+  # (see nix/README.md); the names this mkCell had before are aliases.
   defaults = {
+    extraCombinators = _: [ ];
     extraArgs = [ ];
-    proxyFilter = null;
+    tinyproxyFilter = null;
     proxyFilterType = null;
     allow = [ ];
     logDir = null;
+    # The reference flake's default was "/var/nix/daemon-socket", where no
+    # Nix installation puts it; nix/README.md says so.
     nixDaemonSocket = "/nix/var/nix/daemon-socket";
     name = null;
     package = null;
   };
   required = [ "pkgs" "command" "worktreePath" ];
-  known = required ++ builtins.attrNames defaults;
-
-  # Names from the reference flake, so a port gets a pointed hint.
-  renamed = {
-    tinyproxyFilter = "proxyFilter";
-    extraCombinators = "extraArgs";
+  # alias -> the reference flake's name
+  aliases = {
+    proxyFilter = "tinyproxyFilter";
   };
+  known = required ++ builtins.attrNames defaults ++ builtins.attrNames aliases;
 
   fail = arg: msg: throw "mkCell: argument '${arg}': ${msg}";
 
@@ -62,22 +71,27 @@ let
 
   # A filter file must be readable when cellgen renders the wrapper inside the
   # Nix build sandbox, so it has to live in the store: a path literal is
-  # copied there by interpolation; a string must already be a store path.
-  checkFilter = v:
+  # copied there by interpolation, and so is an absolute host path given as a
+  # string (the reference flake's form; impure: pure flake evaluation refuses
+  # to read it, and an edit to the file needs a rebuild). A store path string
+  # is used as it is. `arg` is the name the caller used.
+  checkFilter = arg: v:
     if v == null then
       null
     else if builtins.isPath v then
       "${v}"
     else if builtins.isString v && builtins.match "/nix/store/.+" v != null then
       v
+    else if builtins.isString v && isAbsolute v && !hasDotDot v then
+      "${/. + v}"
     else if builtins.isString v then
-      fail "proxyFilter" "'${v}' is not in the Nix store; pass a path literal (./allow.filter) so it is copied there"
+      fail arg "'${v}' is not an absolute path; pass a path literal (./allow.filter) or an absolute path"
     else
-      fail "proxyFilter" "expected a path or null, got a ${typeOf v}";
+      fail arg "expected a path, a string or null, got a ${typeOf v}";
 
   checkFilterType = filter: v:
     if v != null && filter == null then
-      fail "proxyFilterType" "is set but proxyFilter is null (the type says how to read the filter file)"
+      fail "proxyFilterType" "is set but tinyproxyFilter is null (the type says how to read the filter file)"
     else if v == null || builtins.elem v [ "bre" "ere" "fnmatch" ] then
       v
     else
@@ -125,19 +139,31 @@ let
     else
       v;
 
+  # Every unknown argument in one message, so a port is fixed in one try.
   checkKnown = args:
     let unknown = builtins.filter (n: !builtins.elem n known) (builtins.attrNames args); in
     if unknown == [ ] then
       args
     else
-      let n = builtins.head unknown; in
-      throw ("mkCell: unknown argument '${n}'"
-        + (if renamed ? ${n} then " (use '${renamed.${n}}')" else "")
+      throw ("mkCell: unknown argument${if builtins.length unknown > 1 then "s" else ""} "
+        + builtins.concatStringsSep ", " (map (n: "'${n}'") unknown)
         + "; known: ${builtins.concatStringsSep ", " known}");
 
   checkRequired = args:
     let missing = builtins.filter (n: !(args ? ${n})) required; in
-    if missing == [ ] then args else fail (builtins.head missing) "is required";
+    if missing == [ ] then args
+    else if builtins.length missing == 1 then fail (builtins.head missing) "is required"
+    else throw "mkCell: arguments ${builtins.concatStringsSep ", " (map (n: "'${n}'") missing)}: are required";
+
+  # An alias becomes its reference name; giving both is ambiguous.
+  resolveAliases = args:
+    builtins.foldl' (acc: alias:
+      let target = aliases.${alias}; in
+      if !(args ? ${alias}) then acc
+      else if args ? ${target} then
+        throw "mkCell: arguments '${alias}' and '${target}': the same setting given twice ('${alias}' is another name for '${target}')"
+      else builtins.removeAttrs acc [ alias ] // { ${target} = args.${alias}; })
+      args (builtins.attrNames aliases);
 
   profileText = pkgs: ''
     # mkCell's cell (nix/cell-args.nix): store paths only, no host lookups.
@@ -157,10 +183,17 @@ let
 
   opt = flag: value: if value == null then [ ] else [ flag value ];
   each = flag: values: builtins.concatMap (v: [ flag v ]) values;
+
+  # The proxy's allowlist options, which a null filter must not override.
+  proxyListFlags = [ "--allow" "--filter" "--allow-all" ];
+  mentionsList = argv: builtins.any (a:
+    builtins.elem a proxyListFlags
+    || builtins.match "--(allow|filter|allow-all)=.*" a != null) argv;
 in
 userArgs:
 let
-  args = defaults // checkRequired (checkKnown userArgs);
+  filterArg = if userArgs ? proxyFilter then "proxyFilter" else "tinyproxyFilter";
+  args = defaults // resolveAliases (checkRequired (checkKnown userArgs));
   pkgs =
     let
       p = if builtins.isAttrs args.pkgs then args.pkgs
@@ -173,6 +206,14 @@ let
   program = "${cmd.drv}/bin/${cmd.exe}";
   name = if args.name == null then checkName "cell-${cmd.exe}" else checkName args.name;
   profile = profileText pkgs;
+  filter = checkFilter filterArg args.tinyproxyFilter;
+  allow = checkPatterns "allow" args.allow;
+  fromCombinators = combinators.render args.extraCombinators;
+  extra = checkStrings "extraArgs" "cellgen arguments" args.extraArgs;
+  # The reference flake's tinyproxyFilter = null is "every domain allowed";
+  # cellgen says that only when asked (--allow-all), so it is asked unless
+  # something lists domains (allow, a filter, or the extra arguments).
+  allowAll = filter == null && allow == [ ] && !mentionsList (fromCombinators ++ extra);
 in
 {
   inherit name program;
@@ -185,9 +226,11 @@ in
     ++ [ "--worktree" (checkHostPath "worktreePath" args.worktreePath) ]
     ++ [ "--nix-daemon-socket" (checkHostPath "nixDaemonSocket" args.nixDaemonSocket) ]
     ++ opt "--log-dir" (checkOptionalHostPath "logDir" args.logDir)
-    ++ opt "--filter" (checkFilter args.proxyFilter)
-    ++ opt "--filter-type" (checkFilterType args.proxyFilter args.proxyFilterType)
-    ++ each "--allow" (checkPatterns "allow" args.allow)
-    ++ checkStrings "extraArgs" "cellgen arguments" args.extraArgs
+    ++ opt "--filter" filter
+    ++ opt "--filter-type" (checkFilterType filter args.proxyFilterType)
+    ++ (if allowAll then [ "--allow-all" ] else [ ])
+    ++ each "--allow" allow
+    ++ fromCombinators
+    ++ extra
     ++ [ "--" program ];
 }

@@ -9,7 +9,7 @@
 { package ? null }:
 userArgs:
 let
-  shell = import ./shell.nix;
+  shell = import ./shell-quote.nix;
   plan = import ./cell-args.nix userArgs;
   pkgs = userArgs.pkgs;
 

@@ -14,11 +14,15 @@
 
 namespace proxy {
 
+std::string format_record_time(std::chrono::system_clock::time_point t) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+    auto secs = std::chrono::system_clock::to_time_t(t);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(secs), ms.count() % 1000);
+}
+
 std::string format_access_record(const AccessRecord& r) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.time.time_since_epoch());
-    auto secs = std::chrono::system_clock::to_time_t(r.time);
     boost::json::object o;
-    o["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(secs), ms.count() % 1000);
+    o["time"] = format_record_time(r.time);
     o["client"] = r.client;
     o["method"] = r.method;
     o["host"] = r.host;

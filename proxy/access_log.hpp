@@ -30,6 +30,9 @@ struct AccessRecord {
 // One line, without the newline. Time is RFC 3339 UTC with milliseconds.
 std::string format_access_record(const AccessRecord& r);
 
+// A record's time as the logs write it: RFC 3339 UTC with milliseconds.
+std::string format_record_time(std::chrono::system_clock::time_point t);
+
 class AccessLog {
 public:
     AccessLog() = default; // disabled

@@ -125,7 +125,33 @@ std::optional<std::string_view> special_range(const address& a) {
     return std::nullopt;
 }
 
+// Cloud metadata endpoints hand out the host's own credentials: shut even
+// under --allow-private, and opened only by an --allow-cidr naming exactly
+// that address (a wider range that holds it is not enough).
+constexpr std::string_view metadata_addresses[] = {"169.254.169.254", "169.254.170.2",
+                                                   "fd00:ec2::254"};
+
+bool is_metadata(const address& x) {
+    for (auto m : metadata_addresses)
+        if (x == boost::asio::ip::make_address(m))
+            return true;
+    return false;
+}
+
+bool names_exactly(const Cidr& c, const address& x) {
+    return c.network == x && c.prefix == (x.is_v4() ? 32U : 128U);
+}
+
 std::optional<std::string> AddressPolicy::refusal(const address& a) const {
+    auto x = unwrap(a);
+    if (is_metadata(x)) {
+        for (const auto& c : allowed)
+            if (names_exactly(c, x))
+                return std::nullopt;
+        return fmt::format("{} is a cloud metadata address (refused even with --allow-private; "
+                           "--allow-cidr {}/{} opens it)",
+                           a.to_string(), x.to_string(), x.is_v4() ? 32 : 128);
+    }
     if (allow_private)
         return std::nullopt;
     for (const auto& c : allowed)

@@ -55,6 +55,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "deny a domain pattern; deny wins (repeatable)")(
         "connect-port", po::value<std::vector<unsigned>>()->value_name("PORT"),
         "port CONNECT may reach (repeatable; default 80 and 443)")(
+        "default-deny", po::bool_switch(&o.default_deny),
+        "with no --allow and no --filter, refuse every domain (tinyproxy's FilterDefaultDeny; "
+        "without it every domain is allowed)")(
         "allow-private", po::bool_switch(&o.allow_private),
         "allow loopback, private, link-local and other special-purpose destinations")(
         "allow-cidr", po::value<std::vector<std::string>>(&o.allow_cidr)->value_name("CIDR"),
@@ -64,6 +67,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
             ->value_name("FILE")
             ->default_value(std::string(default_public_suffix_list)),
         "public suffix list for refusing *.com-like patterns")(
+        "refusal-log", po::value<std::string>(&o.refusal_log)->value_name("FILE"),
+        "append one JSON line per refusal (host, port, reason, the flag that would allow "
+        "it) to FILE or fd:N, before the client gets its 403")(
         "log", po::value<std::string>(&o.log_file)->value_name("FILE"),
         "append JSON-lines access log to FILE (a regular file, never reached through a "
         "symlink), or to fd:N")(

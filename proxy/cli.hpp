@@ -32,9 +32,11 @@ struct Options {
     std::vector<std::string> deny;
     std::vector<std::uint16_t> connect_ports; // empty = 80 and 443
     bool allow_private = false;
+    bool default_deny = false; // no --allow/--filter: refuse every domain
     std::vector<std::string> allow_cidr;
     std::string public_suffix_list;
     std::string log_file;
+    std::string refusal_log; // refusals only, one JSON line each (FILE or fd:N)
     std::size_t max_connections = 1024;
     Timeouts timeouts;
     relay::LifetimeOptions lifetime;

@@ -63,6 +63,13 @@ int run(proxy::Options options) {
         listeners.push_back(std::move(*l));
     }
     auto ctx = std::make_shared<proxy::ProxyContext>();
+    if (!options.refusal_log.empty()) {
+        if (auto fd = relay::open_log_file(options.refusal_log, "--refusal-log")) {
+            ctx->refusals = proxy::RefusalLog(*fd);
+        } else {
+            fmt::print(stderr, "proxy: {}; serving on without a refusal log\n", fd.error().message);
+        }
+    }
     if (!options.log_file.empty()) {
         // A log that cannot be opened never stops the proxy (docs/proxy.md).
         if (auto fd = relay::open_log_file(options.log_file)) {

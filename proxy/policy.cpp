@@ -31,8 +31,12 @@ Decision Policy::decide(const Host& host, std::uint16_t port, bool is_connect) c
             return {false, fmt::format("deny {}", d.text),
                     fmt::format("it matches --deny {}", d.text),
                     fmt::format("remove --deny {}", d.text)};
-    if (!filter && allow.empty())
-        return {true, "allow all", {}, {}};
+    if (!filter && allow.empty()) {
+        if (!default_deny)
+            return {true, "allow all", {}, {}};
+        return {false, "not allowed", "the cell allows no domain (deny by default)",
+                fmt::format("add --allow {} (or --allow-all for every domain)", host.name)};
+    }
     if (filter)
         if (const auto* rule = filter->match(host.name))
             return {true, fmt::format("filter {}", rule->where()), {}, {}};

@@ -2,7 +2,8 @@
 // combines, in this order: the CONNECT port list, `--deny` patterns (deny
 // wins over everything), then the allowlists: the filter file and `--allow`
 // patterns, either of which admits a host. With neither, every domain is
-// allowed (the destination address policy still applies after resolving).
+// allowed, or none with `default_deny` (the destination address policy
+// still applies after resolving).
 #pragma once
 
 #include "proxy/domain_pattern.hpp"
@@ -29,6 +30,9 @@ struct Policy {
     std::vector<DomainPattern> allow;
     std::vector<DomainPattern> deny;
     std::set<std::uint16_t> connect_ports{80, 443};
+    // With no filter and no --allow: refuse every domain (a cell's default)
+    // rather than allow every one (tinyproxy's, without FilterDefaultDeny).
+    bool default_deny = false;
 
     Decision decide(const Host& host, std::uint16_t port, bool is_connect) const;
 };

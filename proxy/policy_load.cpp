@@ -51,6 +51,7 @@ Parsed<CompiledPolicy> compile_policy(const Options& o) {
         c.domains.filter = std::move(*f);
     }
     c.addresses.allow_private = o.allow_private;
+    c.domains.default_deny = o.default_deny;
     for (const auto& text : o.allow_cidr) {
         auto cidr = parse_cidr(text);
         if (!cidr)
@@ -77,7 +78,9 @@ std::string describe_policy(const CompiledPolicy& c) {
     for (const auto& x : d.deny)
         out += fmt::format("  deny   --deny {} (wins)\n", x.text);
     if (!d.filter && d.allow.empty())
-        out += "  allow  every domain (no --filter and no --allow)\n";
+        out += d.default_deny
+                   ? "  deny   every domain (--default-deny, no --filter and no --allow)\n"
+                   : "  allow  every domain (no --filter and no --allow)\n";
     out += fmt::format("CONNECT ports: {}\n", fmt::join(d.connect_ports, " "));
     if (c.addresses.allow_private)
         out += "destinations: private, loopback and link-local allowed (--allow-private)\n";

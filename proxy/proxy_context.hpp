@@ -8,6 +8,7 @@
 #include "proxy/access_log.hpp"
 #include "proxy/cli.hpp"
 #include "proxy/policy_load.hpp"
+#include "proxy/refusal_log.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -18,6 +19,7 @@ struct ProxyContext {
     Options options;
     std::shared_ptr<const CompiledPolicy> policy;
     AccessLog log;
+    RefusalLog refusals;
     std::size_t active = 0;
 };
 

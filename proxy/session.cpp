@@ -253,6 +253,8 @@ boost::asio::awaitable<void> Session::send_refusal() {
     record_->status = r.error.status;
     auto bytes = render_error(r.error);
     record_->bytes_down += bytes.size();
+    if (r.denied)
+        ctx_->refusals.write(*record_); // before the client hears of it
     set_phase(Phase::streaming, idle_);
     co_await write_all(client_, bytes);
     finish_record();

@@ -65,7 +65,9 @@ std::string forbidden_body(std::string_view host, std::uint16_t port, std::strin
                        "policy: {}.\n"
                        "This is deliberate, not a network fault: retrying, other mirrors or "
                        "other ports will be refused too.\n"
-                       "To allow it, whoever starts the cell can {}.\n",
+                       "To allow it, whoever starts the cell can {}.\n"
+                       "Every refusal of this cell is listed, one JSON line each with the flag "
+                       "that would allow it, in the file $CELL_REFUSALS names.\n",
                        host, port, why, how_to_allow);
 }
 

@@ -27,7 +27,7 @@ bool stale(Socket& s) {
 
 Refusal denied_address(const Target& t, const std::string& why) {
     auto body = forbidden_body(t.host.authority(), t.port, why,
-                               "pass --allow-private, or --allow-cidr for this address range");
+                               "add --allow-cidr with a range that holds this address");
     return {{403, "destination_ip_prohibited", fmt::format("{}: {}", t.host.name, why), body},
             fmt::format("address: {}", why)};
 }

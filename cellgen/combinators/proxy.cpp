@@ -36,6 +36,10 @@ void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
     set_proxy_env(jail, ctx.settings.proxy.port);
 }
 
+void apply_allow_all(Jail& jail, const Invocation&, const Context&) {
+    jail.allow_all_domains = true;
+}
+
 } // namespace
 
 std::vector<Combinator> proxy_combinators() {
@@ -46,7 +50,13 @@ std::vector<Combinator> proxy_combinators() {
              "binds in the jail's network namespace (so the jail must not share the host's), and "
              "set HTTP(S)_PROXY, ALL_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy "
              "settings.",
-             0, 0, apply_proxy}};
+             0, 0, apply_proxy},
+            {"allow-all", "",
+             "Let the proxy admit every domain. Without it a cell is deny by default: only "
+             "what --allow or --filter names is admitted, and with neither, nothing (the "
+             "launcher says which at start). The address policy (no loopback, private or "
+             "link-local destinations without --allow-cidr) holds either way.",
+             0, 0, apply_allow_all}};
 }
 
 } // namespace cellgen

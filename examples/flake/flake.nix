@@ -64,7 +64,7 @@
             '';
           };
           worktreePath = "/var/lib/ci/checkout";
-          proxyFilter = ./ci.filter;
+          tinyproxyFilter = ./ci.filter;
           proxyFilterType = "ere";
           extraArgs = [ "--nix" "on" ];
         };

@@ -397,7 +397,7 @@ attempts_network() {
 attempts_proxy() {
     local out
     local ok_body
-    ok_body=$("${base[@]}" --log-dir "$logs" --connect-port "$PORT" --allow-cidr 127.0.0.0/8 \
+    ok_body=$("${base[@]}" --log-dir "$logs" --connect-port "$PORT" --allow-all --allow-cidr 127.0.0.0/8 \
         -- python3 probe.py proxy GET "127.0.0.1:$PORT" 2>/dev/null)
     expect_eq "$who: positive control: with --allow-cidr 127.0.0.0/8 the proxy reaches the bait" \
         "GET 127.0.0.1=200" "$ok_body"
@@ -683,7 +683,9 @@ run_attempts() {
         owner=root
     fi
     local base=("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off)
-    local cell=("${base[@]}" --log-dir "$logs" --connect-port "$PORT")
+    # --allow-all: the attempts below are aimed at the address policy, which
+    # must hold even when every domain is admitted.
+    local cell=("${base[@]}" --log-dir "$logs" --connect-port "$PORT" --allow-all)
     : >"$HITS"
     attempts_network
     attempts_proxy

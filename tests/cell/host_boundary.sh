@@ -159,7 +159,7 @@ whole_system_dirs() {
     expect_eq "$who: cell-launch refuses a plan whose worktree resolves to / (exit 2)" 2 "$rc"
     check "$who: ... saying what it resolves to ($out)" grep -q "resolves to '/'" <<<"$out"
     out=$("${runas[@]}" HOME="$wt" "$cell_bin" --worktree "$wt" --unsafe-allow-system-dir --nix off \
-        -- sh -c 'echo allowed' 2>&1)
+        -- sh -c 'echo allowed' 2>/dev/null)
     expect_eq "$who: --unsafe-allow-system-dir lets it through" allowed "$out"
     rm -f "$SCRATCH/root-link-$who"
 }
@@ -196,7 +196,7 @@ limits() {
         cell_bin=$UNPRIV_CELL
     fi
     out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off -- \
-        sh -c 'df -k /tmp /home/cell | awk "NR > 1 {print \$2}" | tr "\n" " "' 2>&1)
+        sh -c 'df -k /tmp /home/cell | awk "NR > 1 {print \$2}" | tr "\n" " "' 2>/dev/null)
     expect_eq "$who: /tmp and /home/cell are capped at 2 GiB by default" "2097152 2097152 " "$out"
     out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off --tmpfs-size 8M --tmpfs /scratch -- \
         sh -c 'for d in /tmp /home/cell /scratch; do
@@ -226,7 +226,51 @@ for pid in pids:
     fi
 }
 
+# Deny by default (issue 17): no --allow admits no domain and says so at
+# start; --allow-all admits every one and says so; an allowlist with no
+# proxy to enforce it is refused.
+policy_default() {
+    local wt=$SCRATCH/wt-root out rc
+    out=$("$CELL" --worktree "$wt" --nix off -- \
+        curl -s -o /dev/null -w 'status=%{http_code}\n' http://unlisted.example/ 2>&1)
+    check "no --allow: the proxy refuses every domain (403) ($(tr '\n' ' ' <<<"$out"))" \
+        grep -qx 'status=403' <<<"$out"
+    check "... and the cell said so at start" \
+        grep -q '^cell: the proxy admits no domain (deny by default)' <<<"$out"
+    # The refusal is readable in the cell, live, with the flag that allows it.
+    out=$("$CELL" --worktree "$wt" --nix off --allow a.example -- sh -c \
+        'curl -s -o /dev/null http://unlisted.example:8080/x; cat "$CELL_REFUSALS"' 2>/dev/null)
+    check "\$CELL_REFUSALS holds the refusal before the command ends ($out)" \
+        bash -c '[[ $1 == *"\"host\":\"unlisted.example\",\"port\":8080"*"\"fix\":\"--allow unlisted.example\""* ]]' _ "$out"
+    out=$("$CELL" --worktree "$wt" --nix off --allow a.example -- sh -c 'wc -l <"$CELL_REFUSALS"' 2>/dev/null)
+    expect_eq "... and the next cell starts with an empty one" 0 "$out"
+    check "... which the cell cannot write" \
+        bash -c '! "$1" --worktree "$2" --nix off --allow a.example -- sh -c "echo x >>\$CELL_REFUSALS" 2>/dev/null' _ "$CELL" "$wt"
+    out=$("$CELL" --worktree "$wt" --nix off --allow-all -- \
+        curl -s -o /dev/null -w 'status=%{http_code}\n' http://unlisted.invalid/ 2>&1)
+    check "--allow-all: the domain is admitted (the lookup fails: 502, not 403) ($(tr '\n' ' ' <<<"$out"))" \
+        grep -qx 'status=502' <<<"$out"
+    check "... and the cell said so at start" grep -q '^cell: the proxy admits every domain' <<<"$out"
+    out=$("$CELL" --worktree "$wt" --nix off --allow-all --allow a.example -- true 2>&1)
+    rc=$?
+    expect_eq "--allow-all beside --allow is refused (exit 2)" 2 "$rc"
+    : >"$SCRATCH/a-file"
+    out=$("$CELL" --worktree "$wt" --log-dir "$SCRATCH/a-file" --nix off -- true 2>&1)
+    rc=$?
+    check "--log-dir naming a file says so (exit $rc: $out)" \
+        bash -c '(($1 == 2)) && [[ $2 == *"is a file, not a directory"* ]]' _ "$rc" "$out"
+    out=$("$CELL" --worktre "$wt" -- true 2>&1)
+    check "an unknown option says cell: and suggests the nearest ($out)" \
+        grep -qx "cell: unrecognised option '--worktre' (did you mean --worktree?)" <<<"$out"
+    printf 'base =\nhost-system =\n' >"$SCRATCH/noproxy.ini"
+    out=$("$CELL" --profile "$SCRATCH/noproxy.ini" --worktree "$wt" --allow a.example -- true 2>&1)
+    rc=$?
+    expect_eq "an allowlist in a cell without the proxy is refused (exit 2)" 2 "$rc"
+    check "... naming --allow ($out)" grep -q -- '^cell: --allow: this cell has no proxy' <<<"$out"
+}
+
 run_checks root
+policy_default
 limits root
 proxy_dies
 run_checks unpriv

@@ -311,6 +311,7 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
     CHECK(cellgen_test::texts(plan.daemons[0].argv) == Strings{"/opt/cell/proxy",
                                                                "--listen",
                                                                "fd:5",
+                                                               "--default-deny",
                                                                "--filter",
                                                                "/etc/cell/filter",
                                                                "--filter-type",
@@ -328,7 +329,9 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
                                                                "--connect-port",
                                                                "8443",
                                                                "--log",
-                                                               "fd:6"});
+                                                               "fd:6",
+                                                               "--refusal-log",
+                                                               "fd:7"});
     CHECK(plan.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 8080});
     // The command runs as it is: no helper before it in the jail.
     CHECK(plan.command == Strings{"curl", "x"});

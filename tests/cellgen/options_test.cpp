@@ -154,6 +154,8 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--filter", dir.path + "/nofilter"}, "cannot read this file"},
         {{"--nix", "maybe"}, "--nix 'maybe'"},
         {{"--no-such-flag"}, "unrecognised option '--no-such-flag'"},
+        {{"--worktre", "/w"}, "unrecognised option '--worktre' (did you mean --worktree?)"},
+        {{"--alow", "x.org"}, "(did you mean --allow?)"},
         {{"--tmpfs"}, "--tmpfs: expects DEST (got 0 arguments)"},
         {{"--host-system", "extra"}, "--host-system: takes no arguments"},
         {{"--base"}, "base must be the first"},

@@ -78,7 +78,7 @@ TEST_CASE("launch plan: cell refuses --runtime-dir (its launcher makes the dir)"
     const auto& r = std::get<cellgen::CliResult>(planned);
     CHECK(r.status == 2);
     INFO(r.err);
-    CHECK(r.err.starts_with("cellgen: --runtime-dir: only with --print argv|shell|json"));
+    CHECK(r.err.starts_with("cell: --runtime-dir: only with --print argv|shell|json"));
 }
 
 TEST_CASE("launch plan: the reader names what is wrong") {

@@ -42,16 +42,37 @@ expect_json "flake: checks build the package" \
     "$prelude map (s: uc.checks.\${s}.package.pname) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
     '["unsafe-cell","unsafe-cell"]'
 
+expect_json "flake: checks run the pure-eval Nix tests, each failing the build on failure" \
+    "$prelude let c = uc.checks.x86_64-linux.nix-eval; in
+       [ c.name (map toString c.nativeBuildInputs)
+         (builtins.match \".*for t in parse cell_args mk_cell flake original; do.*PIPESTATUS.*\" c.script != null) ]" \
+    '["unsafe-cell-nix-eval-tests",["/stub/nix-2.24","/stub/bash","/stub/python3"],true]'
+
+expect_json "flake: every test the check runs exists" \
+    "$prelude let c = uc.checks.x86_64-linux.nix-eval; in
+       builtins.all (t: builtins.pathExists (./tests/nix + \"/\${t}.sh\"))
+         (builtins.filter builtins.isString (builtins.split \" \" (builtins.head (builtins.match \".*for t in ([a-z_ ]*); do.*\" c.script))))" \
+    true
+
+expect_json "flake: devShells.default has the package's inputs and the test tools" \
+    "$prelude let d = uc.devShells.x86_64-linux.default; in
+       [ (map (p: p.pname) d.inputsFrom) (map toString d.packages) ]" \
+    '[["unsafe-cell"],["/stub/bubblewrap","/stub/nix-2.24","/stub/python3","/stub/clang-tools","/stub/nixfmt-rfc-style"]]'
+
+expect_json "flake: a formatter for both systems" \
+    "$prelude map (s: toString uc.formatter.\${s}) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
+    '["/stub/nixfmt-rfc-style","/stub/nixfmt-rfc-style"]'
+
 expect_json "flake: lib.mkCell renders a wrapper with the caller's pkgs" \
     "$prelude let c = uc.lib.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }; in [ c.name c.cellgenArgs ]" \
-    '["cell-hello",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["cell-hello",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--allow-all","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "flake: the overlay adds unsafe-cell" \
     "$prelude (uc.overlays.default stub stub).unsafe-cell.pname" '"unsafe-cell"'
 
 expect_json "default.nix: the same package and mkCell" \
     "$prelude let d = import ./default.nix { pkgs = stub; }; in [ d.unsafe-cell.pname (d.mkCell { pkgs = stub; command = p: p.hello; worktreePath = \"/w\"; }).cellgenArgs ]" \
-    '["unsafe-cell",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--","/stub/hello-2.12/bin/hello"]]'
+    '["unsafe-cell",["--profile","/stub/cell-hello-profile.ini","--bwrap-bin","/stub/bubblewrap/bin/bwrap","--worktree","/w","--nix-daemon-socket","/nix/var/nix/daemon-socket","--allow-all","--","/stub/hello-2.12/bin/hello"]]'
 
 expect_json "example flake: the agent cell's arguments" \
     "$prelude [ ex.packages.x86_64-linux.agent.name ex.packages.x86_64-linux.agent.cellgenArgs ex.apps.x86_64-linux.agent.program ]" \

@@ -134,4 +134,30 @@ else
     echo "ok $TAP_N - the wrapper runs in a cell # SKIP needs proxy, a static relay and working bwrap"
 fi
 
+# The reference flake's call, its six parameters as it wrote them (issue
+# 22), built into a wrapper and run in a real cell: tinyproxyFilter = null
+# admits every domain (and the cell says so), extraCombinators binds, logDir
+# receives the launcher's log.
+if can_run_wrapper; then
+    mkdir -p "$T/out3" "$T/logs3"
+    orig_args="command = _: { outPath = \"$T/root/prog\"; name = \"prog\"; meta.mainProgram = \"cellgen\"; };
+      worktreePath = \"$T/worktree\";
+      extraCombinators = c: [ (c.ro-bind \"$T/root\" \"$T/root\") ];
+      tinyproxyFilter = null;
+      logDir = \"$T/logs3\";
+      nixDaemonSocket = \"$T/no-daemon\";"
+    nix_eval_string "$(mk "$T/root" '' "$orig_args").profileText" >"$T/root/cell-cellgen-profile.ini"
+    script3=$(nix_eval_string "$(mk "$T/root" '' "$orig_args").script")
+    check "the reference call's build script writes a wrapper" \
+        bash -c 'cd "$1" && out="$2" bash -euo pipefail -c "$3"' _ "$T/build" "$T/out3" "$script3"
+    wrapper3=$(find "$T/out3" -type f -perm -u+x | head -n 1)
+    out=$(timeout 30 "$wrapper3" --version </dev/null 2>&1)
+    rc=$?
+    check "the reference call's wrapper runs its command in a real cell (exit $rc)" \
+        bash -c '(($1 == 0)) && grep -q "^cellgen " <<<"$2"' _ "$rc" "$out"
+    check "... which admits every domain, as tinyproxyFilter = null meant, and says so" \
+        grep -q '^cell: the proxy admits every domain' <<<"$out"
+    check "... and wrote its launcher log to logDir" test -s "$T/logs3/launcher.log"
+fi
+
 tap_done

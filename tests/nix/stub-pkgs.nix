@@ -43,10 +43,13 @@ let
     glibc = pkg "glibc" // { static = pkg "glibc-static"; };
     fmt = pkg "fmt";
     runtimeShell = "/bin/bash";
+    nix = pkg "nix-2.24" // { pname = "nix"; };
+    clang-tools = pkg "clang-tools";
+    nixfmt-rfc-style = pkg "nixfmt-rfc-style";
+    mkShell = attrs: attrs // { name = attrs.name or "nix-shell"; outPath = "${root}/shell"; };
     hello = pkg "hello-2.12" // { pname = "hello"; };
     opencode = pkg "opencode-0.1" // { meta.mainProgram = "opencode"; };
     git = pkg "git-2.44" // { pname = "git"; };
-    nix = pkg "nix-2.24" // { pname = "nix"; };
     writeShellApplication = { name, text, runtimeInputs ? [ ], ... }:
       { outPath = "${root}/${name}"; inherit name text runtimeInputs; meta.mainProgram = name; };
     writeText = name: text: { outPath = "${root}/${name}"; inherit name text; };

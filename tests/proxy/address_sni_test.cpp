@@ -49,7 +49,28 @@ TEST_CASE("special ranges are refused by default", "[address]") {
     AddressPolicy p;
     CHECK(p.refusal(make_address(c.addr)).has_value() == c.refused);
     AddressPolicy open{true, {}};
-    CHECK_FALSE(open.refusal(make_address(c.addr)).has_value());
+    // --allow-private opens every special range but cloud metadata.
+    std::string a = c.addr;
+    bool metadata =
+        a == "169.254.169.254" || a == "::ffff:169.254.169.254" || a == "64:ff9b::a9fe:a9fe";
+    CHECK(open.refusal(make_address(c.addr)).has_value() == metadata);
+}
+
+TEST_CASE("cloud metadata stays shut unless an --allow-cidr names it", "[address]") {
+    AddressPolicy open{true, {}};
+    for (const char* m :
+         {"169.254.169.254", "169.254.170.2", "fd00:ec2::254", "::ffff:169.254.169.254"}) {
+        CAPTURE(m);
+        auto why = open.refusal(make_address(m));
+        REQUIRE(why.has_value());
+        CHECK(why->find("cloud metadata address") != std::string::npos);
+    }
+    AddressPolicy wide{false, {*parse_cidr("169.254.0.0/16")}};
+    CHECK(wide.refusal(make_address("169.254.169.254")).has_value());
+    CHECK_FALSE(wide.refusal(make_address("169.254.1.1")).has_value());
+    AddressPolicy named{false, {*parse_cidr("169.254.169.254/32"), *parse_cidr("fd00:ec2::254")}};
+    CHECK_FALSE(named.refusal(make_address("169.254.169.254")).has_value());
+    CHECK_FALSE(named.refusal(make_address("fd00:ec2::254")).has_value());
 }
 
 TEST_CASE("allow-cidr opens exactly its range", "[address]") {
@@ -60,7 +81,8 @@ TEST_CASE("allow-cidr opens exactly its range", "[address]") {
     CHECK(p.refusal(make_address("10.0.0.1")).has_value());
     CHECK(p.refusal(make_address("::1")).has_value());
     CHECK(*p.refusal(make_address("169.254.169.254")) ==
-          "169.254.169.254 is a link-local (cloud metadata) address");
+          "169.254.169.254 is a cloud metadata address (refused even with --allow-private; "
+          "--allow-cidr 169.254.169.254/32 opens it)");
 }
 
 TEST_CASE("parse_cidr", "[address]") {

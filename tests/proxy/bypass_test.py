@@ -98,5 +98,19 @@ else:
 for proxy, request, what in corpus:
     resp = raw(proxy, request.encode("latin-1"))
     check(status_of(resp) in (400, 403, 431), f"denied ({status_of(resp)}): {what}")
+
+# C: --allow-private opens loopback and the LAN, never cloud metadata
+# (issue 17), unless an --allow-cidr names the address itself.
+c = Proxy("--allow-private", "--connect-port", str(P), "--connect-port", "443")
+ok = raw(c, f"GET http://127.0.0.1:{P}/ HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+check(status_of(ok) == 200, "control: --allow-private reaches loopback")
+seen_before = len(up.seen)
+for request in ("GET http://169.254.169.254/latest/meta-data/ HTTP/1.1\r\n\r\n",
+                "CONNECT 169.254.169.254:443 HTTP/1.1\r\n\r\n",
+                "GET http://[::ffff:169.254.169.254]/ HTTP/1.1\r\n\r\n",
+                "GET http://[fd00:ec2::254]/ HTTP/1.1\r\n\r\n"):
+    resp = raw(c, request.encode())
+    check(status_of(resp) == 403 and b"cloud metadata" in resp,
+          f"--allow-private still refuses metadata ({status_of(resp)}): {request.split()[1]} {resp[:300]!r}")
 check(len(up.seen) == seen_before, "no bypass attempt reached the upstream server")
 finish()

@@ -104,6 +104,17 @@ TEST_CASE("policy decisions", "[policy]") {
     CHECK_FALSE(port.allowed);
     CHECK(port.how_to_allow == "add --connect-port 8443");
 
+    // --default-deny (what a cell passes unless --allow-all): no allowlist
+    // refuses every domain, and says how to allow it.
+    Policy deny_all;
+    deny_all.default_deny = true;
+    auto refused = deny_all.decide(host("anything.example"), 443, true);
+    CHECK_FALSE(refused.allowed);
+    CHECK(refused.why == "the cell allows no domain (deny by default)");
+    CHECK(refused.how_to_allow == "add --allow anything.example (or --allow-all for every domain)");
+    deny_all.allow.push_back(*parse_domain_pattern("ok.example", suffixes()));
+    CHECK(deny_all.decide(host("ok.example"), 443, true).allowed);
+
     Policy only_filter;
     only_filter.filter = *Filter::parse("", "empty", {});
     CHECK_FALSE(only_filter.decide(host("github.com"), 443, true).allowed);

@@ -120,7 +120,7 @@ plain = Proxy(*ports)
 s, head = connect(plain, f"localhost:{tls_port}")
 body = recv_all(s)
 check(status_of(head) == 403 and b"destination_ip_prohibited" in head and b"127.0.0.1" in body
-      and b"--allow-private" in body, "loopback destination refused by default")
+      and b"--allow-cidr" in body, "loopback destination refused by default, naming --allow-cidr")
 plain.stop()
 
 # SIGHUP: a broken filter keeps the old rules; a new one applies to new
