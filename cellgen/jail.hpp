@@ -50,7 +50,8 @@ struct Jail {
     // Host device nodes (e.g. /dev/null) a root launcher copies into the
     // runtime dir's dev/, bound over bwrap's --dev ones (see base.cpp).
     std::vector<std::string> private_devices;
-    long max_procs = 0; // RLIMIT_NPROC the launcher sets on bwrap; 0: none
+    long max_procs = 0;                // RLIMIT_NPROC the launcher sets on bwrap; 0: none
+    unsigned long long memory_max = 0; // the cell's cgroup memory cap; 0: none
     std::vector<RequiredDir> required_dirs;
     bool system_dirs_ok = false;             // --unsafe-allow-system-dir
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set

@@ -34,7 +34,11 @@ constexpr SettingDoc kSettings[] = {
      "kernel's, half of RAM)"},
     {"max-procs", "N",
      "cap on processes and threads of the cell's user (RLIMIT_NPROC; default 4096; 0: none; "
-     "the kernel does not apply it to root)"},
+     "the kernel does not apply it to root: there the cell's cgroup caps them, where one can be "
+     "made)"},
+    {"memory-max", "SIZE",
+     "cap on the memory of everything in the cell, e.g. 8G, in a cgroup of its own (made where "
+     "the host lets us: root, or a delegated cgroup; `cell doctor` says); default 0: none"},
     {"nix", "auto|on|off",
      "host nix daemon: auto = when its socket exists (default), on = required, off = never"},
     {"nix-daemon-socket", "DIR",

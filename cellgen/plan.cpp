@@ -179,6 +179,7 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     plan.runtime_files = jail.runtime_files;
     plan.private_devices = jail.private_devices;
     plan.max_procs = jail.max_procs;
+    plan.memory_max = jail.memory_max;
     plan.required_dirs = jail.required_dirs;
     for (auto& d : plan.required_dirs) {
         d.system_ok = jail.system_dirs_ok;

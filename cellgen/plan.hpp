@@ -78,7 +78,8 @@ struct Plan {
     std::vector<std::string> runtime_dirs;   // relative to the runtime dir
     std::vector<RuntimeFile> runtime_files;
     std::vector<std::string> private_devices; // copied to $CELL_RT/dev/ when root
-    long max_procs = 0;                       // RLIMIT_NPROC on bwrap; 0: none
+    long max_procs = 0;                       // RLIMIT_NPROC on bwrap, pids.max; 0: none
+    unsigned long long memory_max = 0;        // the cell's cgroup, where one can be made
     std::optional<Arg> log_dir;               // none: no log files (JSON: the runtime dir's log)
     std::vector<Daemon> daemons;
     // Lines the launcher says on stderr as the cell starts (the policy in force).
@@ -116,7 +117,7 @@ public:
 
 // The format's version (`cell_launch_plan`): a wrapper and its cell-launch
 // come from one build, and a reader refuses any other version.
-inline constexpr int kPlanVersion = 3;
+inline constexpr int kPlanVersion = 4;
 
 // Parses what plan_to_json wrote; throws PlanError naming the field. The
 // fields the JSON leaves out (launch, env) come back empty, and log_dir

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <boost/json.hpp>
+#include <cstdint>
 #include <fmt/format.h>
 #include <initializer_list>
 
@@ -78,6 +79,7 @@ std::string plan_to_json(const Plan& plan) {
         {"runtime_files", std::move(files)},
         {"private_devices", strings_value(plan.private_devices)},
         {"max_procs", plan.max_procs},
+        {"memory_max", static_cast<std::int64_t>(plan.memory_max)},
         {"log_dir", arg_value(plan.log_dir_or_runtime())},
         {"daemons", std::move(daemons)},
         {"notices", strings_value(plan.notices)},
@@ -134,11 +136,12 @@ public:
         return std::string(v_.get_string());
     }
 
-    int integer(int low, int high) const {
-        if (!v_.is_int64() || v_.get_int64() < low || v_.get_int64() > high) {
+    std::int64_t integer(std::int64_t low, std::int64_t high) const {
+        auto n = v_.if_int64();
+        if (!n || *n < low || *n > high) {
             fail(fmt::format("a whole number from {} to {}", low, high));
         }
-        return static_cast<int>(v_.get_int64());
+        return *n;
     }
 
     bool boolean() const {
@@ -217,7 +220,7 @@ std::optional<JailListen> jail_listen(const Reader& r) {
         return std::nullopt;
     }
     r.only({"address", "port"});
-    JailListen l{r.field("address").string(), r.field("port").integer(1, 65535)};
+    JailListen l{r.field("address").string(), static_cast<int>(r.field("port").integer(1, 65535))};
     in_addr ignored;
     if (::inet_pton(AF_INET, l.address.c_str(), &ignored) != 1) {
         throw PlanError(
@@ -241,7 +244,7 @@ Plan plan_from_json(std::string_view text) {
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
-               "log_dir", "daemons", "notices"});
+               "memory_max", "log_dir", "daemons", "notices"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -273,6 +276,7 @@ Plan plan_from_json(std::string_view text) {
     });
     lp.private_devices = root.field("private_devices").strings();
     lp.max_procs = root.field("max_procs").integer(0, 4194304);
+    lp.memory_max = root.field("memory_max").integer(0, std::int64_t{1} << 50);
     lp.log_dir = root.field("log_dir").arg();
     lp.notices = root.field("notices").strings();
     root.field("daemons").each([&](const Reader& r) {
@@ -281,7 +285,7 @@ Plan plan_from_json(std::string_view text) {
                  r.field("argv").args(),
                  r.field("mode").string(),
                  r.field("needs").optional_string(),
-                       jail_listen(r.field("jail_listen")),
+                 jail_listen(r.field("jail_listen")),
                  r.field("access_log").optional_string(),
                  r.field("refusal_log").optional_string()};
         for (const auto* log : {&d.access_log, &d.refusal_log}) {

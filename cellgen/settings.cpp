@@ -125,6 +125,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                           const std::string& w) { s.tmpfs_size = parse_size(v, w); }},
         {"max-procs", [](Settings& s, const std::string& v,
                          const std::string& w) { s.max_procs = parse_count(v, w); }},
+        {"memory-max", [](Settings& s, const std::string& v,
+                          const std::string& w) { s.memory_max = parse_size(v, w); }},
         {"nix",
          [](Settings& s, const std::string& v, const std::string& w) {
              s.nix_mode = one_of(v, w, {"auto", "on", "off"});

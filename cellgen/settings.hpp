@@ -29,7 +29,8 @@ struct Settings {
     int uid = 1000;
     int gid = 1000;
     unsigned long long tmpfs_size = kDefaultTmpfsSize; // each tmpfs in the jail; 0: no cap
-    long max_procs = kDefaultMaxProcs;                 // RLIMIT_NPROC on bwrap; 0: no cap
+    long max_procs = kDefaultMaxProcs;                 // RLIMIT_NPROC on bwrap, pids.max; 0: no cap
+    unsigned long long memory_max = 0;                 // the cell's cgroup; 0: none
     std::string nix_mode = "auto";                     // auto | on | off
     std::string nix_socket_dir = "/nix/var/nix/daemon-socket";
     ProxySettings proxy;

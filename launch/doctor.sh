@@ -142,16 +142,39 @@ doctor_helpers() {
 }
 
 # Which per-cell caps are in force for this caller (docs/security.md).
+# Whether a cell can have a cgroup of its own for CONTROLLER (pids,
+# memory): a child of the cgroup we run in, made with mkdir (launch/cgroup.hpp).
+doctor_can_cgroup() {
+    local controller=$1 parent probe
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then # v2 only
+        parent=/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+        grep -qw "$controller" "${parent%/}/cgroup.controllers" 2>/dev/null || return 1
+        [[ -w ${parent%/}/cgroup.subtree_control ]] || return 1
+    else
+        parent=/sys/fs/cgroup/$controller$(awk -F: -v c="$controller" \
+            '{n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3}' /proc/self/cgroup)
+    fi
+    probe=${parent%/}/unsafe-cell-doctor-$$
+    mkdir "$probe" 2>/dev/null || return 1
+    rmdir "$probe"
+}
+
 doctor_limits() {
     doctor_ok "tmpfs caps: each tmpfs in a cell is capped (--tmpfs-size, default 2G)"
-    if ((EUID == 0)); then
-        doctor_warn "process cap: not in force for root (the kernel does not apply RLIMIT_NPROC to root); run cells as an ordinary user, or wrap cell in systemd-run --scope -p TasksMax=N"
+    if doctor_can_cgroup pids; then
+        doctor_ok "process cap: the cell's own cgroup (pids.max = --max-procs, default 4096)"
+    elif ((EUID == 0)); then
+        doctor_warn "process cap: not in force for root here (no cgroup can be made, and the kernel does not apply RLIMIT_NPROC to root); run cells as an ordinary user, or wrap cell in systemd-run --scope -p TasksMax=N"
     else
         local procs
         procs=$(pgrep -c -u "$EUID" 2>/dev/null || echo '?')
         doctor_ok "process cap: RLIMIT_NPROC (--max-procs, default 4096; it also counts your $procs processes on this host)"
     fi
-    doctor_warn "memory and CPU: not capped by cell (no delegated cgroup); wrap cell in systemd-run --user --scope -p MemoryMax=... if you need it"
+    if doctor_can_cgroup memory; then
+        doctor_ok "memory cap: available (--memory-max SIZE, in the cell's own cgroup; default none)"
+    else
+        doctor_warn "memory cap: --memory-max cannot be had here (no cgroup can be made: it needs root or a delegated cgroup); wrap cell in systemd-run --user --scope -p MemoryMax=... if you need it"
+    fi
 }
 
 doctor() {

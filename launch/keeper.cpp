@@ -132,6 +132,12 @@ private:
 
     void start_bwrap() {
         limit_processes();
+        if (spec_.cgroup->active() && !spec_.cgroup->join()) {
+            say(fmt::format("cannot join the cell's cgroup ({}): {}", spec_.cgroup->description(),
+                            std::strerror(errno)));
+            report(kCannotRun);
+            return;
+        }
         try {
             bwrap_ = spawn(spec_.bwrap);
         } catch (const SetupError& e) {
@@ -175,6 +181,10 @@ private:
 
     [[noreturn]] void launcher_gone() {
         kill_all_children(); // bwrap, and then what it leaves
+        if (spec_.cgroup->active()) {
+            spec_.cgroup->leave();
+            spec_.cgroup->remove();
+        }
         // The daemons, ending on the same EOF, may still write their logs
         // there for a moment.
         auto deadline = Clock::now() + std::chrono::seconds(2);

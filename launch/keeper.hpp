@@ -21,6 +21,7 @@
 //    the daemons' group).
 #pragma once
 
+#include "launch/cgroup.hpp"
 #include "launch/fd.hpp"
 #include "launch/spawn.hpp"
 
@@ -36,6 +37,9 @@ struct KeeperSpec {
     int devnull;          // the keeper's stdio once bwrap has its own
     int runtime_dir_lock; // held until the dir is gone (stale_dirs.hpp)
     long max_procs;       // RLIMIT_NPROC for bwrap and the jail; 0: none
+    // Joined before bwrap starts, left and removed when the launcher is
+    // gone; may be inactive.
+    const CellCgroup* cgroup;
     std::string runtime_dir;
 };
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace launch {
 
@@ -44,6 +45,16 @@ const char* signal_name(int sig) {
     default:
         return "?";
     }
+}
+
+// As --memory-max takes it: 64M, not 67108864.
+std::string size_text(unsigned long long bytes) {
+    for (auto [unit, shift] : {std::pair{'G', 30}, std::pair{'M', 20}, std::pair{'K', 10}}) {
+        if (bytes % (1ULL << shift) == 0) {
+            return fmt::format("{}{}", bytes >> shift, unit);
+        }
+    }
+    return std::to_string(bytes);
 }
 
 } // namespace
@@ -142,6 +153,7 @@ void Launcher::start_cell() {
     }
     argv.emplace_back("--");
     argv.insert(argv.end(), opts_.command.begin(), opts_.command.end());
+    make_cgroup();
     // bwrap joins our process group: a terminal's signals and job control
     // reach it as they reach us.
     keeper_.emplace(KeeperSpec{{std::move(argv), std::move(fds), ::getpgrp()},
@@ -149,6 +161,7 @@ void Launcher::start_cell() {
                                devnull.get(),
                                runtime_dir_lock_.get(),
                                opts_.max_procs,
+                               &cgroup_,
                                opts_.runtime_dir});
     pgid_ = keeper_->pid();
     // One deadline for bwrap's report and every daemon's ready.
@@ -455,6 +468,26 @@ void Launcher::kill_orphans() {
     }
 }
 
+// The cell's cgroup (cgroup.hpp), named after the runtime dir. A memory cap
+// that was asked for and cannot be had stops the cell before it starts; the
+// process cap has RLIMIT_NPROC behind it (except for root: said in the log).
+void Launcher::make_cgroup() {
+    auto name = "unsafe-" + opts_.runtime_dir.substr(opts_.runtime_dir.rfind('/') + 1);
+    cgroup_ = CellCgroup(name, {opts_.max_procs, opts_.memory_max});
+    if (opts_.memory_max > 0 && !cgroup_.caps_memory()) {
+        throw SetupError(fmt::format(
+            "--memory-max {}: cannot make a cgroup for the cell here (root, or a user with a "
+            "delegated cgroup, can; `cell doctor` says); nothing was started",
+            size_text(opts_.memory_max)));
+    }
+    if (cgroup_.active()) {
+        log_.note("cgroup " + cgroup_.description());
+    } else if (opts_.max_procs > 0 && ::geteuid() == 0) {
+        log_.note("no cgroup for the cell here: its processes are not capped (the kernel does "
+                  "not apply RLIMIT_NPROC to root)");
+    }
+}
+
 bool Launcher::stop_group() {
     if (pgid_ == 0) {
         return true;
@@ -492,6 +525,13 @@ bool Launcher::cleanup() {
     kill_orphans();
     gate_write_.reset();
     ok = stop_group() && ok;
+    if (cgroup_.active() && !cgroup_.remove()) {
+        log_.say(fmt::format("cannot remove the cell's cgroup ({})", cgroup_.description()));
+        ok = false;
+    }
+    for (const auto& path : CellCgroup::sweep_stale(std::chrono::seconds(30))) {
+        log_.note("removed " + path + ", a cgroup left by a killed launcher");
+    }
     jail_listeners_.clear();
     // The daemons are gone, so the proxy's log is complete.
     for (const auto& line : refusal_summary(opts_.access_log.get(), opts_.access_log_start)) {

@@ -20,6 +20,7 @@
 //     (stale_dirs.hpp). The exit status is the command's (128+N for signal N).
 #pragma once
 
+#include "launch/cgroup.hpp"
 #include "launch/fd.hpp"
 #include "launch/keeper.hpp"
 #include "launch/launch_log.hpp"
@@ -77,6 +78,7 @@ private:
     // noted, or, while the command runs, said with the tail of its stderr.
     void report_exit(pid_t pid, int status);
     void kill_orphans();
+    void make_cgroup();
     bool stop_group();
     // Every exit path ends here; false when something could not be cleaned.
     bool cleanup();
@@ -95,6 +97,7 @@ private:
     std::chrono::steady_clock::time_point
         ready_deadline_{}; // the daemons' jail listeners, kept bound
     Fd devnull_;
+    CellCgroup cgroup_; // bwrap and the jail, where the host lets us make one
     std::optional<Keeper> keeper_;
     bool bwrap_ended_ = false; // its status came from the keeper
     std::vector<Daemon> daemons_;

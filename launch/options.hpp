@@ -42,7 +42,8 @@ struct Options {
     Fd access_log;                       // the proxy's, for its --log fd:6 and the refusal summary
     off_t access_log_start = 0;          // its size before this cell: a kept log holds earlier ones
     std::vector<std::string> private_devices;
-    long max_procs = 0;                 // RLIMIT_NPROC on bwrap; 0: none
+    long max_procs = 0;                 // RLIMIT_NPROC on bwrap (and pids.max); 0: none
+    unsigned long long memory_max = 0;  // the cell's cgroup; 0: none
     std::vector<DaemonCommand> daemons; // in start order
     std::chrono::seconds ready_timeout{10};
     std::vector<std::string> command;

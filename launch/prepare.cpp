@@ -338,6 +338,7 @@ Options prepare(const Plan& plan, const std::vector<std::string>& args, const Ge
         bwrap_options(plan, bind_log_dir_by_fd(plan, o.log_dir_by_fd), o.runtime_dir, getenv);
     o.private_devices = plan.private_devices;
     o.max_procs = plan.max_procs;
+    o.memory_max = plan.memory_max;
     o.notices = plan.notices;
     o.command = plan.command;
     o.command.insert(o.command.end(), args.begin(), args.end());

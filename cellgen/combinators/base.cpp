@@ -33,6 +33,7 @@ void apply_base(Jail& jail, const Invocation&, const Context& ctx) {
     jail.clear_env = true;
     jail.readonly_root = true;
     jail.max_procs = ctx.settings.max_procs; // a fork loop ends in EAGAIN in the cell
+    jail.memory_max = ctx.settings.memory_max;
     jail.hostname = "cell";
     jail.mount("--proc", {"/proc"});
     // A cell started by root maps its user to host uid 0, and /proc/sys

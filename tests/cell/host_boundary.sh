@@ -269,10 +269,82 @@ policy_default() {
     check "... naming --allow ($out)" grep -q -- '^cell: --allow: this cell has no proxy' <<<"$out"
 }
 
+# The cell's own cgroup (issue 23), where the host lets us make one (root
+# here): pids.max stops root's fork loop, which RLIMIT_NPROC does not;
+# --memory-max caps what the cell can take; no cgroup is left after the
+# cell, even one whose launcher was SIGKILLed. An ordinary user without a
+# delegated cgroup gets a refusal that says so for --memory-max.
+cgroup_caps() {
+    local wt=$SCRATCH/wt-root out rc parent probe left
+    parent=/sys/fs/cgroup/pids$(awk -F: '$2 ~ /(^|,)pids(,|$)/ {print $3}' /proc/self/cgroup)
+    parent=${parent%/}
+    probe=$parent/unsafe-cell-probe-$$
+    if ! mkdir "$probe" 2>/dev/null; then
+        echo "# no pids cgroup can be made under $parent: the cgroup checks do not apply here"
+        return
+    fi
+    rmdir "$probe"
+    left() { find /sys/fs/cgroup -maxdepth 6 -name 'unsafe-cell-*' 2>/dev/null | tr '\n' ' '; }
+    out=$("$CELL" --worktree "$wt" --nix off --max-procs 40 -- python3 -c '
+import os, signal, time
+pids = []
+try:
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(5)
+            os._exit(0)
+        pids.append(pid)
+except OSError as e:
+    print("fork failed:", e.strerror)
+print("started=%d" % len(pids))
+for pid in pids:
+    os.kill(pid, signal.SIGKILL)' 2>&1)
+    check "root: --max-procs 40: the cell's cgroup stops a fork loop ($(tr '\n' ' ' <<<"$out"))" \
+        bash -c '[[ $1 =~ started=([0-9]+) ]] && ((BASH_REMATCH[1] < 40))' _ "$out"
+    check "... with EAGAIN in the cell" grep -q 'fork failed: Resource temporarily unavailable' <<<"$out"
+    out=$("$CELL" --worktree "$wt" --nix off --memory-max 64M -- python3 -c '
+x = b"x" * (32 << 20)
+print("32M ok", flush=True)
+y = b"y" * (256 << 20)
+print("256M ok", flush=True)' 2>&1)
+    rc=$?
+    check "root: --memory-max 64M: 32 MiB fits ($(tr '\n' ' ' <<<"$out"))" grep -q '^32M ok' <<<"$out"
+    check "... 256 MiB does not (killed: exit $rc)" \
+        bash -c '(($1 == 137)) && ! grep -q "256M ok" <<<"$2"' _ "$rc" "$out"
+    expect_eq "... and no cgroup of a cell is left" "" "$(left)"
+    "$CELL" --worktree "$wt" --nix off -- sleep 30 &
+    local pid=$! i
+    for ((i = 0; i < 100; i++)); do
+        [[ -n $(left) ]] && break
+        sleep 0.1
+    done
+    check "a running cell has its cgroup ($(left))" test -n "$(left)"
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        [[ -z $(left) ]] && break
+        sleep 0.1
+    done
+    expect_eq "... which its keeper removes when the launcher is SIGKILLed" "" "$(left)"
+    if ! runuser -u "$(unpriv_user)" -- mkdir "$parent/unsafe-cell-probe-$$" 2>/dev/null; then
+        out=$(runuser -u "$(unpriv_user)" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
+            XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$CELL" --worktree "$SCRATCH/wt-unpriv" --nix off \
+            --memory-max 64M -- true 2>&1)
+        rc=$?
+        expect_eq "unpriv: --memory-max without a delegated cgroup is refused (exit 70)" 70 "$rc"
+        check "... saying why and that nothing was started ($out)" \
+            grep -q -- '--memory-max 64M: cannot make a cgroup for the cell here.*nothing was started' <<<"$out"
+    else
+        rmdir "$parent/unsafe-cell-probe-$$"
+    fi
+}
+
 run_checks root
 policy_default
 limits root
 proxy_dies
 run_checks unpriv
 limits unpriv
+cgroup_caps
 tap_done

@@ -165,6 +165,7 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--tmpfs-size", "2T"}, "--tmpfs-size '2T': not a size"},
         {{"--tmpfs-size", "-1"}, "--tmpfs-size '-1': not a size"},
         {{"--max-procs", "lots"}, "--max-procs 'lots': not a count"},
+        {{"--memory-max", "8X"}, "--memory-max '8X': not a size"},
         {{"--worktree", "/"}, "--worktree: '/' is the root of the host's file system"},
         {{"--worktree", "/usr/../"}, "--worktree: '/' is the root"},
         {{"--worktree", "/etc"}, "--worktree: '/etc' is a whole-system directory"},

@@ -53,6 +53,7 @@ TEST_CASE("launch plan: JSON round trip, one line") {
     auto lp = full_plan(f);
     REQUIRE(lp.daemons.size() == 2);
     REQUIRE(lp.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 3128});
+    lp.memory_max = 8ULL << 30; // above 2^32: the JSON keeps every bit
     auto text = cellgen::plan_to_json(lp);
     CHECK(text.find('\n') == std::string::npos);
     CHECK(cellgen::plan_from_json(text) == lp);
@@ -95,8 +96,10 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     missing.erase("bwrap");
     CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
     CHECK(error_of(with("cell_launch_plan", 1)) ==
-          "plan: cell_launch_plan: this cell-launch reads version 3 only (a wrapper and its "
+          "plan: cell_launch_plan: this cell-launch reads version 4 only (a wrapper and its "
           "cell-launch come from one build: render the wrapper again)");
+    CHECK(error_of(with("memory_max", -1)) ==
+          "plan.memory_max: expected a whole number from 0 to 1125899906842624");
     CHECK(error_of(with("command", boost::json::array{"a", 3})) ==
           "plan.command[1]: expected a string");
     CHECK(error_of(with("bwrap_args", boost::json::array{boost::json::object{{"rt", "../x"}}})) ==
