@@ -3,12 +3,12 @@
 // disk on any path (cellgen never creates files, the launcher does).
 #include "cellgen/cli.hpp"
 
-#include "cellgen/error.hpp"
 #include "cellgen/help_text.hpp"
 #include "cellgen/helper_bins.hpp"
 #include "cellgen/options.hpp"
 #include "cellgen/registry.hpp"
 #include "cellgen/render.hpp"
+#include "cellgen/usage_error.hpp"
 #include "cellgen/validate.hpp"
 
 #include <fmt/format.h>

@@ -4,8 +4,8 @@
 // the order they were given.
 #include "cellgen/options.hpp"
 
-#include "cellgen/error.hpp"
 #include "cellgen/profile.hpp"
+#include "cellgen/usage_error.hpp"
 
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/value_semantic.hpp>

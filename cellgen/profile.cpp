@@ -3,7 +3,7 @@
 // neither line numbers nor, in order, where an option came from.
 #include "cellgen/profile.hpp"
 
-#include "cellgen/error.hpp"
+#include "cellgen/usage_error.hpp"
 
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/parsers.hpp>

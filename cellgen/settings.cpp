@@ -2,12 +2,12 @@
 // (flags come after the profile). Lists: appended in order.
 #include "cellgen/settings.hpp"
 
-#include "cellgen/error.hpp"
+#include "cellgen/usage_error.hpp"
 #include "cellgen/validate.hpp"
 #include "common/syntax.hpp"
-#include "proxy/domain_pattern.hpp"
-#include "proxy/filter.hpp"
-#include "proxy/public_suffix.hpp"
+#include "policy/domain_pattern.hpp"
+#include "policy/filter.hpp"
+#include "policy/public_suffix.hpp"
 
 #include <fmt/format.h>
 
@@ -76,14 +76,14 @@ std::string domain_pattern(const std::string& value, const std::string& where) {
         bad(where, value, "empty pattern");
     }
     // As the proxy does: the suffix list is read only for a wildcard.
-    static const proxy::PublicSuffixes none;
-    const proxy::PublicSuffixes* suffixes = &none;
+    static const policy::PublicSuffixes none;
+    const policy::PublicSuffixes* suffixes = &none;
     if (value.starts_with('*')) {
         static const auto list =
-            proxy::PublicSuffixes::load(std::string(proxy::default_public_suffix_list));
+            policy::PublicSuffixes::load(std::string(policy::default_public_suffix_list));
         suffixes = &list;
     }
-    if (auto p = proxy::parse_domain_pattern(value, *suffixes); !p) {
+    if (auto p = policy::parse_domain_pattern(value, *suffixes); !p) {
         bad(where, value, p.error());
     }
     return value;
@@ -174,12 +174,12 @@ void check_filter_file(const ProxySettings& settings, const std::string& where) 
     if (!settings.filter) {
         return;
     }
-    proxy::FilterOptions options;
+    policy::FilterOptions options;
     // --filter-type was checked when it was set (bre, ere or fnmatch).
-    if (auto type = proxy::parse_filter_type(settings.filter_type.value_or("bre")); type) {
+    if (auto type = policy::parse_filter_type(settings.filter_type.value_or("bre")); type) {
         options.type = *type;
     }
-    if (auto f = proxy::Filter::load(*settings.filter, options); !f) {
+    if (auto f = policy::Filter::load(*settings.filter, options); !f) {
         throw UsageError(fmt::format("{}: {}", where, f.error()));
     }
 }

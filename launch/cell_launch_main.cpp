@@ -2,7 +2,7 @@
 // from an fd; a wrapper that `cellgen --print script` writes execs it with
 // the plan on fd 3. See launcher.hpp, prepare.hpp and docs/cell.md.
 #include "cellgen/plan.hpp"
-#include "launch/options.hpp"
+#include "launch/launch_options.hpp"
 #include "launch/prepare.hpp"
 #include "launch/run_plan.hpp"
 

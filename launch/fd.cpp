@@ -1,5 +1,5 @@
 #include "launch/fd.hpp"
-#include "launch/error.hpp"
+#include "launch/setup_error.hpp"
 
 #include <algorithm>
 #include <cerrno>

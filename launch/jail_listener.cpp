@@ -1,6 +1,6 @@
 #include "launch/jail_listener.hpp"
 #include "launch/children.hpp"
-#include "launch/error.hpp"
+#include "launch/setup_error.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -1,7 +1,7 @@
 #include "launch/keeper.hpp"
 #include "launch/children.hpp"
-#include "launch/error.hpp"
 #include "launch/runtime_dir.hpp"
+#include "launch/setup_error.hpp"
 #include "launch/signals.hpp"
 
 #include <algorithm>

@@ -1,9 +1,9 @@
 #include "launch/launcher.hpp"
 #include "launch/children.hpp"
-#include "launch/error.hpp"
 #include "launch/jail_listener.hpp"
 #include "launch/refusals.hpp"
 #include "launch/runtime_dir.hpp"
+#include "launch/setup_error.hpp"
 #include "launch/spawn.hpp"
 #include "launch/stale_dirs.hpp"
 

@@ -24,7 +24,7 @@
 #include "launch/fd.hpp"
 #include "launch/keeper.hpp"
 #include "launch/launch_log.hpp"
-#include "launch/options.hpp"
+#include "launch/launch_options.hpp"
 #include "launch/waiter.hpp"
 
 #include <chrono>

@@ -1,6 +1,6 @@
 // See log_dir.hpp.
 #include "launch/log_dir.hpp"
-#include "launch/error.hpp"
+#include "launch/setup_error.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -2,9 +2,9 @@
 
 #include "cellgen/jail.hpp"
 #include "cellgen/validate.hpp"
-#include "launch/error.hpp"
 #include "launch/launch_log.hpp"
 #include "launch/runtime_dir.hpp"
+#include "launch/setup_error.hpp"
 
 #include <cerrno>
 #include <cstdlib>

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "cellgen/plan.hpp"
-#include "launch/options.hpp"
+#include "launch/launch_options.hpp"
 
 #include <functional>
 #include <optional>

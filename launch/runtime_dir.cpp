@@ -1,7 +1,7 @@
 #include "launch/runtime_dir.hpp"
-#include "launch/error.hpp"
 #include "launch/fd.hpp"
 #include "launch/launch_log.hpp"
+#include "launch/setup_error.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,5 +1,5 @@
 #include "launch/signals.hpp"
-#include "launch/error.hpp"
+#include "launch/setup_error.hpp"
 
 #include <cerrno>
 #include <csignal>

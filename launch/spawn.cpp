@@ -1,6 +1,6 @@
 #include "launch/spawn.hpp"
-#include "launch/error.hpp"
 #include "launch/fd.hpp"
+#include "launch/setup_error.hpp"
 #include "launch/signals.hpp"
 
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include "launch/stale_dirs.hpp"
-#include "launch/error.hpp"
 #include "launch/runtime_dir.hpp"
+#include "launch/setup_error.hpp"
 
 #include <cerrno>
 #include <ctime>

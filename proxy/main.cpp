@@ -2,8 +2,8 @@
 // it with --check), bind every listener, then serve until a signal or the
 // lifeline stops us. The order matters: policy errors and bind errors reach
 // the caller before readiness is signalled.
-#include "proxy/cli.hpp"
 #include "proxy/policy_load.hpp"
+#include "proxy/proxy_cli.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/server.hpp"
 

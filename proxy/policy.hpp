@@ -6,9 +6,7 @@
 // still applies after resolving).
 #pragma once
 
-#include "proxy/domain_pattern.hpp"
-#include "proxy/filter.hpp"
-#include "proxy/host_normalize.hpp"
+#include "proxy/policy_names.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "proxy/address_policy.hpp"
-#include "proxy/cli.hpp"
 #include "proxy/parsed.hpp"
 #include "proxy/policy.hpp"
+#include "proxy/proxy_cli.hpp"
 
 #include <string>
 #include <vector>

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "proxy/access_log.hpp"
-#include "proxy/cli.hpp"
 #include "proxy/policy_load.hpp"
+#include "proxy/proxy_cli.hpp"
 #include "proxy/refusal_log.hpp"
 
 #include <cstddef>

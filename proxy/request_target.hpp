@@ -6,8 +6,8 @@
 #pragma once
 
 #include "common/syntax.hpp"
-#include "proxy/host_normalize.hpp"
 #include "proxy/parsed.hpp"
+#include "proxy/policy_names.hpp"
 
 #include <cstdint>
 #include <string>

@@ -6,10 +6,10 @@
 #include "net/lifetime.hpp"
 #include "net/listener.hpp"
 #include "relay/background.hpp"
-#include "relay/cli.hpp"
 #include "relay/conn_log.hpp"
 #include "relay/privileges.hpp"
-#include "relay/server.hpp"
+#include "relay/relay_cli.hpp"
+#include "relay/relay_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 

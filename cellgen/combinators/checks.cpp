@@ -1,7 +1,7 @@
 // Argument checks shared by combinators; each failure names the invocation.
 #include "cellgen/combinators/combinators.hpp"
 
-#include "cellgen/error.hpp"
+#include "cellgen/usage_error.hpp"
 #include "cellgen/validate.hpp"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // Exact bwrap arguments of every combinator, alone or on top of base.
 #include "tests/cellgen/plan_fixture.hpp"
 
-#include "cellgen/error.hpp"
+#include "cellgen/usage_error.hpp"
 
 #include <catch2/catch.hpp>
 

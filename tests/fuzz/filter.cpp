@@ -12,7 +12,7 @@
 // (short lines, few and no adjacent repetition operators, one interval).
 #include "tests/fuzz/check.hpp"
 
-#include "proxy/filter.hpp"
+#include "proxy/policy_names.hpp"
 
 #include <algorithm>
 #include <cctype>

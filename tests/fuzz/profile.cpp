@@ -9,10 +9,10 @@
 #include "tests/fuzz/check.hpp"
 
 #include "cellgen/cli.hpp"
-#include "cellgen/error.hpp"
 #include "cellgen/options.hpp"
 #include "cellgen/profile.hpp"
 #include "cellgen/registry.hpp"
+#include "cellgen/usage_error.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // tinyproxy-compatible filter files: reading, matching, FILE:LINE errors and
 // the unanchored-pattern warnings.
-#include "proxy/filter.hpp"
+#include "proxy/policy_names.hpp"
 
 #include <catch2/catch.hpp>
 

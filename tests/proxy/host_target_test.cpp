@@ -1,6 +1,6 @@
 // Host normalisation and request-target parsing: the bypass spellings a
 // filter must never see differently from the resolver.
-#include "proxy/host_normalize.hpp"
+#include "proxy/policy_names.hpp"
 #include "proxy/request_target.hpp"
 
 #include <catch2/catch.hpp>

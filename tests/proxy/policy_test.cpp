@@ -1,6 +1,6 @@
 // --allow/--deny patterns, public-suffix refusal and the combined decision.
-#include "proxy/domain_pattern.hpp"
 #include "proxy/policy.hpp"
+#include "proxy/policy_names.hpp"
 
 #include <catch2/catch.hpp>
 

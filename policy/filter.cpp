@@ -1,5 +1,5 @@
 // See filter.hpp.
-#include "proxy/filter.hpp"
+#include "policy/filter.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace proxy {
+namespace policy {
 namespace {
 
 bool space(char c) {
@@ -149,4 +149,4 @@ const FilterRule* Filter::match(std::string_view host) const {
     return nullptr;
 }
 
-} // namespace proxy
+} // namespace policy

@@ -1,8 +1,8 @@
 // See cli.hpp. The option table is data; checks that need more than a type
 // conversion follow it, each naming its flag.
-#include "proxy/cli.hpp"
+#include "proxy/proxy_cli.hpp"
 
-#include "proxy/public_suffix.hpp"
+#include "proxy/policy_names.hpp"
 #include "proxy/request_target.hpp"
 
 #include <boost/program_options.hpp>

@@ -1,11 +1,11 @@
 // See public_suffix.hpp. The list's format: one rule per line, `//`
 // comments, `*.` wildcard rules and `!` exceptions.
-#include "proxy/public_suffix.hpp"
+#include "policy/public_suffix.hpp"
 
 #include <fstream>
 #include <sstream>
 
-namespace proxy {
+namespace policy {
 
 PublicSuffixes PublicSuffixes::parse(std::string_view text) {
     PublicSuffixes out;
@@ -41,4 +41,4 @@ bool PublicSuffixes::is_public_suffix(std::string_view domain) const {
     return rules_.contains("*." + parent);
 }
 
-} // namespace proxy
+} // namespace policy

@@ -4,7 +4,7 @@
 // so SIGHUP can recompile them with the filter file.
 #pragma once
 
-#include "proxy/filter.hpp"
+#include "proxy/policy_names.hpp"
 
 #include "net/endpoint.hpp"
 #include "net/lifetime.hpp"

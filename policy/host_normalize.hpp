@@ -5,12 +5,12 @@
 // because a resolver would read those differently from the filter.
 #pragma once
 
-#include "proxy/parsed.hpp"
+#include "policy/parse_result.hpp"
 
 #include <string>
 #include <string_view>
 
-namespace proxy {
+namespace policy {
 
 enum class HostKind { name, ipv4, ipv6 };
 
@@ -26,4 +26,4 @@ struct Host {
 // `raw` is the host as written, IPv6 literals without their brackets.
 Parsed<Host> normalize_host(std::string_view raw);
 
-} // namespace proxy
+} // namespace policy

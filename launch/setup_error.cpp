@@ -1,4 +1,4 @@
-#include "launch/error.hpp"
+#include "launch/setup_error.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,11 +1,11 @@
 // See domain_pattern.hpp.
-#include "proxy/domain_pattern.hpp"
+#include "policy/domain_pattern.hpp"
 
-#include "proxy/request_target.hpp"
+#include "common/syntax.hpp"
 
 #include <fmt/format.h>
 
-namespace proxy {
+namespace policy {
 
 bool DomainPattern::matches(const Host& host, std::uint16_t p) const {
     if (port && *port != p)
@@ -51,7 +51,7 @@ Parsed<DomainPattern> parse_domain_pattern(std::string_view text, const PublicSu
         colon = c;
     }
     if (colon != std::string_view::npos) {
-        auto port = parse_port(rest.substr(colon + 1));
+        auto port = common::parse_port(rest.substr(colon + 1));
         if (!port)
             return fail(fmt::format("pattern '{}': {}", text, port.error()));
         p.port = *port;
@@ -77,4 +77,4 @@ Parsed<DomainPattern> parse_domain_pattern(std::string_view text, const PublicSu
     return p;
 }
 
-} // namespace proxy
+} // namespace policy

@@ -5,16 +5,16 @@
 // apply. Wildcards over a public suffix (`*.com`, `**.co.uk`) are refused.
 #pragma once
 
-#include "proxy/host_normalize.hpp"
-#include "proxy/parsed.hpp"
-#include "proxy/public_suffix.hpp"
+#include "policy/host_normalize.hpp"
+#include "policy/parse_result.hpp"
+#include "policy/public_suffix.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace proxy {
+namespace policy {
 
 struct DomainPattern {
     enum class Scope { exact, subdomains, domain_and_subdomains };
@@ -28,4 +28,4 @@ struct DomainPattern {
 
 Parsed<DomainPattern> parse_domain_pattern(std::string_view text, const PublicSuffixes& suffixes);
 
-} // namespace proxy
+} // namespace policy

@@ -1,5 +1,5 @@
 // See host_normalize.hpp for the rules and why each spelling is refused.
-#include "proxy/host_normalize.hpp"
+#include "policy/host_normalize.hpp"
 
 #include <arpa/inet.h>
 #include <boost/url/grammar/parse.hpp>
@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-namespace proxy {
+namespace policy {
 namespace {
 
 constexpr std::size_t max_name = 253;
@@ -79,4 +79,4 @@ Parsed<Host> normalize_host(std::string_view raw) {
     return check_name(std::move(s));
 }
 
-} // namespace proxy
+} // namespace policy

@@ -1,4 +1,4 @@
-#include "launch/options.hpp"
+#include "launch/launch_options.hpp"
 
 #include <boost/program_options.hpp>
 

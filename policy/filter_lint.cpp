@@ -3,13 +3,13 @@
 // admits `github.com.evil.net` and `notgithub.com`; an unescaped `.` admits
 // any character. fnmatch patterns are anchored, but a leading `*` without a
 // dot after it still admits `evilexample.com`.
-#include "proxy/filter.hpp"
+#include "policy/filter.hpp"
 
 #include <fmt/format.h>
 
 #include <cctype>
 
-namespace proxy {
+namespace policy {
 namespace {
 
 // A '.' that is a regex wildcard: not escaped and not inside a bracket.
@@ -94,4 +94,4 @@ std::vector<std::string> pattern_warnings(std::string_view pattern, FilterType t
     return type == FilterType::fnmatch ? fnmatch_warnings(pattern) : regex_warnings(pattern);
 }
 
-} // namespace proxy
+} // namespace policy

@@ -4,13 +4,13 @@
 // the list is missing, every single-label suffix still counts as public.
 #pragma once
 
-#include "proxy/parsed.hpp"
+#include "policy/parse_result.hpp"
 
 #include <string>
 #include <string_view>
 #include <unordered_set>
 
-namespace proxy {
+namespace policy {
 
 constexpr std::string_view default_public_suffix_list =
     "/usr/share/publicsuffix/public_suffix_list.dat";
@@ -27,4 +27,4 @@ private:
     std::unordered_set<std::string> rules_; // "com", "*.ck", "!www.ck"
 };
 
-} // namespace proxy
+} // namespace policy

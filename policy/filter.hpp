@@ -8,7 +8,7 @@
 // for tinyproxy keep working) and warn about it in `proxy --check`.
 #pragma once
 
-#include "proxy/parsed.hpp"
+#include "policy/parse_result.hpp"
 
 #include <memory>
 #include <string>
@@ -17,7 +17,7 @@
 
 #include <regex.h>
 
-namespace proxy {
+namespace policy {
 
 enum class FilterType { bre, ere, fnmatch };
 
@@ -63,4 +63,4 @@ private:
 // The warnings for one pattern (without location), empty when it looks exact.
 std::vector<std::string> pattern_warnings(std::string_view pattern, FilterType type);
 
-} // namespace proxy
+} // namespace policy

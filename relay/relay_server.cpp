@@ -1,6 +1,6 @@
 // Server: accept loop with back-off and a connection cap; sessions that
 // connect to the target and pump. See server.hpp.
-#include "relay/server.hpp"
+#include "relay/relay_server.hpp"
 
 #include "net/connector.hpp"
 

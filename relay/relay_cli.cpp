@@ -1,7 +1,7 @@
 // Command line of `relay`. Boost.Program_options does the option syntax; this
 // file adds what it cannot know: endpoint parsing, the `-- COMMAND` tail, and
 // cross-option checks. Every error names the flag or argument at fault.
-#include "relay/cli.hpp"
+#include "relay/relay_cli.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
