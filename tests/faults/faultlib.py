@@ -17,6 +17,7 @@ import threading
 import time
 
 import harness
+from testkit import fd_count, figure  # noqa: F401 (re-exported; harness put tests/lib on the path)
 from harness import Proxy, Upstream, free_port, status_of, wait_for  # noqa: F401 (re-exported)
 
 FAILURES = harness.FAILURES
@@ -31,10 +32,6 @@ def finish():
     harness.finish()
 
 
-def figure(text):
-    print(f"# figure: {text}", flush=True)
-
-
 def skip(why):
     """Exit code 77: meson reports the test as skipped."""
     print(f"SKIP {why}", flush=True)
@@ -42,9 +39,6 @@ def skip(why):
 
 
 # --- process accounting -----------------------------------------------------
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def cpu_seconds(pid):

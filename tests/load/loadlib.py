@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from testkit import FAILURES, check, check_no_sanitizer_report, conclude, fd_count, figure, free_port  # noqa: E402,F401
+
 PROXY = os.environ.get("PROXY_BIN", "proxy")
 RELAY = os.environ.get("RELAY", "relay")
 SCALE = float(os.environ.get("LOAD_SCALE", "1.0"))
@@ -35,7 +38,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 _procs = []
 _watched = []  # (name, Popen, stderr file) checked for sanitizer reports
-FAILURES = []
 
 
 def scaled(n, minimum=1):
@@ -53,27 +55,11 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
-def check(cond, what):
-    """Records a failure and goes on, so one run reports every problem."""
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-    return cond
-
-
-def figure(text):
-    print(f"# figure: {text}", flush=True)
-
-
 def finish():
     for name, p, err in _watched:
         text = read_stderr(err)
-        check("Sanitizer" not in text and "runtime error:" not in text,
-              f"no sanitizer report from {name}")
-    if FAILURES:
-        print(f"{len(FAILURES)} failed: {FAILURES}", flush=True)
-        sys.exit(1)
-    print("all passed", flush=True)
+        check_no_sanitizer_report(text, name)
+    conclude()
     sys.exit(0)
 
 
@@ -131,10 +117,6 @@ def sanitized(pid):
     """True when the process runs with ASan (its memory figures mean little)."""
     with open(f"/proc/{pid}/maps") as f:
         return "libasan" in f.read()
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def fd_limit(pid):
@@ -198,12 +180,6 @@ class Proxy:
 def start_relay(*args):
     p, _ = _start_ready("relay", [RELAY, *args], ready_first=True)
     return p
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_peer(*args):

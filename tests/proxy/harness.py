@@ -14,10 +14,12 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from testkit import FAILURES, check, check_no_sanitizer_report, conclude, free_port  # noqa: E402,F401
+
 PROXY = os.environ.get("PROXY_BIN", "proxy")
 _procs = []
 _proxies = []
-FAILURES = []
 
 
 def _cleanup():
@@ -35,24 +37,13 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
-def check(cond, what):
-    """Records a failure instead of stopping, so one run reports them all."""
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-
-
 def finish():
     # A sanitizer build (meson -Db_sanitize=address,undefined) reports on the
     # proxy's stderr; make such a report fail the test.
     for p in _proxies:
         text = p.errors()
-        check("Sanitizer" not in text and "runtime error:" not in text,
-              f"no sanitizer report from proxy on port {p.port}")
-    if FAILURES:
-        print(f"{len(FAILURES)} failed: {FAILURES}")
-        sys.exit(1)
-    print("all passed")
+        check_no_sanitizer_report(text, f"proxy on port {p.port}")
+    conclude()
 
 
 def tmpdir():
@@ -104,12 +95,6 @@ class Proxy:
 
     def connect(self):
         return socket.create_connection(("127.0.0.1", self.port), timeout=10)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raw(proxy, data, read_until_close=True, timeout=10):

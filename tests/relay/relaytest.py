@@ -16,6 +16,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from testkit import free_port  # noqa: E402,F401
+
 RELAY = os.environ.get("RELAY", "relay")
 _procs = []
 
@@ -88,12 +91,6 @@ def stop(p, sig=signal.SIGTERM, timeout=5.0):
     if p.poll() is None:
         p.send_signal(sig)
     return p.wait(timeout=timeout)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def recv_all(s):
