@@ -48,7 +48,7 @@ constexpr SettingDoc kSettings[] = {
     {"allow", "PATTERN", "proxy: allow a domain pattern (repeatable)"},
     {"deny", "PATTERN", "proxy: deny a domain pattern (repeatable)"},
     {"allow-cidr", "CIDR", "proxy: allow connecting to addresses in CIDR (repeatable)"},
-    {"connect-port", "N", "proxy: allow CONNECT to port N (repeatable)"},
+    {"connect-port", "N", "proxy: allow CONNECT to port N too, beside 80 and 443 (repeatable)"},
     {"proxy-port", "N", "proxy port inside the jail (default 3128)"},
     {"relay-bin", "PATH", "relay binary (default: next to cellgen, build tree, PATH)"},
     {"proxy-bin", "PATH", "proxy binary (default: next to cellgen, build tree, PATH)"},

@@ -5,6 +5,7 @@
 
 #include "cellgen/jail.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace cellgen {
@@ -96,8 +97,18 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool a
     for (const auto& c : s.allow_cidr) {
         add("--allow-cidr", c);
     }
-    for (int port : s.connect_ports) {
-        add("--connect-port", std::to_string(port));
+    // In a cell --connect-port adds to the proxy's default CONNECT ports
+    // (80 and 443), which the proxy's own flag replaces: spelled out here.
+    if (!s.connect_ports.empty()) {
+        std::vector<int> ports{80, 443};
+        for (int port : s.connect_ports) {
+            if (std::find(ports.begin(), ports.end(), port) == ports.end()) {
+                ports.push_back(port);
+            }
+        }
+        for (int port : ports) {
+            add("--connect-port", std::to_string(port));
+        }
     }
     if (log) {
         add("--log", fmt::format("fd:{}", kAccessLogFd));
@@ -128,6 +139,9 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool al
     if (auto notice = policy_notice(s, allow_all); !notice.empty()) {
         plan.notices.push_back(std::move(notice));
     }
+    // Lint of the filter file (e.g. an unanchored pattern also admits
+    // github.com.evil.example): at start, where the user looks.
+    plan.notices.insert(plan.notices.end(), s.filter_warnings.begin(), s.filter_warnings.end());
     Daemon d{"proxy",
              proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all),
              "on",

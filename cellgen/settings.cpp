@@ -170,7 +170,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
 
 } // namespace
 
-void check_filter_file(const ProxySettings& settings, const std::string& where) {
+void check_filter_file(ProxySettings& settings, const std::string& where) {
     if (!settings.filter) {
         return;
     }
@@ -179,9 +179,11 @@ void check_filter_file(const ProxySettings& settings, const std::string& where) 
     if (auto type = policy::parse_filter_type(settings.filter_type.value_or("bre")); type) {
         options.type = *type;
     }
-    if (auto f = policy::Filter::load(*settings.filter, options); !f) {
+    auto f = policy::Filter::load(*settings.filter, options);
+    if (!f) {
         throw UsageError(fmt::format("{}: {}", where, f.error()));
     }
+    settings.filter_warnings = f->warnings();
 }
 
 EnvLookup process_env() {

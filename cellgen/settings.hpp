@@ -19,6 +19,9 @@ struct ProxySettings {
     std::vector<std::string> allow_cidr;
     std::vector<int> connect_ports;
     int port = 3128; // inside the jail
+    // The filter file's lint ("FILE:LINE: warning: ..."), found when it was
+    // checked; said on stderr as the cell starts.
+    std::vector<std::string> filter_warnings;
 };
 
 // What one cell may take of the host (docs/security.md, "Limits").
@@ -52,8 +55,8 @@ bool apply_setting(Settings& settings, const std::string& name, const std::strin
 // Compiles the --filter file (if any) with the proxy's own loader and
 // --filter-type, after every setting is applied (the type may come later).
 // `where` names the flag or FILE:LINE that set --filter; errors add the
-// filter file's FILE:LINE.
-void check_filter_file(const ProxySettings& settings, const std::string& where);
+// filter file's FILE:LINE. Its lint goes to settings.filter_warnings.
+void check_filter_file(ProxySettings& settings, const std::string& where);
 
 bool is_setting(const std::string& name);
 

@@ -325,6 +325,8 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
                                                                "--allow-cidr",
                                                                "10.0.0.0/8",
                                                                "--connect-port",
+                                                               "80",
+                                                               "--connect-port",
                                                                "443",
                                                                "--connect-port",
                                                                "8443",

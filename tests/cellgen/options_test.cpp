@@ -201,7 +201,17 @@ TEST_CASE("proxy flags mean to cellgen what they mean to the proxy") {
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK(r.out.find(R"("--allow-cidr","10.1.2.3","--allow-cidr","fd00::1")") != std::string::npos);
-    CHECK(r.out.find(R"("--connect-port","443")") != std::string::npos);
+    // --connect-port adds to the default 80 and 443 (the proxy's own flag
+    // replaces them, so the plan spells them out).
+    CHECK(r.out.find(R"("--connect-port","80","--connect-port","443")") != std::string::npos);
+    CHECK(r.out.find(R"("--connect-port","443","--connect-port","443")") == std::string::npos);
+    // A filter file's lint is said at start, not only in proxy.log.
+    auto lint = dir.path + "/lint";
+    std::ofstream(lint) << "github\\.com\n";
+    auto linted = f.cli(with({"--filter", lint, "--print", "plan", "--", "true"}, kBins));
+    REQUIRE(linted.status == 0);
+    CHECK(linted.out.find(R"("notices":[")") != std::string::npos);
+    CHECK(linted.out.find(":1: warning: ") != std::string::npos);
     // The filter file is compiled with --filter-type, wherever that flag comes.
     auto filter = dir.path + "/filter";
     std::ofstream(filter) << "[unclosed\n";
