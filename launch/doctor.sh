@@ -59,27 +59,103 @@ doctor_ok() { printf '  ok    %s\n' "$*"; }
 doctor_warn() { printf '  warn  %s\n' "$*"; warned=1; }
 doctor_fail() { printf '  FAIL  %s\n' "$*"; failed=1; }
 
+# A sysctl's value: /proc/sys/NAME, or CELL_DOCTOR_PROC_SYS/NAME. Only tests
+# set that (tests/cell/doctor.sh): a host whose AppArmor restricts user
+# namespaces cannot be made by mounting a value over /proc/sys, since
+# anything mounted over /proc keeps bwrap from mounting a new /proc.
+doctor_sysctl() { cat "${CELL_DOCTOR_PROC_SYS:-/proc/sys}/$1" 2>/dev/null; }
+
+# Whether we hold CAP_SYS_ADMIN (root on a host, not in most containers):
+# AppArmor's restriction of user namespaces spares such callers.
+doctor_sys_admin() {
+    local caps
+    caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+    [[ -n $caps ]] && (((0x$caps >> 21) & 1))
+}
+
+# The kind of container we run in (docker, podman, lxc, ...), or nothing.
+doctor_container() {
+    local c=''
+    if [[ -e /.dockerenv ]]; then
+        c=docker
+    elif [[ -e /run/.containerenv ]]; then
+        c=podman
+    else
+        c=$(tr '\0' '\n' </proc/1/environ 2>/dev/null | sed -n 's/^container=//p' | head -n 1)
+        [[ -n $c ]] || c=$(systemd-detect-virt --container 2>/dev/null)
+    fi
+    [[ $c == none ]] || printf '%s' "$c"
+}
+
+# In a container that keeps bwrap from making its namespaces: what of the
+# container's confinement is in the way, and the options that lift it.
+doctor_container_fail() {
+    local kind=$1 causes=() docker=() podman=() masked
+    if grep -q '^Seccomp:[[:space:]]*2' /proc/self/status 2>/dev/null; then
+        causes+=("a seccomp filter forbids new namespaces")
+        docker+=(--security-opt seccomp=unconfined)
+        podman+=(--security-opt seccomp=unconfined)
+    fi
+    # Paths the container masks by mounting over them (docker: /proc/kcore,
+    # /proc/timer_list, ...): the kernel then refuses a new /proc to a user
+    # namespace. binfmt_misc sits on a permanently empty directory: harmless.
+    masked=$(awk '$5 ~ /^\/proc\// && $5 != "/proc/sys/fs/binfmt_misc" {print $5}' \
+        /proc/self/mountinfo 2>/dev/null | head -n 3 | tr '\n' ' ')
+    if [[ -n $masked ]]; then
+        causes+=("paths under /proc are masked (${masked% }), so no new /proc can be mounted")
+        docker+=(--security-opt systempaths=unconfined)
+        podman+=(--security-opt unmask=ALL)
+    fi
+    if grep -qs -e docker-default -e containers-default /proc/self/attr/current; then
+        causes+=("the container's AppArmor profile ($(tr -d '\0' </proc/self/attr/current)) forbids mounts")
+        docker+=(--security-opt apparmor=unconfined)
+        podman+=(--security-opt apparmor=unconfined)
+    fi
+    if ((${#docker[@]} == 0)); then
+        docker=(--security-opt seccomp=unconfined --security-opt apparmor=unconfined
+            --security-opt systempaths=unconfined)
+        podman=(--security-opt seccomp=unconfined --security-opt unmask=ALL)
+    fi
+    local because='' c
+    for c in "${causes[@]}"; do because+="${because:+; }$c"; done
+    [[ -n $because ]] && because=" ($because)"
+    doctor_fail "this runs in a $kind container that does not let bwrap make namespaces$because: cells refuse to start in it (nothing runs unjailed); fix: start the container with docker run ${docker[*]} (or --privileged), or podman run ${podman[*]} (or --privileged); or run cells on the host"
+}
+
+# The setuid bit on the bwrap cells use (the first bwrap on PATH).
+doctor_setuid() {
+    local bin=$1
+    [[ -u $bin ]] || return 0
+    local fix="use a bwrap that is not setuid: chmod u-s $bin where your distribution allows it (bwrap then needs unprivileged user namespaces, checked below), or put a bwrap that is not setuid (Debian's, nixpkgs#bubblewrap) first on PATH"
+    if ((EUID == 0)); then
+        doctor_warn "bwrap is setuid root: root's cells are not affected, but an ordinary user's cannot run with it (a cell's launcher cannot enter the namespaces a setuid bwrap makes, and setuid bwrap refuses --size, the cap on each tmpfs in a cell); $fix"
+    else
+        doctor_fail "bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes (to give the proxy its port in the jail), and setuid bwrap refuses --size, the cap on each tmpfs in a cell; $fix"
+    fi
+}
+
 doctor_bwrap() {
-    local v
+    local v bin
     if ! v=$(bwrap --version 2>/dev/null); then
         doctor_fail "bwrap not found: apt-get install bubblewrap (or nix profile install nixpkgs#bubblewrap)"
         return
     fi
-    doctor_ok "$v ($(command -v bwrap))"
-    if [[ -u $(command -v bwrap) && $(id -u) != 0 ]]; then
-        doctor_fail "bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes (to give the proxy its port in the jail); use a bwrap that is not setuid, with unprivileged user namespaces allowed"
-    fi
-    if bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
-        doctor_ok "unprivileged user namespaces work"
+    bin=$(command -v bwrap)
+    doctor_ok "$v ($bin)"
+    doctor_setuid "$bin"
+    local container err
+    container=$(doctor_container)
+    if err=$(bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>&1); then
+        userns_ok=1
+        doctor_ok "unprivileged user namespaces work${container:+ (in a $container container that allows them)}"
     else
-        local why="bwrap cannot create a user namespace"
-        [[ $(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null) == 0 ]] &&
+        local why="bwrap cannot make its namespaces (${err%%$'\n'*})"
+        [[ $(doctor_sysctl kernel/unprivileged_userns_clone) == 0 ]] &&
             why+="; fix: sysctl -w kernel.unprivileged_userns_clone=1"
-        [[ $(cat /proc/sys/user/max_user_namespaces 2>/dev/null) == 0 ]] &&
+        [[ $(doctor_sysctl user/max_user_namespaces) == 0 ]] &&
             why+="; fix: sysctl -w user.max_user_namespaces=15000"
-        [[ $(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null) == 1 ]] &&
-            why+="; AppArmor restricts user namespaces (Ubuntu 24.04+): add an AppArmor profile allowing userns for bwrap, or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
         doctor_fail "$why"
+        [[ -n $container ]] && doctor_container_fail "$container"
         return
     fi
     # /dev/tcp to a closed loopback port: "refused" proves lo is up.
@@ -90,6 +166,23 @@ doctor_bwrap() {
         doctor_ok "loopback is up in a new network namespace"
     else
         doctor_fail "loopback is not usable in a new network namespace: ${out:-no error text}"
+        [[ -n $container ]] && doctor_container_fail "$container"
+    fi
+}
+
+# Ubuntu 23.10 and later (kernel.apparmor_restrict_unprivileged_userns = 1):
+# a user namespace made without CAP_SYS_ADMIN gets no capabilities in it,
+# unless the program's AppArmor profile grants `userns`.
+doctor_apparmor() {
+    [[ $(doctor_sysctl kernel/apparmor_restrict_unprivileged_userns) == 1 ]] || return 0
+    local what="AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later)"
+    local fix="fix: give bwrap an AppArmor profile that allows userns (docs/troubleshooting.md: /etc/apparmor.d/bwrap, then apparmor_parser -r /etc/apparmor.d/bwrap), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (lifts it for every program)"
+    if doctor_sys_admin; then
+        doctor_warn "$what: it only matters for ordinary users (callers with CAP_SYS_ADMIN, as root on a host, are spared): your cells are not affected, an ordinary user's fail unless bwrap has a profile that allows them; $fix"
+    elif ((userns_ok)); then
+        doctor_ok "$what, and bwrap is allowed them here (an AppArmor profile)"
+    else
+        doctor_fail "$what, and bwrap is not allowed them: your cells cannot run (it restricts callers without CAP_SYS_ADMIN: ordinary users; root on a host is spared); $fix"
     fi
 }
 
@@ -178,10 +271,11 @@ doctor_limits() {
 }
 
 doctor() {
-    local warned=0 failed=0 sock=/nix/var/nix/daemon-socket
+    local warned=0 failed=0 userns_ok=0 sock=/nix/var/nix/daemon-socket
     [[ ${1:-} == --nix-daemon-socket ]] && sock=${2:-$sock}
     echo "cell doctor:"
     doctor_bwrap
+    doctor_apparmor
     doctor_nix "$sock"
     doctor_helpers
     doctor_limits

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# `cell doctor` against the conditions that break real hosts, each made for
+# real in this test's scratch dir or a private mount namespace (the host is
+# left as it was), and the message it must print; and that a healthy host
+# prints none of them:
+# - nested in a container that forbids namespaces: a seccomp filter like
+#   Docker's default profile, and paths under /proc masked by mounts;
+# - Ubuntu's AppArmor restriction on unprivileged user namespaces, as root
+#   and as an ordinary user (the sysctl's value through CELL_DOCTOR_PROC_SYS:
+#   anything mounted over /proc keeps bwrap from mounting a new /proc);
+# - a setuid-root bwrap first on PATH.
+set -uo pipefail
+source "$(dirname -- "$0")/lib.sh"
+
+if ((EUID != 0)); then
+    echo "1..0 # SKIP needs root (private mount namespaces, a setuid bwrap, a nix daemon)"
+    exit 0
+fi
+
+# says OUT FRAGMENT...: OUT has every FRAGMENT; never OUT FRAGMENT...: none.
+# Either shows OUT when it fails.
+says() {
+    local out=$1 f
+    shift
+    for f; do
+        grep -qF -- "$f" <<<"$out" || { printf 'no "%s" in:\n%s\n' "$f" "$out"; return 1; }
+    done
+}
+never() {
+    local out=$1 f
+    shift
+    for f; do
+        ! grep -qF -- "$f" <<<"$out" || { printf '"%s" in:\n%s\n' "$f" "$out"; return 1; }
+    done
+}
+
+# confined CMD...: runs CMD under a seccomp filter that forbids new
+# namespaces the way Docker's default profile does for a container without
+# CAP_SYS_ADMIN: unshare and clone with a namespace flag fail with EPERM,
+# clone3 with ENOSYS (so that libc falls back to clone).
+cat >"$SCRATCH/seccomp.py" <<'EOF'
+import ctypes, os, platform, struct, sys
+
+arch, nr = {
+    "x86_64": (0xC000003E, {"unshare": 272, "clone": 56, "clone3": 435}),
+    "aarch64": (0xC00000B7, {"unshare": 97, "clone": 220, "clone3": 435}),
+}[platform.machine()]
+LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06  # BPF_LD|W|ABS, JMP|JEQ|K, JMP|JSET|K, RET|K
+ALLOW, EPERM, ENOSYS = 0x7FFF0000, 0x00050001, 0x00050026
+CLONE_NEW_ANY = 0x7E020000  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+prog = [  # (code, jt, jf, k); seccomp_data: nr at 0, arch at 4, args[0] at 16
+    (LD, 0, 0, 4), (JEQ, 0, 6, arch),
+    (LD, 0, 0, 0), (JEQ, 5, 0, nr["unshare"]), (JEQ, 5, 0, nr["clone3"]),
+    (JEQ, 0, 2, nr["clone"]), (LD, 0, 0, 16), (JSET, 1, 0, CLONE_NEW_ANY),
+    (RET, 0, 0, ALLOW), (RET, 0, 0, EPERM), (RET, 0, 0, ENOSYS),
+]
+code = b"".join(struct.pack("HBBI", *i) for i in prog)
+
+
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+libc = ctypes.CDLL(None, use_errno=True)
+fprog = Fprog(len(prog), code)
+# PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER.
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0):
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])
+EOF
+confined=(python3 "$SCRATCH/seccomp.py")
+
+# in_container [MASK] -- CMD...: runs CMD in a private mount namespace that
+# carries podman's container marker (/run/.containerenv, on a tmpfs over
+# /run), with /dev/null mounted over MASK (a path under /proc) when given,
+# as Docker and podman mask /proc/kcore, /proc/timer_list and others.
+in_container() {
+    local mask=$1
+    shift 2
+    unshare --mount --propagation private bash -c '
+        mount -t tmpfs tmpfs /run && : >/run/.containerenv || exit 99
+        [[ -z $1 ]] || mount --bind /dev/null "$1" || exit 99
+        shift
+        exec "$@"' _ "$mask" "$@"
+}
+
+# ---- a healthy host ------------------------------------------------------
+new_lines=("container that does not let" "AppArmor" "setuid")
+# The kind of container doctor names, from the markers it reads first.
+kind=podman
+[[ -e /.dockerenv ]] && kind=docker
+for who in root unprivileged; do
+    if [[ $who == root ]]; then
+        out=$("$CELL" doctor 2>&1)
+    else
+        out=$(as_unpriv "$UNPRIV_CELL" doctor 2>&1)
+    fi
+    rc=$?
+    check "$who: cell doctor passes on this host ($rc)" says "$out" "cells can run here"
+    check "$who: ... and says none of the new checks' complaints" never "$out" FAIL "${new_lines[@]}"
+    if [[ -e /.dockerenv || -e /run/.containerenv ]]; then
+        check "$who: ... in a $kind container that allows namespaces, it says so" says "$out" \
+            "ok    unprivileged user namespaces work (in a $kind container that allows them)"
+    fi
+done
+
+# ---- nested in a container without the privileges ------------------------
+# A seccomp filter: bwrap cannot make its namespaces; doctor fails closed and
+# names the filter and the options that lift it.
+out=$(in_container "" -- "${confined[@]}" "$CELL" doctor 2>&1)
+rc=$?
+check "container with a seccomp filter: exit 1 ($rc)" test "$rc" = 1
+check "... bwrap's own error, and the container that forbids namespaces" says "$out" \
+    "FAIL  bwrap cannot make its namespaces (bwrap: " \
+    "FAIL  this runs in a $kind container that does not let bwrap make namespaces (a seccomp filter forbids new namespaces): cells refuse to start in it (nothing runs unjailed)"
+check "... the fix: seccomp=unconfined, --privileged, or the host" says "$out" \
+    "fix: start the container with docker run --security-opt seccomp=unconfined (or --privileged), or podman run --security-opt seccomp=unconfined (or --privileged); or run cells on the host"
+
+# Masked /proc: the kernel refuses bwrap a new /proc in its user namespace.
+mask=/proc/timer_list
+[[ -e $mask ]] || mask=/proc/version
+out=$(in_container "$mask" -- "$CELL" doctor 2>&1)
+rc=$?
+check "container with a masked /proc: exit 1 ($rc)" test "$rc" = 1
+check "... names the masked path and the fix (systempaths=unconfined, unmask=ALL)" says "$out" \
+    "FAIL  this runs in a $kind container that does not let bwrap make namespaces (paths under /proc are masked ($mask), so no new /proc can be mounted)" \
+    "docker run --security-opt systempaths=unconfined (or --privileged), or podman run --security-opt unmask=ALL (or --privileged)"
+
+# ---- Ubuntu's AppArmor restriction ----------------------------------------
+mkdir -p "$SCRATCH/sys-aa/kernel" "$SCRATCH/sys-aa0/kernel"
+echo 1 >"$SCRATCH/sys-aa/kernel/apparmor_restrict_unprivileged_userns"
+echo 0 >"$SCRATCH/sys-aa0/kernel/apparmor_restrict_unprivileged_userns"
+aa="AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later)"
+aa_fix=("fix: give bwrap an AppArmor profile that allows userns"
+    "or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+# An ordinary user whose bwrap is refused its namespaces: FAIL with the fix.
+out=$(as_unpriv env CELL_DOCTOR_PROC_SYS="$SCRATCH/sys-aa" "${confined[@]}" "$UNPRIV_CELL" doctor 2>&1)
+rc=$?
+check "AppArmor, an ordinary user's bwrap refused: exit 1 ($rc)" test "$rc" = 1
+check "... FAIL naming the restriction, whom it stops, and the fixes" says "$out" \
+    "FAIL  $aa, and bwrap is not allowed them: your cells cannot run (it restricts callers without CAP_SYS_ADMIN: ordinary users; root on a host is spared)" \
+    "${aa_fix[@]}"
+# An ordinary user whose bwrap makes its namespaces (a profile allows them).
+out=$(as_unpriv env CELL_DOCTOR_PROC_SYS="$SCRATCH/sys-aa" "$UNPRIV_CELL" doctor 2>&1)
+check "AppArmor, an ordinary user's bwrap allowed: ok" says "$out" \
+    "ok    $aa, and bwrap is allowed them here"
+check "... and no FAIL" never "$out" FAIL
+# Root is not restricted: a warning that it matters for ordinary users.
+out=$(CELL_DOCTOR_PROC_SYS="$SCRATCH/sys-aa" "$CELL" doctor 2>&1)
+rc=$?
+check "AppArmor, root: exit 0 ($rc)" test "$rc" = 0
+check "... a warning that only ordinary users are refused, with the fixes" says "$out" \
+    "warn  $aa: it only matters for ordinary users (callers with CAP_SYS_ADMIN, as root on a host, are spared): your cells are not affected" \
+    "${aa_fix[@]}"
+out=$(CELL_DOCTOR_PROC_SYS="$SCRATCH/sys-aa0" "$CELL" doctor 2>&1)
+check "AppArmor's sysctl at 0: nothing said" never "$out" AppArmor
+
+# ---- a setuid bwrap first on PATH -----------------------------------------
+# In a directory only root and the test's ordinary user can enter.
+suid=$SCRATCH/suid
+mkdir -m 750 "$suid"
+chgrp "$(id -gn "$(unpriv_user)")" "$suid"
+cp "$(command -v bwrap)" "$suid/bwrap"
+chmod 4755 "$suid/bwrap"
+out=$(PATH=$suid:$PATH "$CELL" doctor 2>&1)
+rc=$?
+check "setuid bwrap, root: exit 0 ($rc)" test "$rc" = 0
+check "... a warning that ordinary users cannot use it, with the fix" says "$out" \
+    "warn  bwrap is setuid root: root's cells are not affected, but an ordinary user's cannot run with it" \
+    "use a bwrap that is not setuid: chmod u-s $suid/bwrap"
+out=$(as_unpriv env PATH="$suid:/usr/local/bin:/usr/bin:/bin" "$UNPRIV_CELL" doctor 2>&1)
+rc=$?
+check "setuid bwrap, an ordinary user: exit 1 ($rc)" test "$rc" = 1
+check "... FAIL with the fix" says "$out" \
+    "FAIL  bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes" \
+    "use a bwrap that is not setuid: chmod u-s $suid/bwrap"
+mkdir -p "$SCRATCH/wt"
+chown "$(unpriv_user)" "$SCRATCH/wt"
+out=$(as_unpriv env PATH="$suid:/usr/local/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" \
+    "$UNPRIV_CELL" --nix off --worktree "$SCRATCH/wt" -- true 2>&1)
+rc=$?
+check "... as the launcher, which refuses it (exit 70: $rc)" test "$rc" = 70
+check "... saying why" says "$out" "$suid/bwrap is setuid root"
+
+tap_done
