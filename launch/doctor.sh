@@ -186,17 +186,25 @@ doctor_apparmor() {
     fi
 }
 
-doctor_nix() {
-    local dir=${1:-/nix/var/nix/daemon-socket}
-    if [[ ! -S $dir/socket ]]; then
-        doctor_warn "no nix daemon socket at $dir/socket: cells run without nix (--nix auto); start nix-daemon or pass --nix-daemon-socket DIR"
-        return
-    fi
-    doctor_ok "nix daemon socket $dir/socket"
-    # The daemon trusts the relay's credentials. An ordinary user's relay
-    # runs as that user; root's drops to nobody (--drop-root), keeping only
-    # the non-root groups of the socket and its directory.
-    local me groups who
+# nix.conf as the daemon reads it: NIX_CONF_DIR/nix.conf, else /etc/nix's.
+# doctor_nix_setting NAME: prints the last value of NAME (comments cut,
+# blanks trimmed); fails when the file does not set NAME.
+doctor_nix_conf() { printf '%s/nix.conf' "${NIX_CONF_DIR:-/etc/nix}"; }
+doctor_nix_setting() {
+    local line
+    line=$(grep -E "^[[:space:]]*$1[[:space:]]*=" "$(doctor_nix_conf)" 2>/dev/null | tail -n 1)
+    [[ -n $line ]] || return 1
+    line=${line#*=}
+    line=${line%%#*}
+    line=${line#"${line%%[![:space:]]*}"}
+    printf '%s' "${line%"${line##*[![:space:]]}"}"
+}
+
+# The daemon's trust in the relay's credentials. An ordinary user's relay
+# runs as that user; root's drops to nobody (--drop-root), keeping only the
+# non-root groups of the socket and its directory.
+doctor_nix_trust() {
+    local dir=$1 me groups who
     if ((EUID == 0)); then
         me=nobody
         groups=$(stat -c %G "$dir/socket" "$dir" 2>/dev/null | grep -vx root | sort -u)
@@ -207,8 +215,7 @@ doctor_nix() {
         who="$me"
     fi
     local trusted t
-    trusted=$(sed -n 's/^[[:space:]]*trusted-users[[:space:]]*=//p' /etc/nix/nix.conf 2>/dev/null | tail -n 1)
-    [[ -n $trusted ]] || trusted=root
+    trusted=$(doctor_nix_setting trusted-users) || trusted=root
     for t in $trusted; do
         if [[ $t == "$me" || $t == '*' ]] || { [[ $t == @* ]] && tr ' ' '\n' <<<"$groups" | grep -qx "${t#@}"; }; then
             doctor_warn "$who is a nix trusted-user: a cell inherits that trust through the relay (it can change nix settings, import unsigned paths)"
@@ -216,6 +223,78 @@ doctor_nix() {
         fi
     done
     doctor_ok "$who is not a nix trusted-user"
+}
+
+# The daemon (as root) builds as the members of build-users-group (default
+# nixbld), and refuses every build when the group is missing or empty.
+doctor_nix_build_users() {
+    local conf group entry members
+    conf=$(doctor_nix_conf)
+    if [[ $(doctor_nix_setting auto-allocate-uids) == true ]]; then
+        doctor_ok "nix builds run as auto-allocated uids (auto-allocate-uids in $conf)"
+        return
+    fi
+    group=$(doctor_nix_setting build-users-group) || group=nixbld
+    if [[ -z $group ]]; then
+        doctor_ok "nix builds run as the daemon's user (build-users-group is empty in $conf)"
+        return
+    fi
+    entry=$(getent group "$group" 2>/dev/null || grep "^$group:" /etc/group 2>/dev/null)
+    members=$(cut -d: -f4 <<<"$entry")
+    local from="nix's default build-users-group; $conf does not set it"
+    doctor_nix_setting build-users-group >/dev/null && from="build-users-group in $conf"
+    local fix=
+    [[ $group == nixbld ]] && fix="on Debian apt-get install nix-setup-systemd (it makes the group nixbld and the users nixbld1..nixbld10); elsewhere "
+    [[ -z $entry ]] && fix+="groupadd --system $group, then "
+    fix+="add build users to the group (useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid $group --groups $group ${group}1, and so on to ${group}10); or set build-users-group = (empty: builds run as root) in $conf; then restart the daemon"
+    if [[ -z $entry ]]; then
+        doctor_warn "nix builds will fail: the build users group '$group' ($from) does not exist; fix: $fix"
+    elif [[ -z $members ]]; then
+        doctor_warn "nix builds will fail: the build users group '$group' ($from) has no members (the daemon runs each build as one of them); fix: $fix"
+    else
+        doctor_ok "nix build users: group $group ($(tr ',' '\n' <<<"$members" | wc -l) members)"
+    fi
+}
+
+# The daemon's build sandbox (sandbox = true, nix's default on Linux) needs
+# what nix probes for (libutil/namespaces.cc): a user namespace where one can
+# be made, then new mount and PID namespaces with a new /proc. The daemon
+# runs as root, so only root can probe for it.
+doctor_nix_sandbox() {
+    local conf mode fallback
+    conf=$(doctor_nix_conf)
+    mode=$(doctor_nix_setting sandbox) || mode=true
+    [[ $mode == false ]] && return
+    if ((EUID != 0)); then
+        doctor_ok "nix sandbox = $mode: not checked (the daemon runs as root; run cell doctor as root to check it can make its sandbox)"
+        return
+    fi
+    command -v unshare >/dev/null || return
+    local userns=() err
+    unshare --user true 2>/dev/null && userns=(--user --map-root-user)
+    if err=$(unshare "${userns[@]}" --mount --pid --fork --mount-proc true 2>&1); then
+        doctor_ok "nix sandbox = $mode: the daemon can make its build sandbox here"
+        return
+    fi
+    err=${err%%$'\n'*}
+    fallback=$(doctor_nix_setting sandbox-fallback) || fallback=true
+    if [[ $fallback == false ]]; then
+        doctor_warn "nix builds will fail: sandbox = $mode and sandbox-fallback = false in $conf, but no build sandbox can be made here (${err:-unshare failed}); fix: sandbox = false in $conf (or give the daemon namespaces; sandbox = relaxed does not help), then restart the daemon"
+    else
+        doctor_warn "nix builds run unsandboxed: sandbox = $mode, but no build sandbox can be made here (${err:-unshare failed}), so the daemon falls back to none (sandbox-fallback); fix: give the daemon namespaces, or say sandbox = false in $conf so that nobody counts on it"
+    fi
+}
+
+doctor_nix() {
+    local dir=${1:-/nix/var/nix/daemon-socket}
+    if [[ ! -S $dir/socket ]]; then
+        doctor_warn "no nix daemon socket at $dir/socket: cells run without nix (--nix auto); start nix-daemon or pass --nix-daemon-socket DIR"
+        return
+    fi
+    doctor_ok "nix daemon socket $dir/socket"
+    doctor_nix_trust "$dir"
+    doctor_nix_build_users
+    doctor_nix_sandbox
 }
 
 doctor_helpers() {

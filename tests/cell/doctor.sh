@@ -8,7 +8,10 @@
 # - Ubuntu's AppArmor restriction on unprivileged user namespaces, as root
 #   and as an ordinary user (the sysctl's value through CELL_DOCTOR_PROC_SYS:
 #   anything mounted over /proc keeps bwrap from mounting a new /proc);
-# - a setuid-root bwrap first on PATH.
+# - a setuid-root bwrap first on PATH;
+# - a real nix daemon whose build users group is missing or has no members,
+#   and whose build sandbox cannot be made (with and without
+#   sandbox-fallback); real builds through it fail as doctor says.
 set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
 
@@ -85,7 +88,8 @@ in_container() {
 }
 
 # ---- a healthy host ------------------------------------------------------
-new_lines=("container that does not let" "AppArmor" "setuid")
+new_lines=("container that does not let" "AppArmor" "setuid" "nix builds will fail"
+    "nix builds run unsandboxed")
 # The kind of container doctor names, from the markers it reads first.
 kind=podman
 [[ -e /.dockerenv ]] && kind=docker
@@ -181,5 +185,114 @@ out=$(as_unpriv env PATH="$suid:/usr/local/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$
 rc=$?
 check "... as the launcher, which refuses it (exit 70: $rc)" test "$rc" = 70
 check "... saying why" says "$out" "$suid/bwrap is setuid root"
+
+# ---- the nix daemon ---------------------------------------------------------
+# start_daemon DIR CONF [WRAPPER...]: a real nix-daemon reading CONF/nix.conf,
+# its socket DIR/socket (what --nix-daemon-socket DIR names).
+DAEMONS=()
+start_daemon() {
+    local dir=$1 conf=$2 i
+    shift 2
+    mkdir -p "$dir"
+    NIX_CONF_DIR=$conf NIX_DAEMON_SOCKET_PATH=$dir/socket setsid "$@" nix-daemon \
+        >"$dir/log" 2>&1 </dev/null &
+    DAEMONS+=($!)
+    for ((i = 0; i < 200; i++)); do
+        [[ -S $dir/socket ]] && return 0
+        sleep 0.05
+    done
+    cat "$dir/log" >&2
+    return 1
+}
+stop_daemons() {
+    local p
+    for p in "${DAEMONS[@]}"; do kill -- "-$p" 2>/dev/null; done
+}
+trap 'stop_daemons; cleanup_scratch' EXIT
+# nix_build DIR CONF NAME: builds a trivial derivation through DIR's daemon.
+# Each NAME is one that must never build (the daemon refuses it), so that
+# no output of it is in the store and the next run builds it again.
+nix_build() {
+    NIX_CONF_DIR=$2 NIX_REMOTE=unix://$1/socket nix-build --no-out-link -E \
+        "derivation { name = \"$3\"; system = builtins.currentSystem;
+          builder = \"/bin/sh\"; args = [ \"-c\" \"echo > \$out\" ]; }" 2>&1
+}
+# nixconf NAME LINE...: $SCRATCH/NAME/nix.conf
+nixconf() { mkdir -p "$SCRATCH/$1" && printf '%s\n' "${@:2}" >"$SCRATCH/$1/nix.conf"; }
+
+if ! command -v nix-daemon >/dev/null; then
+    echo "# no nix-daemon: the nix checks are skipped"
+    tap_done
+    exit
+fi
+nixconf conf-nogroup "build-users-group = cell-doctor-nobld" "sandbox = false" "substituters ="
+nixconf conf-ok "build-users-group =" "sandbox = true" "substituters ="
+nixconf conf-nofallback "build-users-group =" "sandbox = true" "sandbox-fallback = false" \
+    "substituters ="
+nixconf conf-fallback "build-users-group =" "sandbox = true" "substituters ="
+mkdir -p "$SCRATCH/conf-default" # no nix.conf: nix's defaults
+chmod -R a+rX "$SCRATCH"/conf-*
+start_daemon "$SCRATCH/nixd" "$SCRATCH/conf-nogroup"
+check "a private nix-daemon starts" test -S "$SCRATCH/nixd/socket"
+
+# A build users group that does not exist.
+out=$(NIX_CONF_DIR=$SCRATCH/conf-nogroup "$CELL" doctor --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+rc=$?
+check "nix, a missing build users group: exit 0 ($rc)" test "$rc" = 0
+check "... the warning and the fix" says "$out" \
+    "warn  nix builds will fail: the build users group 'cell-doctor-nobld' (build-users-group in $SCRATCH/conf-nogroup/nix.conf) does not exist; fix: groupadd --system cell-doctor-nobld, then add build users to the group"
+check "... and a real build through that daemon fails so" says \
+    "$(nix_build "$SCRATCH/nixd" "$SCRATCH/conf-nogroup" cell-doctor-no-build-users)" \
+    "the group 'cell-doctor-nobld' specified in 'build-users-group' does not exist"
+
+# nix's default group, nixbld, missing, without members, with members: an
+# /etc/group of each kind over the host's, in a private mount namespace.
+grep -v '^nixbld:' /etc/group >"$SCRATCH/group-none"
+{ cat "$SCRATCH/group-none"; echo 'nixbld:x:30000:'; } >"$SCRATCH/group-empty"
+{ cat "$SCRATCH/group-none"; echo 'nixbld:x:30000:nixbld1,nixbld2'; } >"$SCRATCH/group-ok"
+with_group() {
+    unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/group && shift && exec "$@"' \
+        _ "$SCRATCH/group-$1" env NIX_CONF_DIR="$SCRATCH/conf-default" "${@:2}"
+}
+default="nix's default build-users-group; $SCRATCH/conf-default/nix.conf does not set it"
+out=$(with_group none "$CELL" doctor --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, no nixbld group: the warning with Debian's fix" says "$out" \
+    "warn  nix builds will fail: the build users group 'nixbld' ($default) does not exist" \
+    "fix: on Debian apt-get install nix-setup-systemd"
+out=$(with_group empty "$CELL" doctor --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, nixbld without members: the warning" says "$out" \
+    "warn  nix builds will fail: the build users group 'nixbld' ($default) has no members"
+out=$(with_group ok "$CELL" doctor --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, nixbld with members: ok" says "$out" "ok    nix build users: group nixbld (2 members)"
+check "... and no warning" never "$out" "nix builds will fail"
+out=$(NIX_CONF_DIR=$SCRATCH/conf-ok "$CELL" doctor --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, builds as root and a sandbox that can be made: ok" says "$out" \
+    "ok    nix builds run as the daemon's user (build-users-group is empty" \
+    "ok    nix sandbox = true: the daemon can make its build sandbox here"
+check "... and no warning" never "$out" "nix builds will fail" "unsandboxed"
+out=$(as_unpriv env NIX_CONF_DIR="$SCRATCH/conf-ok" "$UNPRIV_CELL" doctor \
+    --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, an ordinary user: the sandbox is not checked (the daemon is root's)" says "$out" \
+    "ok    nix sandbox = true: not checked (the daemon runs as root; run cell doctor as root"
+
+# sandbox = true where no namespaces can be made (the seccomp filter).
+out=$(NIX_CONF_DIR=$SCRATCH/conf-nofallback "${confined[@]}" "$CELL" doctor \
+    --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, sandbox = true, sandbox-fallback = false, no namespaces: the warning and the fix" \
+    says "$out" \
+    "warn  nix builds will fail: sandbox = true and sandbox-fallback = false in $SCRATCH/conf-nofallback/nix.conf, but no build sandbox can be made here (unshare: " \
+    "fix: sandbox = false in $SCRATCH/conf-nofallback/nix.conf"
+start_daemon "$SCRATCH/nixd-confined" "$SCRATCH/conf-nofallback" "${confined[@]}"
+check "a nix-daemon under the seccomp filter starts" test -S "$SCRATCH/nixd-confined/socket"
+build=$(nix_build "$SCRATCH/nixd-confined" "$SCRATCH/conf-nofallback" cell-doctor-no-sandbox)
+rc=$?
+check "... and a real build through it fails ($rc)" \
+    bash -c '[[ $1 != 0 && $2 == *"error: "* ]] || { echo "$2"; exit 1; }' _ "$rc" "$build"
+out=$(NIX_CONF_DIR=$SCRATCH/conf-fallback "${confined[@]}" "$CELL" doctor \
+    --nix-daemon-socket "$SCRATCH/nixd" 2>&1)
+check "nix, sandbox = true with the default fallback, no namespaces: builds run unsandboxed" \
+    says "$out" \
+    "warn  nix builds run unsandboxed: sandbox = true, but no build sandbox can be made here" \
+    "fix: give the daemon namespaces, or say sandbox = false"
 
 tap_done
