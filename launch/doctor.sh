@@ -59,27 +59,103 @@ doctor_ok() { printf '  ok    %s\n' "$*"; }
 doctor_warn() { printf '  warn  %s\n' "$*"; warned=1; }
 doctor_fail() { printf '  FAIL  %s\n' "$*"; failed=1; }
 
+# A sysctl's value: /proc/sys/NAME, or CELL_DOCTOR_PROC_SYS/NAME. Only tests
+# set that (tests/cell/doctor.sh): a host whose AppArmor restricts user
+# namespaces cannot be made by mounting a value over /proc/sys, since
+# anything mounted over /proc keeps bwrap from mounting a new /proc.
+doctor_sysctl() { cat "${CELL_DOCTOR_PROC_SYS:-/proc/sys}/$1" 2>/dev/null; }
+
+# Whether we hold CAP_SYS_ADMIN (root on a host, not in most containers):
+# AppArmor's restriction of user namespaces spares such callers.
+doctor_sys_admin() {
+    local caps
+    caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+    [[ -n $caps ]] && (((0x$caps >> 21) & 1))
+}
+
+# The kind of container we run in (docker, podman, lxc, ...), or nothing.
+doctor_container() {
+    local c=''
+    if [[ -e /.dockerenv ]]; then
+        c=docker
+    elif [[ -e /run/.containerenv ]]; then
+        c=podman
+    else
+        c=$(tr '\0' '\n' </proc/1/environ 2>/dev/null | sed -n 's/^container=//p' | head -n 1)
+        [[ -n $c ]] || c=$(systemd-detect-virt --container 2>/dev/null)
+    fi
+    [[ $c == none ]] || printf '%s' "$c"
+}
+
+# In a container that keeps bwrap from making its namespaces: what of the
+# container's confinement is in the way, and the options that lift it.
+doctor_container_fail() {
+    local kind=$1 causes=() docker=() podman=() masked
+    if grep -q '^Seccomp:[[:space:]]*2' /proc/self/status 2>/dev/null; then
+        causes+=("a seccomp filter forbids new namespaces")
+        docker+=(--security-opt seccomp=unconfined)
+        podman+=(--security-opt seccomp=unconfined)
+    fi
+    # Paths the container masks by mounting over them (docker: /proc/kcore,
+    # /proc/timer_list, ...): the kernel then refuses a new /proc to a user
+    # namespace. binfmt_misc sits on a permanently empty directory: harmless.
+    masked=$(awk '$5 ~ /^\/proc\// && $5 != "/proc/sys/fs/binfmt_misc" {print $5}' \
+        /proc/self/mountinfo 2>/dev/null | head -n 3 | tr '\n' ' ')
+    if [[ -n $masked ]]; then
+        causes+=("paths under /proc are masked (${masked% }), so no new /proc can be mounted")
+        docker+=(--security-opt systempaths=unconfined)
+        podman+=(--security-opt unmask=ALL)
+    fi
+    if grep -qs -e docker-default -e containers-default /proc/self/attr/current; then
+        causes+=("the container's AppArmor profile ($(tr -d '\0' </proc/self/attr/current)) forbids mounts")
+        docker+=(--security-opt apparmor=unconfined)
+        podman+=(--security-opt apparmor=unconfined)
+    fi
+    if ((${#docker[@]} == 0)); then
+        docker=(--security-opt seccomp=unconfined --security-opt apparmor=unconfined
+            --security-opt systempaths=unconfined)
+        podman=(--security-opt seccomp=unconfined --security-opt unmask=ALL)
+    fi
+    local because='' c
+    for c in "${causes[@]}"; do because+="${because:+; }$c"; done
+    [[ -n $because ]] && because=" ($because)"
+    doctor_fail "this runs in a $kind container that does not let bwrap make namespaces$because: cells refuse to start in it (nothing runs unjailed); fix: start the container with docker run ${docker[*]} (or --privileged), or podman run ${podman[*]} (or --privileged); or run cells on the host"
+}
+
+# The setuid bit on the bwrap cells use (the first bwrap on PATH).
+doctor_setuid() {
+    local bin=$1
+    [[ -u $bin ]] || return 0
+    local fix="use a bwrap that is not setuid: chmod u-s $bin where your distribution allows it (bwrap then needs unprivileged user namespaces, checked below), or put a bwrap that is not setuid (Debian's, nixpkgs#bubblewrap) first on PATH"
+    if ((EUID == 0)); then
+        doctor_warn "bwrap is setuid root: root's cells are not affected, but an ordinary user's cannot run with it (a cell's launcher cannot enter the namespaces a setuid bwrap makes, and setuid bwrap refuses --size, the cap on each tmpfs in a cell); $fix"
+    else
+        doctor_fail "bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes (to give the proxy its port in the jail), and setuid bwrap refuses --size, the cap on each tmpfs in a cell; $fix"
+    fi
+}
+
 doctor_bwrap() {
-    local v
+    local v bin
     if ! v=$(bwrap --version 2>/dev/null); then
         doctor_fail "bwrap not found: apt-get install bubblewrap (or nix profile install nixpkgs#bubblewrap)"
         return
     fi
-    doctor_ok "$v ($(command -v bwrap))"
-    if [[ -u $(command -v bwrap) && $(id -u) != 0 ]]; then
-        doctor_fail "bwrap is setuid root: a cell's launcher cannot enter the namespaces it makes (to give the proxy its port in the jail); use a bwrap that is not setuid, with unprivileged user namespaces allowed"
-    fi
-    if bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
-        doctor_ok "unprivileged user namespaces work"
+    bin=$(command -v bwrap)
+    doctor_ok "$v ($bin)"
+    doctor_setuid "$bin"
+    local container err
+    container=$(doctor_container)
+    if err=$(bwrap --unshare-user --unshare-pid --ro-bind / / --proc /proc --dev /dev true 2>&1); then
+        userns_ok=1
+        doctor_ok "unprivileged user namespaces work${container:+ (in a $container container that allows them)}"
     else
-        local why="bwrap cannot create a user namespace"
-        [[ $(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null) == 0 ]] &&
+        local why="bwrap cannot make its namespaces (${err%%$'\n'*})"
+        [[ $(doctor_sysctl kernel/unprivileged_userns_clone) == 0 ]] &&
             why+="; fix: sysctl -w kernel.unprivileged_userns_clone=1"
-        [[ $(cat /proc/sys/user/max_user_namespaces 2>/dev/null) == 0 ]] &&
+        [[ $(doctor_sysctl user/max_user_namespaces) == 0 ]] &&
             why+="; fix: sysctl -w user.max_user_namespaces=15000"
-        [[ $(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null) == 1 ]] &&
-            why+="; AppArmor restricts user namespaces (Ubuntu 24.04+): add an AppArmor profile allowing userns for bwrap, or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
         doctor_fail "$why"
+        [[ -n $container ]] && doctor_container_fail "$container"
         return
     fi
     # /dev/tcp to a closed loopback port: "refused" proves lo is up.
@@ -90,20 +166,45 @@ doctor_bwrap() {
         doctor_ok "loopback is up in a new network namespace"
     else
         doctor_fail "loopback is not usable in a new network namespace: ${out:-no error text}"
+        [[ -n $container ]] && doctor_container_fail "$container"
     fi
 }
 
-doctor_nix() {
-    local dir=${1:-/nix/var/nix/daemon-socket}
-    if [[ ! -S $dir/socket ]]; then
-        doctor_warn "no nix daemon socket at $dir/socket: cells run without nix (--nix auto); start nix-daemon or pass --nix-daemon-socket DIR"
-        return
+# Ubuntu 23.10 and later (kernel.apparmor_restrict_unprivileged_userns = 1):
+# a user namespace made without CAP_SYS_ADMIN gets no capabilities in it,
+# unless the program's AppArmor profile grants `userns`.
+doctor_apparmor() {
+    [[ $(doctor_sysctl kernel/apparmor_restrict_unprivileged_userns) == 1 ]] || return 0
+    local what="AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later)"
+    local fix="fix: give bwrap an AppArmor profile that allows userns (docs/troubleshooting.md: /etc/apparmor.d/bwrap, then apparmor_parser -r /etc/apparmor.d/bwrap), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (lifts it for every program)"
+    if doctor_sys_admin; then
+        doctor_warn "$what: it only matters for ordinary users (callers with CAP_SYS_ADMIN, as root on a host, are spared): your cells are not affected, an ordinary user's fail unless bwrap has a profile that allows them; $fix"
+    elif ((userns_ok)); then
+        doctor_ok "$what, and bwrap is allowed them here (an AppArmor profile)"
+    else
+        doctor_fail "$what, and bwrap is not allowed them: your cells cannot run (it restricts callers without CAP_SYS_ADMIN: ordinary users; root on a host is spared); $fix"
     fi
-    doctor_ok "nix daemon socket $dir/socket"
-    # The daemon trusts the relay's credentials. An ordinary user's relay
-    # runs as that user; root's drops to nobody (--drop-root), keeping only
-    # the non-root groups of the socket and its directory.
-    local me groups who
+}
+
+# nix.conf as the daemon reads it: NIX_CONF_DIR/nix.conf, else /etc/nix's.
+# doctor_nix_setting NAME: prints the last value of NAME (comments cut,
+# blanks trimmed); fails when the file does not set NAME.
+doctor_nix_conf() { printf '%s/nix.conf' "${NIX_CONF_DIR:-/etc/nix}"; }
+doctor_nix_setting() {
+    local line
+    line=$(grep -E "^[[:space:]]*$1[[:space:]]*=" "$(doctor_nix_conf)" 2>/dev/null | tail -n 1)
+    [[ -n $line ]] || return 1
+    line=${line#*=}
+    line=${line%%#*}
+    line=${line#"${line%%[![:space:]]*}"}
+    printf '%s' "${line%"${line##*[![:space:]]}"}"
+}
+
+# The daemon's trust in the relay's credentials. An ordinary user's relay
+# runs as that user; root's drops to nobody (--drop-root), keeping only the
+# non-root groups of the socket and its directory.
+doctor_nix_trust() {
+    local dir=$1 me groups who
     if ((EUID == 0)); then
         me=nobody
         groups=$(stat -c %G "$dir/socket" "$dir" 2>/dev/null | grep -vx root | sort -u)
@@ -114,8 +215,7 @@ doctor_nix() {
         who="$me"
     fi
     local trusted t
-    trusted=$(sed -n 's/^[[:space:]]*trusted-users[[:space:]]*=//p' /etc/nix/nix.conf 2>/dev/null | tail -n 1)
-    [[ -n $trusted ]] || trusted=root
+    trusted=$(doctor_nix_setting trusted-users) || trusted=root
     for t in $trusted; do
         if [[ $t == "$me" || $t == '*' ]] || { [[ $t == @* ]] && tr ' ' '\n' <<<"$groups" | grep -qx "${t#@}"; }; then
             doctor_warn "$who is a nix trusted-user: a cell inherits that trust through the relay (it can change nix settings, import unsigned paths)"
@@ -123,6 +223,78 @@ doctor_nix() {
         fi
     done
     doctor_ok "$who is not a nix trusted-user"
+}
+
+# The daemon (as root) builds as the members of build-users-group (default
+# nixbld), and refuses every build when the group is missing or empty.
+doctor_nix_build_users() {
+    local conf group entry members
+    conf=$(doctor_nix_conf)
+    if [[ $(doctor_nix_setting auto-allocate-uids) == true ]]; then
+        doctor_ok "nix builds run as auto-allocated uids (auto-allocate-uids in $conf)"
+        return
+    fi
+    group=$(doctor_nix_setting build-users-group) || group=nixbld
+    if [[ -z $group ]]; then
+        doctor_ok "nix builds run as the daemon's user (build-users-group is empty in $conf)"
+        return
+    fi
+    entry=$(getent group "$group" 2>/dev/null || grep "^$group:" /etc/group 2>/dev/null)
+    members=$(cut -d: -f4 <<<"$entry")
+    local from="nix's default build-users-group; $conf does not set it"
+    doctor_nix_setting build-users-group >/dev/null && from="build-users-group in $conf"
+    local fix=
+    [[ $group == nixbld ]] && fix="on Debian apt-get install nix-setup-systemd (it makes the group nixbld and the users nixbld1..nixbld10); elsewhere "
+    [[ -z $entry ]] && fix+="groupadd --system $group, then "
+    fix+="add build users to the group (useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid $group --groups $group ${group}1, and so on to ${group}10); or set build-users-group = (empty: builds run as root) in $conf; then restart the daemon"
+    if [[ -z $entry ]]; then
+        doctor_warn "nix builds will fail: the build users group '$group' ($from) does not exist; fix: $fix"
+    elif [[ -z $members ]]; then
+        doctor_warn "nix builds will fail: the build users group '$group' ($from) has no members (the daemon runs each build as one of them); fix: $fix"
+    else
+        doctor_ok "nix build users: group $group ($(tr ',' '\n' <<<"$members" | wc -l) members)"
+    fi
+}
+
+# The daemon's build sandbox (sandbox = true, nix's default on Linux) needs
+# what nix probes for (libutil/namespaces.cc): a user namespace where one can
+# be made, then new mount and PID namespaces with a new /proc. The daemon
+# runs as root, so only root can probe for it.
+doctor_nix_sandbox() {
+    local conf mode fallback
+    conf=$(doctor_nix_conf)
+    mode=$(doctor_nix_setting sandbox) || mode=true
+    [[ $mode == false ]] && return
+    if ((EUID != 0)); then
+        doctor_ok "nix sandbox = $mode: not checked (the daemon runs as root; run cell doctor as root to check it can make its sandbox)"
+        return
+    fi
+    command -v unshare >/dev/null || return
+    local userns=() err
+    unshare --user true 2>/dev/null && userns=(--user --map-root-user)
+    if err=$(unshare "${userns[@]}" --mount --pid --fork --mount-proc true 2>&1); then
+        doctor_ok "nix sandbox = $mode: the daemon can make its build sandbox here"
+        return
+    fi
+    err=${err%%$'\n'*}
+    fallback=$(doctor_nix_setting sandbox-fallback) || fallback=true
+    if [[ $fallback == false ]]; then
+        doctor_warn "nix builds will fail: sandbox = $mode and sandbox-fallback = false in $conf, but no build sandbox can be made here (${err:-unshare failed}); fix: sandbox = false in $conf (or give the daemon namespaces; sandbox = relaxed does not help), then restart the daemon"
+    else
+        doctor_warn "nix builds run unsandboxed: sandbox = $mode, but no build sandbox can be made here (${err:-unshare failed}), so the daemon falls back to none (sandbox-fallback); fix: give the daemon namespaces, or say sandbox = false in $conf so that nobody counts on it"
+    fi
+}
+
+doctor_nix() {
+    local dir=${1:-/nix/var/nix/daemon-socket}
+    if [[ ! -S $dir/socket ]]; then
+        doctor_warn "no nix daemon socket at $dir/socket: cells run without nix (--nix auto); start nix-daemon or pass --nix-daemon-socket DIR"
+        return
+    fi
+    doctor_ok "nix daemon socket $dir/socket"
+    doctor_nix_trust "$dir"
+    doctor_nix_build_users
+    doctor_nix_sandbox
 }
 
 doctor_helpers() {
@@ -178,10 +350,11 @@ doctor_limits() {
 }
 
 doctor() {
-    local warned=0 failed=0 sock=/nix/var/nix/daemon-socket
+    local warned=0 failed=0 userns_ok=0 sock=/nix/var/nix/daemon-socket
     [[ ${1:-} == --nix-daemon-socket ]] && sock=${2:-$sock}
     echo "cell doctor:"
     doctor_bwrap
+    doctor_apparmor
     doctor_nix "$sock"
     doctor_helpers
     doctor_limits
