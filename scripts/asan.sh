@@ -34,10 +34,11 @@ export CELL_BACK_TO_BACK=${CELL_BACK_TO_BACK:-50}
 # (cell-e2e, cell-escape, cell-lifecycle). Left to the main phase, to keep
 # CI well under 20 minutes: text checks (docs, style), the Nix glue (nix)
 # and the cell tests that drive those same launcher paths again with other
-# policy (cell-front, -tools, -nix, -faults, -host_boundary); run them
+# policy (cell-front, -tools, -nix, -faults, -host_boundary) or check
+# the doctor script (cell-doctor); run them
 # here by name when a change touches what only they reach.
 if (($# == 0)); then
-    skip='^(docs|style|nix) / |^cell / cell-(front|tools|nix|faults|host_boundary)$'
+    skip='^(docs|style|nix) / |^cell / cell-(front|tools|nix|faults|host_boundary|doctor)$'
     mapfile -t picked < <(meson test -C "$dir" --list 2>/dev/null |
         sed -n 's/^unsafe-cell:\(.* \/ .*\)$/\1/p' | grep -Ev "$skip" | sed 's/^.* \/ //')
     ((${#picked[@]} > 20)) || { echo "asan.sh: only ${#picked[@]} tests picked" >&2; exit 1; }
