@@ -137,7 +137,13 @@ CliResult run(const std::vector<std::string>& args, const CliEnvironment& cli_en
     if (auto* printed = std::get_if<CliResult>(&planned)) {
         return std::move(*printed);
     }
-    return {0, render(std::get<Plan>(planned), req, cli_env), {}};
+    const auto& plan = std::get<Plan>(planned);
+    // argv's stdout is one argument per line: the policy goes to stderr.
+    std::string err;
+    if (req.print == "argv") {
+        err = policy_comment(plan, RenderOptions{req.runtime_dir, req.nul, cli_env.version});
+    }
+    return {0, render(plan, req, cli_env), std::move(err)};
 }
 
 } // namespace

@@ -22,6 +22,9 @@ std::string render_shell(const Plan& plan, const RenderOptions& opts);
 std::string render_json(const Plan& plan, const RenderOptions& opts);
 std::string render_script(const Plan& plan, const RenderOptions& opts);
 
+// The policy the plan's daemons enforce, as "# " lines (render_policy.cpp).
+std::string policy_comment(const Plan& plan, const RenderOptions& opts);
+
 // The full bwrap command: bwrap, options, "--", command.
 Args full_argv(const Plan& plan);
 

@@ -1,4 +1,5 @@
-// `--print shell`: a single copy-pasteable bash command. Without --runtime-dir
+// `--print shell`: the policy as comment lines (render_policy.cpp), then a
+// single copy-pasteable bash command. Without --runtime-dir
 // the runtime paths expand "$CELL_RT", which the reader sets to a directory
 // holding the files the plan lists (the launcher does this itself).
 #include "cellgen/render.hpp"
@@ -8,11 +9,13 @@
 namespace cellgen {
 
 std::string render_shell(const Plan& plan, const RenderOptions& opts) {
-    std::string out;
+    std::string out = policy_comment(plan, opts);
+    bool first = true;
     for (const auto& arg : full_argv(plan)) {
-        if (!out.empty()) {
+        if (!first) {
             out += ' ';
         }
+        first = false;
         out += shell_word(arg, opts.runtime_dir);
     }
     out += '\n';

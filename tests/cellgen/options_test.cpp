@@ -55,7 +55,9 @@ TEST_CASE("profile combinators come first, then the flags'; repeats keep order")
               "/f1",       "/y",      "--allow", "a.org", "--proxy-port", "2222",  "--allow",
               "b.org",     "--tmpfs", "/t3",     "--",    "cmd",          "--flag"},
              kBins));
-    REQUIRE(r.err == "");
+    // stderr holds only the policy's comment lines (argv's stdout stays clean).
+    REQUIRE(r.err.starts_with("# cellgen test: the jail only."));
+    REQUIRE(r.err.find("\n/") == std::string::npos);
     REQUIRE(r.status == 0);
     auto lines = argv_lines(r.out);
     Strings mounts;
@@ -95,8 +97,19 @@ TEST_CASE("the default profile: base, host-system, nix, proxy, log-dir; --nix of
     CHECK(plan.at("env").at("TERM").as_string() == "xterm");
     auto off = f.cli(with({"--print", "json", "--nix", "off"}, kBins));
     CHECK(boost::json::parse(off.out).at("daemons").as_array().size() == 1);
-    CHECK(
-        f.cli(with({"--print", "shell"}, kBins)).out.starts_with("/usr/bin/bwrap --unshare-user"));
+    // shell: the policy as comments, then the command; argv: the policy on
+    // stderr, stdout one argument per line.
+    auto shell = f.cli(with({"--print", "shell", "--allow", "a.example"}, kBins)).out;
+    CHECK(shell.starts_with("# cellgen "));
+    CHECK(shell.find("\n# proxy: 127.0.0.1:3128 in the jail; domains allowed: a.example; denied: "
+                     "none\n") != std::string::npos);
+    CHECK(shell.find("\n# addresses: loopback, private, link-local and metadata refused, except: "
+                     "none; CONNECT ports: 80 443\n") != std::string::npos);
+    CHECK(shell.find("\n/usr/bin/bwrap --unshare-user") != std::string::npos);
+    auto argv = f.cli(with({"--print", "argv"}, kBins));
+    CHECK(argv.out.starts_with("/usr/bin/bwrap\n--unshare-user\n"));
+    CHECK(argv.err.find("# proxy: 127.0.0.1:3128 in the jail; domains allowed: none (deny by "
+                        "default)") != std::string::npos);
 }
 
 TEST_CASE("--help lists every combinator") {

@@ -15,6 +15,15 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
+// --print shell without its leading "# " policy lines.
+std::string command_line(const std::string& shell) {
+    std::size_t at = 0;
+    while (shell.compare(at, 2, "# ") == 0) {
+        at = shell.find('\n', at) + 1;
+    }
+    return shell.substr(at);
+}
+
 const Strings kNasty{
     "a b",      "it's",      "$HOME `x` \"q\" \\", "line1\nline2", "héllo ✓ 日本",        "",
     "!bang",    "tab\there", "*glob?[a]",          "~tilde",       "semi;colon&amp|pipe", "'",
@@ -54,7 +63,10 @@ TEST_CASE("shell: bash parses it back to the argv, nasty words included") {
     const std::string rt = "/tmp/run time's dir";
     auto shell = cellgen::render_shell(plan, {rt, false, "t"});
     CHECK(std::count(shell.begin(), shell.end(), '\n') >= 1);
-    auto parsed = cellgen_test::run_bash("f() { printf '%s\\0' \"$@\"; }\nf " + shell);
+    // The policy comments come first; bash reads them as comments.
+    REQUIRE(shell.starts_with("# cellgen t: "));
+    auto parsed =
+        cellgen_test::run_bash("f() { printf '%s\\0' \"$@\"; }\nf " + command_line(shell));
     CHECK(cellgen_test::split_nul(parsed) == cellgen_test::split_nul(argv_nul(plan, rt)));
 }
 
@@ -63,7 +75,7 @@ TEST_CASE("shell: without --runtime-dir, \"$CELL_RT\" expands at paste time") {
     auto plan = nasty_plan(f);
     auto shell = cellgen::render_shell(plan, {std::nullopt, false, "t"});
     CHECK(shell.find("\"$CELL_RT\"/etc/passwd") != std::string::npos);
-    auto parsed = cellgen_test::run_bash("f() { printf '%s\\0' \"$@\"; }\nf " + shell,
+    auto parsed = cellgen_test::run_bash("f() { printf '%s\\0' \"$@\"; }\nf " + command_line(shell),
                                          {{"CELL_RT", "/tmp/x y"}});
     CHECK(cellgen_test::split_nul(parsed) == cellgen_test::split_nul(argv_nul(plan, "/tmp/x y")));
     // The argv renderer spells the same paths as literal text.
