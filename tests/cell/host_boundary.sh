@@ -16,6 +16,23 @@ source "$here/lib.sh"
 
 MARK=boundary-$$-$RANDOM
 
+# A fork loop of 200 sleepers: prints started=N and, when a cap stops it,
+# the fork error (the --max-procs and cgroup checks).
+FORK_LOOP='import os, signal, time
+pids = []
+try:
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(5)
+            os._exit(0)
+        pids.append(pid)
+except OSError as e:
+    print("fork failed:", e.strerror)
+print("started=%d" % len(pids))
+for pid in pids:
+    os.kill(pid, signal.SIGKILL)'
+
 # Runs the checks as WHO ("root" or "unpriv"); they read these locals.
 run_checks() {
     local who=$1 runas=() wt=$SCRATCH/wt-$1 owner cell_bin=$CELL
@@ -205,21 +222,7 @@ limits() {
     check "$who: --tmpfs-size 8M: filling /tmp, /home/cell and a --tmpfs ends in ENOSPC ($(tr '\n' ' ' <<<"$out"))" \
         bash -c '[[ $1 == *"/tmp=full"*"/home/cell=full"*"/scratch=full"* ]] && (( $(tail -n1 <<<"$1") <= 8192 ))' _ "$out"
     if [[ $who == unpriv ]]; then
-        out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off --max-procs 40 -- python3 -c '
-import os, signal, time
-pids = []
-try:
-    for _ in range(200):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(5)
-            os._exit(0)
-        pids.append(pid)
-except OSError as e:
-    print("fork failed:", e.strerror)
-print("started=%d" % len(pids))
-for pid in pids:
-    os.kill(pid, signal.SIGKILL)' 2>&1)
+        out=$("${runas[@]}" "$cell_bin" --worktree "$wt" --nix off --max-procs 40 -- python3 -c "$FORK_LOOP" 2>&1)
         check "$who: --max-procs 40: a fork loop is stopped in the cell ($(tr '\n' ' ' <<<"$out"))" \
             bash -c '[[ $1 =~ started=([0-9]+) ]] && ((BASH_REMATCH[1] < 40))' _ "$out"
         check "$who: ... with EAGAIN in the cell" grep -q 'fork failed: Resource temporarily unavailable' <<<"$out"
@@ -285,21 +288,7 @@ cgroup_caps() {
     fi
     rmdir "$probe"
     left() { find /sys/fs/cgroup -maxdepth 6 -name 'unsafe-cell-*' 2>/dev/null | tr '\n' ' '; }
-    out=$("$CELL" --worktree "$wt" --nix off --max-procs 40 -- python3 -c '
-import os, signal, time
-pids = []
-try:
-    for _ in range(200):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(5)
-            os._exit(0)
-        pids.append(pid)
-except OSError as e:
-    print("fork failed:", e.strerror)
-print("started=%d" % len(pids))
-for pid in pids:
-    os.kill(pid, signal.SIGKILL)' 2>&1)
+    out=$("$CELL" --worktree "$wt" --nix off --max-procs 40 -- python3 -c "$FORK_LOOP" 2>&1)
     check "root: --max-procs 40: the cell's cgroup stops a fork loop ($(tr '\n' ' ' <<<"$out"))" \
         bash -c '[[ $1 =~ started=([0-9]+) ]] && ((BASH_REMATCH[1] < 40))' _ "$out"
     check "... with EAGAIN in the cell" grep -q 'fork failed: Resource temporarily unavailable' <<<"$out"
