@@ -80,6 +80,14 @@ void check_dir_scopes(const Jail& jail, const Context& ctx) {
     }
 }
 
+void check_masks(const Jail& jail) {
+    if (!jail.masks.empty() && !jail.worktree) {
+        throw UsageError(fmt::format("--mask {}: masks files of the worktree, and this cell "
+                                     "has no --worktree",
+                                     jail.masks.front()));
+    }
+}
+
 std::string bwrap_path(const Context& ctx) {
     if (ctx.settings.bwrap_bin) {
         return *ctx.settings.bwrap_bin;
@@ -123,6 +131,7 @@ std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args
     auto ctx = make_context(req, cli_env, for_cell || req.print == "script" || req.print == "plan");
     auto jail = compose(req.invocations, table, ctx);
     check_dir_scopes(jail, ctx);
+    check_masks(jail);
     check_proxy_settings(jail, ctx);
     Binaries bins{bwrap_path(ctx), ctx.settings.relay_bin, ctx.settings.proxy_bin,
                   ctx.settings.launch_bin};

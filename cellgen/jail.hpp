@@ -59,6 +59,8 @@ struct Jail {
     std::optional<ProxySpec> proxy;
     bool allow_all_domains = false; // allow-all: the proxy admits every domain
     std::optional<Arg> log_dir;     // host side, bound at kJailLogDir
+    std::optional<std::string> worktree; // host side, bound at kJailWorktree
+    std::vector<std::string> masks;      // --mask globs, relative to the worktree
     std::vector<RawArg> raw_args;
 
     void mount(std::string flag, Args args) {

@@ -194,6 +194,8 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     plan.private_devices = jail.private_devices;
     plan.max_procs = jail.max_procs;
     plan.memory_max = jail.memory_max;
+    plan.worktree = jail.worktree;
+    plan.masks = jail.masks;
     plan.required_dirs = jail.required_dirs;
     for (auto& d : plan.required_dirs) {
         d.system_ok = jail.system_dirs_ok;

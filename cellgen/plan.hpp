@@ -82,6 +82,8 @@ struct Plan {
     unsigned long long memory_max = 0;        // the cell's cgroup, where one can be made
     std::optional<Arg> log_dir;               // none: no log files (JSON: the runtime dir's log)
     std::vector<Daemon> daemons;
+    std::optional<std::string> worktree; // host path, for the masks
+    std::vector<std::string> masks;      // --mask globs, matched at start by the launcher
     // Lines the launcher says on stderr as the cell starts (the policy in force).
     std::vector<std::string> notices;
 
@@ -117,7 +119,7 @@ public:
 
 // The format's version (`cell_launch_plan`): a wrapper and its cell-launch
 // come from one build, and a reader refuses any other version.
-inline constexpr int kPlanVersion = 4;
+inline constexpr int kPlanVersion = 5;
 
 // Parses what plan_to_json wrote; throws PlanError naming the field. The
 // fields the JSON leaves out (launch, env) come back empty, and log_dir

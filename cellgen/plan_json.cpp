@@ -83,6 +83,8 @@ std::string plan_to_json(const Plan& plan) {
         {"log_dir", arg_value(plan.log_dir_or_runtime())},
         {"daemons", std::move(daemons)},
         {"notices", strings_value(plan.notices)},
+        {"worktree", plan.worktree ? json::value(*plan.worktree) : json::value(nullptr)},
+        {"masks", strings_value(plan.masks)},
     };
     // serialize() escapes control characters: the text is one line.
     return json::serialize(root);
@@ -244,7 +246,7 @@ Plan plan_from_json(std::string_view text) {
     Reader root(value, "plan");
     root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
                "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
-               "memory_max", "log_dir", "daemons", "notices"});
+               "memory_max", "log_dir", "daemons", "notices", "worktree", "masks"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -279,6 +281,8 @@ Plan plan_from_json(std::string_view text) {
     lp.memory_max = root.field("memory_max").integer(0, std::int64_t{1} << 50);
     lp.log_dir = root.field("log_dir").arg();
     lp.notices = root.field("notices").strings();
+    lp.worktree = root.field("worktree").optional_string();
+    lp.masks = root.field("masks").strings();
     root.field("daemons").each([&](const Reader& r) {
         r.only({"name", "argv", "mode", "needs", "jail_listen", "access_log", "refusal_log"});
         Daemon d{r.field("name").string(),

@@ -104,6 +104,11 @@ std::string policy_comment(const Plan& plan, const RenderOptions& opts) {
         }
         out += comment(fmt::format("daemon {} ({}): {}", d.name, d.mode, words));
     }
+    if (!plan.masks.empty()) {
+        out += comment(fmt::format("masks (matched by the launcher as the cell starts, so not in "
+                                   "this command): {}",
+                                   fmt::join(plan.masks, " ")));
+    }
     for (const auto& notice : plan.notices) {
         out += comment("notice: " + notice);
     }

@@ -3,6 +3,7 @@
 #include "cellgen/jail.hpp"
 #include "cellgen/validate.hpp"
 #include "launch/launch_log.hpp"
+#include "launch/mask.hpp"
 #include "launch/runtime_dir.hpp"
 #include "launch/setup_error.hpp"
 
@@ -238,6 +239,27 @@ std::vector<std::string> bwrap_options(const Plan& plan, const cellgen::Args& ar
     return out;
 }
 
+// --mask: the runtime dir's one empty file, bound read-only over each
+// worktree file a glob matches as the cell starts (after the worktree's own
+// bind, so it lies on top).
+std::vector<std::string> mask_binds(const Plan& plan, const std::string& rt) {
+    std::vector<std::string> out;
+    if (plan.masks.empty() || !plan.worktree) {
+        return out;
+    }
+    auto files = masked_files(*plan.worktree, plan.masks);
+    if (files.empty()) {
+        return out;
+    }
+    auto empty = rt + "/mask-empty";
+    write_file(empty, "");
+    for (const auto& f : files) {
+        out.insert(out.end(),
+                   {"--ro-bind", empty, fmt::format("{}/{}", cellgen::kJailWorktree, f)});
+    }
+    return out;
+}
+
 // The daemons that will start: an `auto` one whose host socket is missing is
 // left out with one line; an `on` one fails the cell.
 std::vector<DaemonCommand> select_daemons(const Plan& plan, const std::string& rt,
@@ -336,6 +358,11 @@ Options prepare(const Plan& plan, const std::vector<std::string>& args, const Ge
     o.bwrap = plan.bwrap;
     o.bwrap_args =
         bwrap_options(plan, bind_log_dir_by_fd(plan, o.log_dir_by_fd), o.runtime_dir, getenv);
+    auto masks = mask_binds(plan, o.runtime_dir);
+    if (!masks.empty()) {
+        o.log.note(fmt::format("--mask: {} worktree files read as empty", masks.size() / 3));
+    }
+    o.bwrap_args.insert(o.bwrap_args.end(), masks.begin(), masks.end());
     o.private_devices = plan.private_devices;
     o.max_procs = plan.max_procs;
     o.memory_max = plan.memory_max;
@@ -360,7 +387,10 @@ std::vector<std::string> prepare_dir_only(const Plan& plan, const std::string& d
     copy_private_devices(plan.private_devices, dir + "/dev",
                          LaunchLog(open_log(log_dir, "launcher.log")));
     // By path: the person running bwrap holds no fd of ours.
-    return bwrap_options(plan, plan.bwrap_args, dir, getenv);
+    auto out = bwrap_options(plan, plan.bwrap_args, dir, getenv);
+    auto masks = mask_binds(plan, dir);
+    out.insert(out.end(), masks.begin(), masks.end());
+    return out;
 }
 
 } // namespace launch

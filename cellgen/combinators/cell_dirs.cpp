@@ -10,8 +10,27 @@ namespace cellgen {
 namespace {
 
 void apply_worktree(Jail& jail, const Invocation& inv, const Context&) {
-    jail.mount("--bind", {host_dir_arg(jail, inv, inv.args.at(0)), kJailWorktree});
+    auto host = host_dir_arg(jail, inv, inv.args.at(0));
+    jail.mount("--bind", {host, kJailWorktree});
     jail.chdir = kJailWorktree;
+    jail.worktree = host;
+}
+
+// Relative to the worktree, matched by the launcher when the cell starts.
+void apply_mask(Jail& jail, const Invocation& inv, const Context&) {
+    const auto& glob = inv.args.at(0);
+    if (glob.empty() || glob.front() == '/') {
+        throw UsageError(fmt::format("{}: '{}' must be relative to the worktree (e.g. **/.env)",
+                                     inv.origin, glob));
+    }
+    for (std::size_t at = 0; at <= glob.size();) {
+        auto end = std::min(glob.find('/', at), glob.size());
+        if (glob.compare(at, end - at, "..") == 0 && end - at == 2) {
+            throw UsageError(fmt::format("{}: '{}' must not contain '..'", inv.origin, glob));
+        }
+        at = end + 1;
+    }
+    jail.masks.push_back(glob);
 }
 
 // Bound once by the planner, at the end, so the last log-dir wins cleanly.
@@ -47,6 +66,12 @@ std::vector<Combinator> cell_dir_combinators() {
          "(read-only: it must not plant files the host then writes through). Without PATH: "
          "the runtime dir's own `log` folder (removed with the cell).",
          0, 1, apply_log_dir},
+        {"mask", "GLOB",
+         "Files of the worktree matching GLOB (relative to it: `*`, `?`, `[..]` within a "
+         "name, `**` for any depth, e.g. **/.env or **/*.pem) read as empty and cannot be "
+         "written in the cell. Matched when the cell starts: a file created later is not "
+         "masked. Repeatable.",
+         1, 1, apply_mask},
         {"unsafe-allow-system-dir", "",
          "Let the worktree or log dir be / , a whole-system directory (/etc, /usr, /nix, "
          "/proc, /sys, /dev, /boot, /var, /home, /tmp, ...), $HOME or a parent of it. Without "

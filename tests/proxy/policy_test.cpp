@@ -29,6 +29,19 @@ TEST_CASE("public suffixes", "[policy]") {
     CHECK_FALSE(suffixes().is_public_suffix("www.ck"));
     CHECK_FALSE(suffixes().is_public_suffix("example.com"));
     CHECK_FALSE(suffixes().is_public_suffix("example.co.uk"));
+    // The list is searched as text: a rule on the first or last line, one
+    // ending in a blank or CR, and no match inside a longer rule or a comment.
+    auto text =
+        PublicSuffixes::parse("co.uk\r\n// in.comment.org\nsub.github.io extra\nappspot.com");
+    CHECK(text.is_public_suffix("co.uk"));
+    CHECK(text.is_public_suffix("sub.github.io"));
+    CHECK(text.is_public_suffix("appspot.com"));
+    CHECK_FALSE(text.is_public_suffix("uk.co"));
+    CHECK_FALSE(text.is_public_suffix("github.io"));
+    CHECK_FALSE(text.is_public_suffix("comment.org"));
+    CHECK_FALSE(text.is_public_suffix("spot.com"));
+    CHECK_FALSE(PublicSuffixes::load("/nonexistent/list").is_public_suffix("co.uk"));
+    CHECK(PublicSuffixes::load("/nonexistent/list").is_public_suffix("uk"));
 }
 
 TEST_CASE("domain patterns match", "[policy]") {
