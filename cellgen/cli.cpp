@@ -36,7 +36,8 @@ Context make_context(const Request& req, const CliEnvironment& cli_env, bool lau
         ctx.settings.launch_bin = find_helper("cell-launch", cli_env.self_dir, path);
     }
     if (req.print == "script" && !ctx.settings.launch_bin) {
-        throw UsageError("cell-launch not found next to cellgen or on PATH (use --launch-bin)");
+        throw UsageError("cell-launch not found next to cellgen, in ../libexec/unsafe-cell or on "
+                         "PATH (use --launch-bin)");
     }
     return ctx;
 }

@@ -49,7 +49,8 @@ std::optional<std::string> find_on_path(const std::string& name,
 
 std::optional<std::string> find_sibling(const std::string& name, const std::string& self_dir) {
     const std::filesystem::path dir(self_dir);
-    for (const auto& candidate : {dir / name, dir / ".." / build_folder(name) / name}) {
+    for (const auto& candidate : {dir / name, dir / ".." / "libexec" / "unsafe-cell" / name,
+                                  dir / ".." / build_folder(name) / name}) {
         if (is_executable_file(candidate)) {
             return candidate.lexically_normal().string();
         }

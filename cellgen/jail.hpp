@@ -57,8 +57,8 @@ struct Jail {
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
     std::optional<NixDaemonSpec> nix_daemon;
     std::optional<ProxySpec> proxy;
-    bool allow_all_domains = false; // allow-all: the proxy admits every domain
-    std::optional<Arg> log_dir;     // host side, bound at kJailLogDir
+    bool allow_all_domains = false;      // allow-all: the proxy admits every domain
+    std::optional<Arg> log_dir;          // host side, bound at kJailLogDir
     std::optional<std::string> worktree; // host side, bound at kJailWorktree
     std::vector<std::string> masks;      // --mask globs, relative to the worktree
     std::vector<RawArg> raw_args;

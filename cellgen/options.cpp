@@ -50,10 +50,13 @@ constexpr SettingDoc kSettings[] = {
     {"allow-cidr", "CIDR", "proxy: allow connecting to addresses in CIDR (repeatable)"},
     {"connect-port", "N", "proxy: allow CONNECT to port N too, beside 80 and 443 (repeatable)"},
     {"proxy-port", "N", "proxy port inside the jail (default 3128)"},
-    {"relay-bin", "PATH", "relay binary (default: next to cellgen, build tree, PATH)"},
-    {"proxy-bin", "PATH", "proxy binary (default: next to cellgen, build tree, PATH)"},
+    {"relay-bin", "PATH",
+     "relay binary (default: next to cellgen, ../libexec/unsafe-cell, build tree, PATH)"},
+    {"proxy-bin", "PATH",
+     "proxy binary (default: next to cellgen, ../libexec/unsafe-cell, build tree, PATH)"},
     {"bwrap-bin", "PATH", "bwrap binary (default: bwrap on PATH)"},
-    {"launch-bin", "PATH", "cell-launch binary (default: next to cellgen, PATH)"},
+    {"launch-bin", "PATH",
+     "cell-launch binary (default: next to cellgen, ../libexec/unsafe-cell, PATH)"},
 };
 
 void add_combinators(po::options_description& desc, const std::vector<Combinator>& table) {

@@ -17,7 +17,7 @@ _unsafe_cell_bind_opts='--ro-bind --bind --dev-bind --try-ro-bind --try-bind --t
 # Names from the caller's environment.
 _unsafe_cell_env_opts='--fwd-env --try-fwd-env'
 # One value we cannot guess (ids, patterns, ports, jail paths).
-_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --allow --deny --allow-cidr --connect-port --proxy-port
+_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --mask --allow --deny --allow-cidr --connect-port --proxy-port
     --tmpfs --dir --chdir --add-path --set-hostname --time-zone --raw-arg'
 # Two values we cannot guess.
 _unsafe_cell_pair_opts='--symlink --set-env'

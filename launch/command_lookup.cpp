@@ -25,40 +25,83 @@ struct Mount {
 
 // The options bwrap reads, and what their arguments are. Those not named
 // here make the whole answer `unknown`.
-enum class Role { none, skip1, skip2, chdir, setenv, unsetenv, clearenv, bind, bind_try, dest, link, fd_dest };
+enum class Role {
+    none,
+    skip1,
+    skip2,
+    chdir,
+    setenv,
+    unsetenv,
+    clearenv,
+    bind,
+    bind_try,
+    dest,
+    link,
+    fd_dest
+};
 
 const std::map<std::string, Role, std::less<>>& roles() {
     static const std::map<std::string, Role, std::less<>> table = {
-        {"--unshare-user", Role::none},      {"--unshare-user-try", Role::none},
-        {"--unshare-ipc", Role::none},       {"--unshare-pid", Role::none},
-        {"--unshare-net", Role::none},       {"--unshare-uts", Role::none},
-        {"--unshare-cgroup", Role::none},    {"--unshare-cgroup-try", Role::none},
-        {"--unshare-all", Role::none},       {"--share-net", Role::none},
-        {"--new-session", Role::none},       {"--die-with-parent", Role::none},
-        {"--as-pid-1", Role::none},          {"--disable-userns", Role::none},
-        {"--assert-userns-disabled", Role::none}, {"--level-prefix", Role::none},
-        {"--clearenv", Role::clearenv},      {"--uid", Role::skip1},
-        {"--gid", Role::skip1},              {"--hostname", Role::skip1},
-        {"--remount-ro", Role::skip1},       {"--perms", Role::skip1},
-        {"--size", Role::skip1},             {"--cap-add", Role::skip1},
-        {"--cap-drop", Role::skip1},         {"--exec-label", Role::skip1},
-        {"--file-label", Role::skip1},       {"--lock-file", Role::skip1},
-        {"--sync-fd", Role::skip1},          {"--block-fd", Role::skip1},
-        {"--userns-block-fd", Role::skip1},  {"--info-fd", Role::skip1},
-        {"--json-status-fd", Role::skip1},   {"--seccomp", Role::skip1},
-        {"--add-seccomp-fd", Role::skip1},   {"--userns", Role::skip1},
-        {"--userns2", Role::skip1},          {"--pidns", Role::skip1},
-        {"--argv0", Role::skip1},            {"--chmod", Role::skip2},
-        {"--chdir", Role::chdir},            {"--setenv", Role::setenv},
-        {"--unsetenv", Role::unsetenv},      {"--bind", Role::bind},
-        {"--ro-bind", Role::bind},           {"--dev-bind", Role::bind},
-        {"--bind-try", Role::bind_try},      {"--ro-bind-try", Role::bind_try},
-        {"--dev-bind-try", Role::bind_try},  {"--tmpfs", Role::dest},
-        {"--dir", Role::dest},               {"--proc", Role::dest},
-        {"--dev", Role::dest},               {"--mqueue", Role::dest},
-        {"--symlink", Role::link},           {"--file", Role::fd_dest},
-        {"--bind-data", Role::fd_dest},      {"--ro-bind-data", Role::fd_dest},
-        {"--bind-fd", Role::fd_dest},        {"--ro-bind-fd", Role::fd_dest},
+        {"--unshare-user", Role::none},
+        {"--unshare-user-try", Role::none},
+        {"--unshare-ipc", Role::none},
+        {"--unshare-pid", Role::none},
+        {"--unshare-net", Role::none},
+        {"--unshare-uts", Role::none},
+        {"--unshare-cgroup", Role::none},
+        {"--unshare-cgroup-try", Role::none},
+        {"--unshare-all", Role::none},
+        {"--share-net", Role::none},
+        {"--new-session", Role::none},
+        {"--die-with-parent", Role::none},
+        {"--as-pid-1", Role::none},
+        {"--disable-userns", Role::none},
+        {"--assert-userns-disabled", Role::none},
+        {"--level-prefix", Role::none},
+        {"--clearenv", Role::clearenv},
+        {"--uid", Role::skip1},
+        {"--gid", Role::skip1},
+        {"--hostname", Role::skip1},
+        {"--remount-ro", Role::skip1},
+        {"--perms", Role::skip1},
+        {"--size", Role::skip1},
+        {"--cap-add", Role::skip1},
+        {"--cap-drop", Role::skip1},
+        {"--exec-label", Role::skip1},
+        {"--file-label", Role::skip1},
+        {"--lock-file", Role::skip1},
+        {"--sync-fd", Role::skip1},
+        {"--block-fd", Role::skip1},
+        {"--userns-block-fd", Role::skip1},
+        {"--info-fd", Role::skip1},
+        {"--json-status-fd", Role::skip1},
+        {"--seccomp", Role::skip1},
+        {"--add-seccomp-fd", Role::skip1},
+        {"--userns", Role::skip1},
+        {"--userns2", Role::skip1},
+        {"--pidns", Role::skip1},
+        {"--argv0", Role::skip1},
+        {"--chmod", Role::skip2},
+        {"--chdir", Role::chdir},
+        {"--setenv", Role::setenv},
+        {"--unsetenv", Role::unsetenv},
+        {"--bind", Role::bind},
+        {"--ro-bind", Role::bind},
+        {"--dev-bind", Role::bind},
+        {"--bind-try", Role::bind_try},
+        {"--ro-bind-try", Role::bind_try},
+        {"--dev-bind-try", Role::bind_try},
+        {"--tmpfs", Role::dest},
+        {"--dir", Role::dest},
+        {"--proc", Role::dest},
+        {"--dev", Role::dest},
+        {"--mqueue", Role::dest},
+        {"--symlink", Role::link},
+        {"--file", Role::fd_dest},
+        {"--bind-data", Role::fd_dest},
+        {"--ro-bind-data", Role::fd_dest},
+        {"--bind-fd", Role::fd_dest},
+        {"--ro-bind-fd", Role::fd_dest},
     };
     return table;
 }
@@ -156,8 +199,8 @@ struct Jail {
                     auto host = mount.src + next.substr(mount.dest == "/" ? 0 : mount.dest.size());
                     // The bind's own source is mounted as resolved on the host.
                     struct stat st;
-                    int rc = mount.dest == next ? ::stat(host.c_str(), &st)
-                                                : ::lstat(host.c_str(), &st);
+                    int rc =
+                        mount.dest == next ? ::stat(host.c_str(), &st) : ::lstat(host.c_str(), &st);
                     if (rc != 0) {
                         if ((errno == ENOENT || errno == ENOTDIR) && !made_below(next, m)) {
                             return Lookup::missing;

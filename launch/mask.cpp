@@ -109,10 +109,10 @@ std::vector<std::string> masked_files(const std::string& root,
     }
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        throw PrepareError(70, fmt::format("--mask: cannot read the worktree {}: {}", root,
-                                           std::strerror(errno)));
+        throw PrepareError(
+            70, fmt::format("--mask: cannot read the worktree {}: {}", root, std::strerror(errno)));
     }
-    Walk walk{split, max_entries};
+    Walk walk{split, max_entries, 0, {}};
     walk.dir(fd, "");
     return walk.found;
 }

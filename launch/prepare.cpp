@@ -2,6 +2,7 @@
 
 #include "cellgen/jail.hpp"
 #include "cellgen/validate.hpp"
+#include "launch/command_lookup.hpp"
 #include "launch/launch_log.hpp"
 #include "launch/mask.hpp"
 #include "launch/runtime_dir.hpp"
@@ -369,6 +370,9 @@ Options prepare(const Plan& plan, const std::vector<std::string>& args, const Ge
     o.notices = plan.notices;
     o.command = plan.command;
     o.command.insert(o.command.end(), args.begin(), args.end());
+    if (lookup_in_jail(o.bwrap_args, o.command.front(), getenv("PATH")) == Lookup::missing) {
+        throw PrepareError(127, fmt::format("{}: not found inside the cell", o.command.front()));
+    }
     guard.release();
     return o;
 }

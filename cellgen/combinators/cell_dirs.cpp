@@ -1,7 +1,10 @@
 // The two host directories of a cell: its worktree (the program writes it) and
 // its log dir (the host writes it; the program only reads it).
 #include "cellgen/combinators/combinators.hpp"
+#include "cellgen/usage_error.hpp"
 
+#include <algorithm>
+#include <fmt/format.h>
 #include <variant>
 #include <vector>
 
@@ -68,7 +71,7 @@ std::vector<Combinator> cell_dir_combinators() {
          0, 1, apply_log_dir},
         {"mask", "GLOB",
          "Files of the worktree matching GLOB (relative to it: `*`, `?`, `[..]` within a "
-         "name, `**` for any depth, e.g. **/.env or **/*.pem) read as empty and cannot be "
+         "name, `**/` for any depth, e.g. **/.env or **/*.pem) read as empty and cannot be "
          "written in the cell. Matched when the cell starts: a file created later is not "
          "masked. Repeatable.",
          1, 1, apply_mask},

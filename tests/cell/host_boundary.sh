@@ -322,7 +322,7 @@ print("256M ok", flush=True)' 2>&1)
             --memory-max 64M -- true 2>&1)
         rc=$?
         expect_eq "unpriv: --memory-max without a delegated cgroup is refused (exit 70)" 70 "$rc"
-        check "... saying why and that nothing was started ($out)" \
+        check "... saying why and that nothing was started ($(tr "\n" " " <<<"$out"))" \
             grep -q -- '--memory-max 64M: cannot make a cgroup for the cell here.*nothing was started' <<<"$out"
     else
         rmdir "$parent/unsafe-cell-probe-$$"

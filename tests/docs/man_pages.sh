@@ -50,8 +50,8 @@ same_file() { [[ -n $1 ]] && cmp -- "$1" "$2"; }
 minus_escaped() { ! sed 1d "$1" | grep -nE '(^|[^\\A-Za-z0-9])-'; }
 
 # Markdown that must not survive: backticks, table rules, **bold** (but not
-# the **.example.com pattern), \|, ##/### headings. Fences are backticks.
-leftover='`|\|[ :]*---|\*\*[^.]|\\\||^ *#{2,3} '
+# the **.example.com and **/.env patterns), \|, ##/### headings. Fences are backticks.
+leftover='`|\|[ :]*---|\*\*[^./]|\\\||^ *#{2,3} '
 
 # The converter on constructs the pages may not (yet) use.
 if [[ -n ${MD2MAN:-} && -n ${PYTHON:-} ]]; then
@@ -157,6 +157,22 @@ if [[ -n ${MESON:-} && -n ${BUILD_ROOT:-} ]]; then
         got=$(find "$tmp/dest" -path "*/share/man/man1/$name.1" -type f)
         check "meson install puts $name.1 in share/man/man1" same_file "$got" "$page"
     done
+    # The programs: only cell and cellgen on PATH; the helpers with
+    # generic names in libexec/unsafe-cell, where the installed cellgen
+    # finds them.
+    if "$MESON" install -C "$BUILD_ROOT" --no-rebuild --destdir "$tmp/all" >"$tmp/install.log" 2>&1; then
+        bin=$(find "$tmp/all" -type d -path '*/bin' | head -n 1)
+        expect_eq "meson install puts only cell and cellgen in bin/" "cell cellgen" \
+            "$(ls "$bin" | tr '\n' ' ' | sed 's/ $//')"
+        libexec=$(find "$tmp/all" -type d -path '*/libexec/unsafe-cell')
+        expect_eq "... and relay, proxy, cell-launch in libexec/unsafe-cell/" "cell-launch proxy relay" \
+            "$(ls "$libexec" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+        plan=$("$bin/cellgen" --print json --nix on -- true 2>&1)
+        check "the installed cellgen finds the installed relay and proxy" \
+            bash -c 'grep -qF "\"$2/relay\"" <<<"$1" && grep -qF "\"$2/proxy\"" <<<"$1"' _ "$plan" "$libexec"
+    else
+        check "meson install --destdir works" bash -c 'cat "$1"; false' _ "$tmp/install.log"
+    fi
 else
     echo "# install check skipped: MESON or BUILD_ROOT not set"
 fi
