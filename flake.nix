@@ -28,9 +28,14 @@
             [ "flake.nix" "default.nix" "nix" "tests" "examples" "completions" ];
       };
 
+      # relay and proxy are installed off PATH (libexec/unsafe-cell): their
+      # names are too generic for bin/.
       app = pkg: program: description: {
         type = "app";
-        program = "${pkg}/bin/${program}";
+        program =
+          if builtins.elem program [ "relay" "proxy" ]
+          then "${pkg}/libexec/unsafe-cell/${program}"
+          else "${pkg}/bin/${program}";
         meta.description = description;
       };
     in

@@ -8,11 +8,17 @@
 # when an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+echo "test.sh: phase setup (packages, release build) starting" >&2
 scripts/setup.sh test || exit 1
+echo "test.sh: phase setup done after $((SECONDS - start)) s" >&2
 phases=${CELL_TEST_PHASES:-main asan fuzz}
 status=0
+n=0
 for phase in $phases; do
     start=$SECONDS
+    n=$((n + 1))
+    echo "test.sh: phase $phase ($n of $(wc -w <<<"$phases")) starting" >&2
     case $phase in
     main) meson test -C build --print-errorlogs --num-processes 2 "$@" ;;
     asan) bash scripts/asan.sh ;;

@@ -1,4 +1,5 @@
-// Helper lookup: next to cellgen, then the build tree, then PATH.
+// Helper lookup: next to cellgen, then ../libexec/unsafe-cell (installed),
+// then the build tree, then PATH.
 #include "tests/cellgen/plan_fixture.hpp"
 
 #include "cellgen/helper_bins.hpp"
@@ -42,6 +43,18 @@ TEST_CASE("find_helper: next to cellgen, then ../FOLDER/NAME, then PATH") {
     make_exe(dir.path + "/build/cellgen/cellgen");
     CHECK(cellgen::find_sibling("cellgen", dir.path + "/build/launch") ==
           dir.path + "/build/cellgen/cellgen");
+}
+
+TEST_CASE("find_helper: installed, the helpers are in ../libexec/unsafe-cell") {
+    cellgen_test::TempDir dir;
+    const auto bin = dir.path + "/usr/local/bin";
+    std::filesystem::create_directories(bin);
+    for (const char* name : {"relay", "proxy", "cell-launch"}) {
+        CHECK_FALSE(cellgen::find_sibling(name, bin));
+        make_exe(dir.path + "/usr/local/libexec/unsafe-cell/" + name);
+        CHECK(cellgen::find_helper(name, bin, std::nullopt) ==
+              dir.path + "/usr/local/libexec/unsafe-cell/" + name);
+    }
 }
 
 TEST_CASE("the plan names helpers by absolute path; overrides win") {

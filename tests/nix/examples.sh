@@ -114,13 +114,12 @@ if [[ $EUID == 0 ]] && NIX_CONFIG='substituters =' start_nix_daemon "$T/nixd" >"
     # cellgen wants the directory holding `socket`.
     ln -s "$NIX_DAEMON_SOCKET" "$T/nixsock/socket"
     wt=$T/ci/worktree
-    cp "$ex/ci/ci-job.sh" "$wt/"
     printf '%s\n' 'derivation { name = "cell-ci-example"; system = builtins.currentSystem;' \
         '  builder = "/bin/sh"; args = [ "-c" "echo built in a cell > $out" ]; }' >"$wt/default.nix"
     git -C "$wt" init -q && git -C "$wt" add . &&
         git -C "$wt" -c user.name=ci -c user.email=ci@example.invalid commit -q -m job
     out=$(cd "$wt" && CELLGEN=$CELLGEN timeout 90 "$CELL" --profile "$T/ci/profile.ini" \
-        --nix-daemon-socket "$T/nixsock" --proxy-bin "$PROXY" --relay-bin "$RELAY" -- bash ci-job.sh </dev/null 2>&1)
+        --nix-daemon-socket "$T/nixsock" --proxy-bin "$PROXY" --relay-bin "$RELAY" -- bash -s <"$ex/ci/ci-job.sh" 2>&1)
     expect_eq "ci: the job sees its commit in the worktree as cell" \
         "ci: $(git -C "$wt" rev-parse --short HEAD) in /home/cell/worktree as cell" "$(grep '^ci: ' <<<"$out")"
     built=$(grep -o '/nix/store/[a-z0-9]*-cell-ci-example$' <<<"$out")

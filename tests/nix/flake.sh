@@ -36,7 +36,7 @@ expect_json "package: pinned fmt_9/boost181 used when present, a throwing alias 
 
 expect_json "flake: apps run cell, cellgen, relay and proxy" \
     "$prelude builtins.mapAttrs (_: a: [ a.type a.program (builtins.isString a.meta.description) ]) uc.apps.x86_64-linux" \
-    '{"cell":["app","/stub/unsafe-cell/bin/cell",true],"cellgen":["app","/stub/unsafe-cell/bin/cellgen",true],"default":["app","/stub/unsafe-cell/bin/cell",true],"proxy":["app","/stub/unsafe-cell/bin/proxy",true],"relay":["app","/stub/unsafe-cell/bin/relay",true]}'
+    '{"cell":["app","/stub/unsafe-cell/bin/cell",true],"cellgen":["app","/stub/unsafe-cell/bin/cellgen",true],"default":["app","/stub/unsafe-cell/bin/cell",true],"proxy":["app","/stub/unsafe-cell/libexec/unsafe-cell/proxy",true],"relay":["app","/stub/unsafe-cell/libexec/unsafe-cell/relay",true]}'
 
 expect_json "flake: checks build the package" \
     "$prelude map (s: uc.checks.\${s}.package.pname) [ \"x86_64-linux\" \"aarch64-linux\" ]" \
