@@ -62,6 +62,15 @@ int run(proxy::Options options) {
         }
         listeners.push_back(std::move(*l));
     }
+    const auto http_listeners = listeners.size();
+    for (const auto& e : options.socks_listen) {
+        auto l = relay::Listener::open(ioc.get_executor(), e);
+        if (!l) {
+            fmt::print(stderr, "proxy: --socks-listen {}\n", l.error().message);
+            return 1;
+        }
+        listeners.push_back(std::move(*l));
+    }
     auto ctx = std::make_shared<proxy::ProxyContext>();
     if (!options.refusal_log.empty()) {
         if (auto fd = relay::open_log_file(options.refusal_log, "--refusal-log")) {
@@ -80,7 +89,7 @@ int run(proxy::Options options) {
     }
     ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
     ctx->options = std::move(options);
-    proxy::Server server(ioc, std::move(listeners), ctx);
+    proxy::Server server(ioc, std::move(listeners), http_listeners, ctx);
     relay::Lifetime lifetime(ioc, ctx->options.lifetime,
                              [&server](const std::string& reason) { server.stop(reason); });
     if (auto started = lifetime.start(); !started) {

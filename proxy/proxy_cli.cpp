@@ -43,6 +43,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
         "unix:/path, tcp:HOST:PORT, tcp:[V6]:PORT or fd:N, a listening socket "
         "inherited on fd N (repeatable)")(
+        "socks-listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
+        "also serve SOCKS5 (CONNECT, socks5h names or IP literals) on ENDPOINT, under the "
+        "same policy as HTTP CONNECT; the forms of --listen (repeatable)")(
         "filter", po::value<std::string>()->value_name("FILE"),
         "tinyproxy-style filter FILE: an allowlist, one pattern per line")(
         "filter-type", po::value<std::string>()->value_name("TYPE")->default_value("bre"),
@@ -91,14 +94,16 @@ po::options_description option_table(Options& o, double& head, double& connect, 
 }
 
 void parse_lists(const po::variables_map& vm, Options& o) {
-    if (vm.count("listen")) {
-        for (const auto& text : vm["listen"].as<std::vector<std::string>>()) {
+    for (const char* flag : {"listen", "socks-listen"}) {
+        if (!vm.count(flag))
+            continue;
+        for (const auto& text : vm[flag].as<std::vector<std::string>>()) {
             auto e = relay::parse_endpoint(text);
             if (!e)
-                usage_error(fmt::format("--listen {}", e.error().message));
+                usage_error(fmt::format("--{} {}", flag, e.error().message));
             if (auto why = relay::role_mismatch(*e, relay::Endpoint::Role::listen); !why.empty())
-                usage_error(fmt::format("--listen {}: {}", text, why));
-            o.listen.push_back(*e);
+                usage_error(fmt::format("--{} {}: {}", flag, text, why));
+            (std::string_view(flag) == "listen" ? o.listen : o.socks_listen).push_back(*e);
         }
     }
     if (vm.count("connect-port")) {

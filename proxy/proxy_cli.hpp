@@ -26,6 +26,8 @@ struct Timeouts {
 
 struct Options {
     std::vector<relay::Endpoint> listen;
+    std::vector<relay::Endpoint> socks_listen; // SOCKS5 clients, same policy
+
     std::optional<std::string> filter_file;
     FilterOptions filter_options;
     std::vector<std::string> allow;

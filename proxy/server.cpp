@@ -27,12 +27,14 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 } // namespace
 
 Server::Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
-               std::shared_ptr<ProxyContext> ctx)
-    : ioc_(ioc), listeners_(std::move(listeners)), ctx_(std::move(ctx)), hangup_(ioc, SIGHUP) {}
+               std::size_t socks_from, std::shared_ptr<ProxyContext> ctx)
+    : ioc_(ioc), listeners_(std::move(listeners)), socks_from_(socks_from), ctx_(std::move(ctx)),
+      hangup_(ioc, SIGHUP) {}
 
 void Server::start() {
-    for (auto& l : listeners_)
-        boost::asio::co_spawn(ioc_, accept_loop(l), boost::asio::detached);
+    for (std::size_t i = 0; i < listeners_.size(); ++i)
+        boost::asio::co_spawn(ioc_, accept_loop(listeners_[i], i >= socks_from_),
+                              boost::asio::detached);
     watch_reload();
 }
 
@@ -48,7 +50,7 @@ void Server::stop(const std::string& reason) {
     ioc_.stop();
 }
 
-boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
+boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, bool socks) {
     boost::asio::steady_timer backoff(ioc_);
     std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
@@ -69,6 +71,17 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
             fmt::print(stderr, "proxy: accept on {}: accepting again after {} failed attempts\n",
                        listener.endpoint().text, failures);
             failures = 0;
+        }
+        if (ctx_->active >= ctx_->options.max_connections && socks) {
+            // SOCKS5 has no way to say "busy" before the greeting: close.
+            AccessRecord r;
+            r.time = std::chrono::system_clock::now();
+            r.client = peer_name(client);
+            r.method = "SOCKS5";
+            r.reason = "max_connections";
+            r.status = 503;
+            ctx_->log.write(r);
+            continue;
         }
         if (ctx_->active >= ctx_->options.max_connections) {
             // Answer at once rather than leaving the client to time out.
@@ -97,7 +110,8 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener) {
             continue;
         }
         ++ctx_->active; // here, not in the session: the next accept must see it
-        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client)), boost::asio::detached);
+        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), socks),
+                              boost::asio::detached);
     }
 }
 

@@ -56,23 +56,28 @@ std::string peer_name(const Socket& s) {
     return "unix";
 }
 
-Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client)
-    : ctx_(std::move(ctx)), client_(std::move(client)), upstream_(client_.get_executor()),
-      watchdog_(client_.get_executor()), idle_(ctx_->options.timeouts.idle) {
+Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, bool socks)
+    : ctx_(std::move(ctx)), socks_(socks), client_(std::move(client)),
+      upstream_(client_.get_executor()), watchdog_(client_.get_executor()),
+      idle_(ctx_->options.timeouts.idle) {
     client_name_ = peer_name(client_);
     // Heads and small responses are single writes; Nagle would hold them.
     relay::set_no_delay_if_tcp(client_);
 }
 
-boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client) {
+boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client,
+                                         bool socks) {
     // Shared so the watchdog's timer callback can tell whether it outlived us.
-    auto s = std::make_shared<Session>(std::move(ctx), std::move(client));
+    auto s = std::make_shared<Session>(std::move(ctx), std::move(client), socks);
     co_await s->run();
 }
 
 boost::asio::awaitable<void> Session::run() {
     set_phase(Phase::head, ctx_->options.timeouts.head);
-    co_await serve();
+    if (socks_)
+        co_await socks();
+    else
+        co_await serve();
     watchdog_.cancel();
     --ctx_->active; // counted by the accept loop
     if (record_)
@@ -120,7 +125,8 @@ void Session::on_timeout() {
         return;
     }
     auto answer = [&](int status, std::string_view type, std::string details) {
-        send_now(client_, render_error({status, type, details, {}}));
+        if (!socks_)
+            send_now(client_, render_error({status, type, details, {}}));
         if (record_) {
             record_->status = status;
             record_->reason = std::move(details);

@@ -38,7 +38,8 @@ struct Answered {};
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(std::shared_ptr<ProxyContext> ctx, Socket client);
+    // `socks`: the client speaks SOCKS5 (socks_session.cpp), not HTTP.
+    Session(std::shared_ptr<ProxyContext> ctx, Socket client, bool socks = false);
     boost::asio::awaitable<void> run();
 
 private:
@@ -54,6 +55,8 @@ private:
     void touch(); // progress: push the idle deadline out
     void trim_buffers();
 
+    // socks_session.cpp
+    boost::asio::awaitable<void> socks();
     // tunnel.cpp
     boost::asio::awaitable<void> tunnel(const RequestHead& req);
     boost::asio::awaitable<bool> sni_allows(const Target& target);
@@ -76,6 +79,7 @@ private:
     void finish_record();
 
     std::shared_ptr<ProxyContext> ctx_;
+    bool socks_ = false; // no HTTP answers on timeouts: the client speaks SOCKS5
     std::shared_ptr<const CompiledPolicy> policy_;
     Socket client_;
     std::string client_name_;
@@ -101,7 +105,8 @@ private:
 };
 
 // The session coroutine spawned per accepted client.
-boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client);
+boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client,
+                                         bool socks = false);
 
 // Name of a peer for the log: "127.0.0.1:5555", "[::1]:5555" or "unix".
 std::string peer_name(const Socket& s);

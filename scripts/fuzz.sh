@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build-fuzz
-targets=(fuzz_http_head fuzz_chunked fuzz_filter fuzz_tls_sni fuzz_endpoint fuzz_profile)
+targets=(fuzz_http_head fuzz_chunked fuzz_filter fuzz_tls_sni fuzz_socks5 fuzz_endpoint fuzz_profile)
 
 secs=${FUZZ_SECONDS:-60}
 if [[ ! $secs =~ ^[1-9][0-9]*$ ]]; then
