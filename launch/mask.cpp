@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fnmatch.h>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,18 +54,19 @@ struct Walk {
     std::vector<std::string> found;
 
     void dir(int fd, const std::string& rel) {
-        DIR* d = ::fdopendir(fd);
-        if (d == nullptr) {
+        // Owned, so a throw from a deeper level closes every level above it.
+        std::unique_ptr<DIR, int (*)(DIR*)> owned(::fdopendir(fd), ::closedir);
+        if (!owned) {
             ::close(fd);
             return;
         }
+        DIR* d = owned.get();
         while (auto* e = ::readdir(d)) {
             std::string name = e->d_name;
             if (name == "." || name == "..") {
                 continue;
             }
             if (++seen > max_entries) {
-                ::closedir(d);
                 throw PrepareError(70, fmt::format("--mask: the worktree has more than {} "
                                                    "entries; masks cannot be applied in full",
                                                    max_entries));
@@ -90,7 +92,6 @@ struct Walk {
                 }
             }
         }
-        ::closedir(d);
     }
 };
 
