@@ -1,6 +1,8 @@
 // See filter.hpp.
 #include "policy/filter.hpp"
 
+#include "common/syntax.hpp"
+
 #include <fmt/format.h>
 
 #include <fnmatch.h>
@@ -99,7 +101,18 @@ Parsed<Filter> Filter::parse(std::string_view text, std::string file, FilterOpti
         auto lp = pattern_of(line);
         if (lp.pattern.empty())
             continue;
-        FilterRule rule{std::string(lp.pattern), file, lineno, nullptr};
+        FilterRule rule{std::string(lp.pattern), file, lineno, nullptr, std::nullopt};
+        if (lp.ignored.starts_with("port=")) {
+            auto token = lp.ignored.substr(0, lp.ignored.find_first_of(" \t\r\v\f#"));
+            auto port = common::parse_port(token.substr(5));
+            if (!port)
+                return fail(fmt::format("{}: {}: {}", rule.where(), token, port.error()));
+            rule.port = *port;
+            auto rest = lp.ignored.substr(token.size());
+            auto r = rest.find_first_not_of(" \t\r\v\f");
+            lp.ignored =
+                r == std::string_view::npos || rest[r] == '#' ? std::string_view() : rest.substr(r);
+        }
         if (options.type != FilterType::fnmatch) {
             auto re = compile(rule.pattern, options);
             if (!re)
@@ -108,7 +121,7 @@ Parsed<Filter> Filter::parse(std::string_view text, std::string file, FilterOpti
         }
         if (!lp.ignored.empty())
             f.warnings_.push_back(fmt::format("{}: warning: '{}' after whitespace is ignored "
-                                              "(a line holds one pattern)",
+                                              "(a line holds one pattern, then optionally port=N)",
                                               rule.where(), lp.ignored));
         for (const auto& w : pattern_warnings(rule.pattern, options.type))
             f.warnings_.push_back(fmt::format("{}: warning: {}", rule.where(), w));
@@ -134,8 +147,22 @@ Parsed<Filter> Filter::load(const std::string& path, FilterOptions options) {
 }
 
 const FilterRule* Filter::match(std::string_view host) const {
+    return find(host, [](const FilterRule&) { return true; });
+}
+
+const FilterRule* Filter::match(std::string_view host, std::uint16_t port,
+                                bool port_rules_only) const {
+    return find(host, [&](const FilterRule& rule) {
+        return rule.port ? *rule.port == port : !port_rules_only;
+    });
+}
+
+const FilterRule* Filter::find(std::string_view host,
+                               const std::function<bool(const FilterRule&)>& eligible) const {
     std::string h(host);
     for (const auto& rule : rules_) {
+        if (!eligible(rule))
+            continue;
         bool hit = false;
         if (rule.regex) {
             hit = regexec(rule.regex.get(), h.c_str(), 0, nullptr, 0) == 0;

@@ -6,11 +6,19 @@
 // fall into, matching is an UNANCHORED search of the host: `github\.com`
 // also matches `github.com.evil.net`. We keep that meaning (files written
 // for tinyproxy keep working) and warn about it in `proxy --check`.
+//
+// One extension, in the text tinyproxy drops: `PATTERN port=N` after
+// whitespace narrows the rule to port N and opens N for the hosts it
+// matches only (like `--allow HOST:N`), beside the CONNECT ports every
+// allowed host gets. tinyproxy reads such a line as PATTERN alone.
 #pragma once
 
 #include "policy/parse_result.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +41,8 @@ struct FilterRule {
     std::string pattern;
     std::string file;
     int line = 0;
-    std::shared_ptr<regex_t> regex; // null for fnmatch
+    std::shared_ptr<regex_t> regex;    // null for fnmatch
+    std::optional<std::uint16_t> port; // `port=N`: this port only
 
     // "FILE:LINE" for logs, 403 bodies and --check.
     std::string where() const;
@@ -44,8 +53,12 @@ public:
     static Parsed<Filter> parse(std::string_view text, std::string file, FilterOptions options);
     static Parsed<Filter> load(const std::string& path, FilterOptions options);
 
-    // The first rule matching the (normalised) host, or null.
+    // The first rule matching the (normalised) host, or null: any rule
+    // (whatever its port), or with `port` the first whose port is unset or
+    // that port, or with `port_rules_only` too the first set to that port.
     const FilterRule* match(std::string_view host) const;
+    const FilterRule* match(std::string_view host, std::uint16_t port,
+                            bool port_rules_only = false) const;
 
     const std::vector<FilterRule>& rules() const { return rules_; }
     // "FILE:LINE: warning: ..." lines for --check and the startup log.
@@ -54,6 +67,9 @@ public:
     const std::string& file() const { return file_; }
 
 private:
+    const FilterRule* find(std::string_view host,
+                           const std::function<bool(const FilterRule&)>& eligible) const;
+
     std::string file_;
     std::vector<FilterRule> rules_;
     std::vector<std::string> warnings_;

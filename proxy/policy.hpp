@@ -1,9 +1,12 @@
 // The domain policy: which (host, port) a request may reach, and why. It
-// combines, in this order: the CONNECT port list, `--deny` patterns (deny
-// wins over everything), then the allowlists: the filter file and `--allow`
-// patterns, either of which admits a host. With neither, every domain is
-// allowed, or none with `default_deny` (the destination address policy
-// still applies after resolving).
+// combines, in this order: `--deny` patterns (deny wins over everything),
+// then the allowlists: the filter file and `--allow` patterns, either of
+// which admits a host. With neither, every domain is allowed, or none with
+// `default_deny` (the destination address policy still applies after
+// resolving). CONNECT (and SOCKS) reach the CONNECT ports of an allowed
+// host, and any other port only through a rule that names it
+// (`--allow HOST:PORT`, a filter line's `port=N`): that opens the port for
+// the rule's hosts alone.
 #pragma once
 
 #include "proxy/policy_names.hpp"

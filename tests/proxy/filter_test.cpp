@@ -79,6 +79,33 @@ TEST_CASE("case-sensitive filters", "[filter]") {
     CHECK_FALSE(allows("GitHub.com", FilterType::fnmatch, "github.com", true));
 }
 
+TEST_CASE("port=N after a pattern narrows the rule to that port", "[filter]") {
+    auto f = Filter::parse("^git\\.example$ port=22  # ssh\n^web\\.example$\n"
+                           "^db\\.example$\tport=5432 extra\n",
+                           "f", {});
+    REQUIRE(f.has_value());
+    REQUIRE(f->rules().size() == 3);
+    CHECK(f->rules()[0].port == 22);
+    CHECK_FALSE(f->rules()[1].port.has_value());
+    CHECK(f->rules()[2].port == 5432);
+    // Only the unknown text is warned about, not port=N or the comment.
+    REQUIRE(f->warnings().size() == 1);
+    CHECK(f->warnings()[0].starts_with("f:3: warning: 'extra'"));
+    CHECK(f->match("git.example", 22) == &f->rules()[0]);
+    CHECK(f->match("git.example", 443) == nullptr);
+    CHECK(f->match("git.example", 22, true) == &f->rules()[0]);
+    CHECK(f->match("web.example", 443) == &f->rules()[1]);
+    CHECK(f->match("web.example", 22, true) == nullptr); // no rule names port 22 for it
+    CHECK(f->match("git.example") == &f->rules()[0]);    // whatever the port
+
+    for (const char* bad : {"^a$ port=0\n", "^a$ port=65536\n", "^a$ port=x\n", "^a$ port=\n"}) {
+        CAPTURE(bad);
+        auto b = Filter::parse(bad, "p.txt", {});
+        REQUIRE_FALSE(b.has_value());
+        CHECK(b.error().starts_with("p.txt:1: port="));
+    }
+}
+
 TEST_CASE("bad patterns fail with FILE:LINE", "[filter]") {
     auto bre = Filter::parse("ok\n\n\\(unclosed\n", "/etc/cell/filter", {});
     REQUIRE_FALSE(bre.has_value());

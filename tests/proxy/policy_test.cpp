@@ -115,7 +115,11 @@ TEST_CASE("policy decisions", "[policy]") {
     CHECK(other.how_to_allow == "add --allow evil.net or the line '^evil\\.net$' to flt");
     auto port = p.decide(host("github.com"), 8443, true);
     CHECK_FALSE(port.allowed);
-    CHECK(port.how_to_allow == "add --connect-port 8443");
+    CHECK(port.reason == "port 8443");
+    CHECK(
+        port.how_to_allow ==
+        "add --allow github.com:8443 (this host only) or --connect-port 8443 (every allowed host)");
+    CHECK(p.decide(host("github.com"), 8443, false).allowed); // absolute-form HTTP: any port
 
     // --default-deny (what a cell passes unless --allow-all): no allowlist
     // refuses every domain, and says how to allow it.
@@ -128,7 +132,38 @@ TEST_CASE("policy decisions", "[policy]") {
     deny_all.allow.push_back(*parse_domain_pattern("ok.example", suffixes()));
     CHECK(deny_all.decide(host("ok.example"), 443, true).allowed);
 
+    // Allow-all still keeps CONNECT to its ports.
+    auto closed = none.decide(host("anything.example"), 22, true);
+    CHECK(closed.how_to_allow == "add --connect-port 22");
+
     Policy only_filter;
     only_filter.filter = *Filter::parse("", "empty", {});
     CHECK_FALSE(only_filter.decide(host("github.com"), 443, true).allowed);
+}
+
+TEST_CASE("a rule with a port opens that port for its hosts alone", "[policy]") {
+    Policy p;
+    p.default_deny = true;
+    p.allow.push_back(*parse_domain_pattern("github.com:22", suffixes()));
+    p.allow.push_back(*parse_domain_pattern("example.org", suffixes()));
+    p.filter = *Filter::parse("^db\\.example$ port=5432\n", "flt", {});
+    CHECK(p.decide(host("github.com"), 22, true).allowed);
+    CHECK(p.decide(host("github.com"), 22, true).reason == "allow github.com:22");
+    CHECK_FALSE(p.decide(host("github.com"), 443, true).allowed); // the rule is port 22 only
+    CHECK(p.decide(host("example.org"), 443, true).allowed);
+    auto other_host = p.decide(host("example.org"), 22, true); // 22 is not open for it
+    CHECK_FALSE(other_host.allowed);
+    CHECK(other_host.reason == "port 22");
+    CHECK(other_host.how_to_allow.starts_with("add --allow example.org:22"));
+    auto unknown = p.decide(host("gitlab.com"), 22, true);
+    CHECK_FALSE(unknown.allowed);
+    CHECK(unknown.reason == "not allowed");
+    CHECK(unknown.how_to_allow ==
+          "add --allow gitlab.com:22 or the line '^gitlab\\.com$ port=22' to flt");
+    CHECK(p.decide(host("db.example"), 5432, true).reason == "filter flt:1");
+    CHECK_FALSE(p.decide(host("db.example"), 443, true).allowed);
+
+    // Deny still wins over a port rule.
+    p.deny.push_back(*parse_domain_pattern("github.com", suffixes()));
+    CHECK(p.decide(host("github.com"), 22, true).reason == "deny github.com");
 }

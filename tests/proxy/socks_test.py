@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 
-from harness import Proxy, Upstream, check, curl, finish, free_port, tmpdir
+from harness import Proxy, Upstream, check, curl, finish, free_port, raw, tmpdir
 
 up = Upstream()
 P = up.port
@@ -140,6 +140,25 @@ with socket.create_connection(("127.0.0.1", sp), timeout=10) as s:
     check(reply[:2] == b"\x05\x00", "a greeting with 255 methods is read")
 
 check(len(up.seen) == seen_before, "no refused request reached the upstream server")
+
+# A rule with a port (--allow HOST:PORT) opens that port for its host alone,
+# on SOCKS and HTTP CONNECT alike, with no --connect-port.
+cp = free_port()
+c = Proxy("--socks-listen", f"tcp:127.0.0.1:{cp}", "--default-deny", "--allow", f"localhost:{P}",
+          "--allow", "localhost.localdomain", "--allow-cidr", "127.0.0.0/8")
+_, code, body = socks_request(cp, 3, b"localhost", P)
+check(code == 0 and b"200 OK" in body, f"--allow localhost:{P}: SOCKS reaches it (code {code})")
+r = curl("-p", "-x", c.url, f"http://localhost:{P}/")
+check(r.returncode == 0, f"--allow localhost:{P}: HTTP CONNECT reaches it (rc {r.returncode})")
+seen_before = len(up.seen)
+_, code, _ = socks_request(cp, 3, b"localhost.localdomain", P)
+check(code == 2, f"port {P} stays closed for a host allowed without it (got {code})")
+answer = raw(c, f"CONNECT localhost.localdomain:{P} HTTP/1.1\r\n\r\n".encode())
+check(answer.startswith(b"HTTP/1.1 403") and
+      f"add --allow localhost.localdomain:{P} (this host only)".encode() in answer,
+      f"... and HTTP CONNECT is refused, saying which rule to add ({answer[:300]!r})")
+check(len(up.seen) == seen_before, "the refused port rule reached nothing")
+c.stop()
 a.stop()
 b.stop()
 records = [json.loads(line) for line in open(log)]
