@@ -5,6 +5,7 @@
 // since the socket belongs to a process outside.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace cellgen {
@@ -15,7 +16,7 @@ struct JailListen {
     bool operator==(const JailListen&) const = default;
 };
 
-// The fd a daemon finds its jail listener on (after --ready-fd 3 and
+// The fd a daemon finds its first jail listener on (after --ready-fd 3 and
 // --lifeline-fd 4); its argv says `--listen fd:5`.
 inline constexpr int kJailListenFd = 5;
 
@@ -28,5 +29,11 @@ inline constexpr int kAccessLogFd = 6;
 // LOGDIR/refusals.jsonl, emptied as each cell starts, read in the cell at
 // $CELL_REFUSALS.
 inline constexpr int kRefusalLogFd = 7;
+
+// The fd of a daemon's i-th jail listener: 5 for the first, then 8, 9, ...
+// (after the logs), e.g. the proxy's `--socks-listen fd:8`.
+inline constexpr int jail_listen_fd(std::size_t i) {
+    return i == 0 ? kJailListenFd : kRefusalLogFd + static_cast<int>(i);
+}
 
 } // namespace cellgen

@@ -51,6 +51,11 @@ constexpr SettingDoc kSettings[] = {
     {"allow-cidr", "CIDR", "proxy: allow connecting to addresses in CIDR (repeatable)"},
     {"connect-port", "N", "proxy: allow CONNECT to port N too, beside 80 and 443 (repeatable)"},
     {"proxy-port", "N", "proxy port inside the jail (default 3128)"},
+    {"socks-port", "N",
+     "proxy: SOCKS5 port inside the jail (default 1080, 0 for none); ALL_PROXY points at it"},
+    {"forward", "PORT=HOST:PORT",
+     "proxy: 127.0.0.1:PORT inside the jail reaches exactly HOST:PORT (address policy "
+     "applies: a loopback or private HOST needs --allow-cidr; repeatable)"},
     {"relay-bin", "PATH",
      "relay binary (default: next to cellgen, ../libexec/unsafe-cell, build tree, PATH)"},
     {"proxy-bin", "PATH",
@@ -269,6 +274,7 @@ Request parse_request(const std::vector<std::string>& args, const std::vector<Co
         }
     }
     check_filter_file(req.settings.proxy, filter_origin);
+    check_cell_ports(req.settings.proxy);
     req.invocations = std::move(collected.invocations);
     return req;
 }

@@ -74,8 +74,30 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     }
 }
 
+// The proxy's jail listeners, in the order of their fds (jail_listen_fd):
+// HTTP, SOCKS5 (unless --socks-port 0), then each --forward.
+std::vector<JailListen> proxy_listens(const ProxySettings& s) {
+    std::vector<JailListen> out{{"127.0.0.1", s.port}};
+    if (s.socks_port != 0) {
+        out.push_back({"127.0.0.1", s.socks_port});
+    }
+    for (const auto& f : s.forwards) {
+        out.push_back({"127.0.0.1", f.port});
+    }
+    return out;
+}
+
 Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all) {
-    Args argv{bin, std::string("--listen"), fmt::format("fd:{}", kJailListenFd)};
+    Args argv{bin, std::string("--listen"), fmt::format("fd:{}", jail_listen_fd(0))};
+    std::size_t next = 1;
+    if (s.socks_port != 0) {
+        argv.insert(argv.end(),
+                    {std::string("--socks-listen"), fmt::format("fd:{}", jail_listen_fd(next++))});
+    }
+    for (const auto& f : s.forwards) {
+        argv.insert(argv.end(), {std::string("--forward"),
+                                 fmt::format("fd:{}={}", jail_listen_fd(next++), f.to)});
+    }
     if (!allow_all) {
         argv.emplace_back(std::string("--default-deny"));
     }
@@ -146,7 +168,7 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool al
              proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all),
              "on",
              std::nullopt,
-             JailListen{"127.0.0.1", s.port},
+             proxy_listens(s),
              std::nullopt,
              std::nullopt};
     if (plan.log_dir) {
@@ -165,7 +187,7 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
               "unix:" + host_socket},
              nix.mode,
              host_socket,
-             std::nullopt,
+             {},
              std::nullopt,
              std::nullopt};
     plan.daemons.push_back(std::move(d));

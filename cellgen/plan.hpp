@@ -55,11 +55,11 @@ struct RuntimeFile {
 };
 
 struct Daemon {
-    std::string name;                      // "proxy", "nix"
-    Args argv;                             // the launcher appends --ready-fd 3 --lifeline-fd 4
-    std::string mode;                      // "on" | "auto"
-    std::optional<std::string> needs;      // host socket that must exist first
-    std::optional<JailListen> jail_listen; // handed to it as fd kJailListenFd
+    std::string name;                    // "proxy", "nix"
+    Args argv;                           // the launcher appends --ready-fd 3 --lifeline-fd 4
+    std::string mode;                    // "on" | "auto"
+    std::optional<std::string> needs;    // host socket that must exist first
+    std::vector<JailListen> jail_listen; // the i-th handed to it as fd jail_listen_fd(i)
     // A file in the log dir the launcher opens (never through a link) and
     // hands to the daemon as fd kAccessLogFd; its argv says `--log fd:6`.
     std::optional<std::string> access_log;
@@ -119,7 +119,7 @@ public:
 
 // The format's version (`cell_launch_plan`): a wrapper and its cell-launch
 // come from one build, and a reader refuses any other version.
-inline constexpr int kPlanVersion = 5;
+inline constexpr int kPlanVersion = 6;
 
 // Parses what plan_to_json wrote; throws PlanError naming the field. The
 // fields the JSON leaves out (launch, env) come back empty, and log_dir

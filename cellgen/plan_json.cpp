@@ -59,10 +59,11 @@ std::string plan_to_json(const Plan& plan) {
     for (const auto& d : plan.daemons) {
         json::object o{{"name", d.name}, {"argv", args_value(d.argv)}, {"mode", d.mode}};
         o["needs"] = d.needs ? json::value(*d.needs) : json::value(nullptr);
-        o["jail_listen"] = d.jail_listen
-                               ? json::value(json::object{{"address", d.jail_listen->address},
-                                                          {"port", d.jail_listen->port}})
-                               : json::value(nullptr);
+        json::array listens;
+        for (const auto& l : d.jail_listen) {
+            listens.push_back(json::object{{"address", l.address}, {"port", l.port}});
+        }
+        o["jail_listen"] = std::move(listens);
         o["access_log"] = d.access_log ? json::value(*d.access_log) : json::value(nullptr);
         o["refusal_log"] = d.refusal_log ? json::value(*d.refusal_log) : json::value(nullptr);
         daemons.push_back(std::move(o));
@@ -217,10 +218,7 @@ std::string relative_path(const Reader& r) {
     return path;
 }
 
-std::optional<JailListen> jail_listen(const Reader& r) {
-    if (r.is_null()) {
-        return std::nullopt;
-    }
+JailListen jail_listen(const Reader& r) {
     r.only({"address", "port"});
     JailListen l{r.field("address").string(), static_cast<int>(r.field("port").integer(1, 65535))};
     in_addr ignored;
@@ -289,9 +287,12 @@ Plan plan_from_json(std::string_view text) {
                  r.field("argv").args(),
                  r.field("mode").string(),
                  r.field("needs").optional_string(),
-                 jail_listen(r.field("jail_listen")),
+                 {},
                  r.field("access_log").optional_string(),
                  r.field("refusal_log").optional_string()};
+        r.field("jail_listen").each([&](const Reader& l) {
+            d.jail_listen.push_back(jail_listen(l));
+        });
         for (const auto* log : {&d.access_log, &d.refusal_log}) {
             if (*log && ((*log)->empty() || **log == "." || **log == ".." ||
                          (*log)->find('/') != std::string::npos)) {

@@ -54,7 +54,7 @@ json::object runtime_dir(const Plan& plan, const RenderOptions& opts) {
 // listener serves its first `unix:` runtime path (the nix relay's
 // $CELL_RT/nix/socket).
 std::optional<Arg> ready_socket(const Daemon& d) {
-    if (d.jail_listen) {
+    if (!d.jail_listen.empty()) {
         return std::nullopt;
     }
     for (const auto& a : d.argv) {
@@ -79,10 +79,11 @@ json::array daemons(const Plan& plan, const RuntimeDir& rt) {
         json::object o{{"name", d.name}, {"argv", strings(d.argv, rt)}, {"mode", d.mode}};
         auto socket = ready_socket(d);
         o["ready_socket"] = socket ? json::value(arg_text(*socket, rt)) : json::value(nullptr);
-        o["jail_listen"] =
-            d.jail_listen
-                ? json::value(fmt::format("{}:{}", d.jail_listen->address, d.jail_listen->port))
-                : json::value(nullptr);
+        json::array listens;
+        for (const auto& l : d.jail_listen) {
+            listens.push_back(json::value(fmt::format("{}:{}", l.address, l.port)));
+        }
+        o["jail_listen"] = std::move(listens);
         o["needs"] = d.needs ? json::value(*d.needs) : json::value(nullptr);
         out.push_back(std::move(o));
     }

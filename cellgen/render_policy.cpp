@@ -85,10 +85,20 @@ std::string policy_comment(const Plan& plan, const RenderOptions& opts) {
             }
         }
         auto ports = values_of(argv, "--connect-port");
-        out +=
-            comment(fmt::format("proxy: 127.0.0.1:{} in the jail; domains allowed: {}; denied: {}",
-                                proxy->jail_listen ? proxy->jail_listen->port : 0, domains,
-                                list_or(values_of(argv, "--deny"), "none")));
+        // Listeners in fd order: HTTP, SOCKS5 if any, then the forwards.
+        const auto& listens = proxy->jail_listen;
+        auto port_at = [&](std::size_t i) { return i < listens.size() ? listens[i].port : 0; };
+        std::string served = fmt::format("127.0.0.1:{} (HTTP)", port_at(0));
+        std::size_t next = 1;
+        if (has_word(argv, "--socks-listen")) {
+            served += fmt::format(", 127.0.0.1:{} (SOCKS5)", port_at(next++));
+        }
+        for (const auto& f : values_of(argv, "--forward")) {
+            served += fmt::format(", 127.0.0.1:{} (forward to {})", port_at(next++),
+                                  f.substr(f.find('=') + 1));
+        }
+        out += comment(fmt::format("proxy: {} in the jail; domains allowed: {}; denied: {}", served,
+                                   domains, list_or(values_of(argv, "--deny"), "none")));
         out += comment(fmt::format(
             "addresses: loopback, private, link-local and metadata refused, except: {}; "
             "CONNECT ports: {}",

@@ -115,6 +115,33 @@ std::string one_of(const std::string& value, const std::string& where,
     bad(where, value, fmt::format("must be one of {}", fmt::join(allowed, ", ")));
 }
 
+// PORT=HOST:PORT, the host as the proxy normalises it (no legacy IPv4
+// spellings, no userinfo), [v6] in brackets.
+PortForward port_forward(const std::string& value, const std::string& where) {
+    auto eq = value.find('=');
+    if (eq == std::string::npos) {
+        bad(where, value, "not PORT=HOST:PORT (e.g. 5432=db.internal:5432)");
+    }
+    PortForward f{parse_port(value.substr(0, eq), where), {}, where};
+    std::string_view dest = std::string_view(value).substr(eq + 1);
+    auto colon = dest.starts_with('[') ? dest.find("]:") + 1 : dest.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        bad(where, value, "the destination is not HOST:PORT");
+    }
+    auto host_text = dest.substr(0, colon);
+    if (host_text.starts_with('[') && host_text.ends_with(']')) {
+        host_text = host_text.substr(1, host_text.size() - 2);
+    }
+    auto host = policy::normalize_host(host_text);
+    if (!host) {
+        bad(where, value, host.error());
+    }
+    int to_port = parse_port(std::string(dest.substr(colon + 1)), where);
+    f.to = host->kind == policy::HostKind::ipv6 ? fmt::format("[{}]:{}", host->name, to_port)
+                                                : fmt::format("{}:{}", host->name, to_port);
+    return f;
+}
+
 const std::map<std::string, Setter, std::less<>>& setters() {
     static const std::map<std::string, Setter, std::less<>> table{
         {"uid",
@@ -156,6 +183,12 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          }},
         {"proxy-port", [](Settings& s, const std::string& v,
                           const std::string& w) { s.proxy.port = parse_port(v, w); }},
+        {"socks-port",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.proxy.socks_port = v == "0" ? 0 : parse_port(v, w);
+         }},
+        {"forward", [](Settings& s, const std::string& v,
+                       const std::string& w) { s.proxy.forwards.push_back(port_forward(v, w)); }},
         {"relay-bin", [](Settings& s, const std::string& v,
                          const std::string& w) { s.relay_bin = host_path(v, w); }},
         {"proxy-bin", [](Settings& s, const std::string& v,
@@ -184,6 +217,25 @@ void check_filter_file(ProxySettings& settings, const std::string& where) {
         throw UsageError(fmt::format("{}: {}", where, f.error()));
     }
     settings.filter_warnings = f->warnings();
+}
+
+void check_cell_ports(const ProxySettings& settings) {
+    std::map<int, std::string> taken{{settings.port, "--proxy-port"}};
+    if (settings.socks_port != 0) {
+        if (settings.socks_port == settings.port) {
+            throw UsageError(fmt::format("--socks-port {}: the cell's proxy port (--proxy-port) "
+                                         "is {} already; give one of them another port",
+                                         settings.socks_port, settings.port));
+        }
+        taken.emplace(settings.socks_port, "--socks-port");
+    }
+    for (const auto& f : settings.forwards) {
+        auto [at, fresh] = taken.emplace(f.port, f.where);
+        if (!fresh) {
+            throw UsageError(fmt::format("{} '{}={}': port {} inside the cell is taken by {}",
+                                         f.where, f.port, f.to, f.port, at->second));
+        }
+    }
 }
 
 EnvLookup process_env() {

@@ -11,6 +11,14 @@
 
 namespace cellgen {
 
+// `--forward PORT=HOST:PORT`: 127.0.0.1:PORT in the cell reaches HOST:PORT.
+struct PortForward {
+    int port = 0;      // inside the cell
+    std::string to;    // HOST:PORT, host normalised ([v6] bracketed)
+    std::string where; // the flag or FILE:LINE, for errors
+    bool operator==(const PortForward&) const = default;
+};
+
 struct ProxySettings {
     std::optional<std::string> filter; // absolute host path
     std::optional<std::string> filter_type;
@@ -18,7 +26,9 @@ struct ProxySettings {
     std::vector<std::string> deny;
     std::vector<std::string> allow_cidr;
     std::vector<int> connect_ports;
-    int port = 3128; // inside the jail
+    int port = 3128;       // inside the jail
+    int socks_port = 1080; // SOCKS5 inside the jail; 0: none
+    std::vector<PortForward> forwards;
     // The filter file's lint ("FILE:LINE: warning: ..."), found when it was
     // checked; said on stderr as the cell starts.
     std::vector<std::string> filter_warnings;
@@ -57,6 +67,10 @@ bool apply_setting(Settings& settings, const std::string& name, const std::strin
 // `where` names the flag or FILE:LINE that set --filter; errors add the
 // filter file's FILE:LINE. Its lint goes to settings.filter_warnings.
 void check_filter_file(ProxySettings& settings, const std::string& where);
+
+// Every port the cell serves inside (--proxy-port, --socks-port, each
+// --forward) is distinct; a clash is a UsageError naming both.
+void check_cell_ports(const ProxySettings& settings);
 
 bool is_setting(const std::string& name);
 

@@ -26,10 +26,11 @@ namespace launch {
 struct DaemonCommand {
     std::string name;
     std::vector<std::string> argv; // the launcher appends --ready-fd 3 --lifeline-fd 4
-    std::optional<cellgen::JailListen> jail_listen; // made in bwrap's netns, fd 5
-    Fd stderr_log;                                  // NAME.log in the log dir
-    bool takes_access_log = false;                  // Options::access_log as fd 6
-    Fd refusal_log;                                 // its refusal log (emptied at start), as fd 7
+    // Made in bwrap's netns; the i-th as fd cellgen::jail_listen_fd(i) (5, 8, 9, ...).
+    std::vector<cellgen::JailListen> jail_listen;
+    Fd stderr_log;                 // NAME.log in the log dir
+    bool takes_access_log = false; // Options::access_log as fd 6
+    Fd refusal_log;                // its refusal log (emptied at start), as fd 7
 };
 
 struct Options {

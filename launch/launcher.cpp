@@ -174,11 +174,11 @@ void Launcher::start_cell() {
     log_.note(fmt::format("keeper {} started bwrap behind the gate", pgid_));
     std::vector<std::string> names;
     for (const auto& command : opts_.daemons) {
-        if (command.jail_listen) {
+        if (!command.jail_listen.empty()) {
             continue; // once bwrap has made the jail's network
         }
         auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}, command.stderr_log.get()});
-        start_daemon(d, command, nullptr);
+        start_daemon(d, command, {});
         names.push_back(command.name);
     }
     if (!names.empty()) {
@@ -189,7 +189,7 @@ void Launcher::start_cell() {
 
 bool Launcher::needs_jail_listener() const {
     for (const auto& d : opts_.daemons) {
-        if (d.jail_listen) {
+        if (!d.jail_listen.empty()) {
             return true;
         }
     }
@@ -207,30 +207,35 @@ std::optional<int> Launcher::start_jail_daemons() {
     }
     std::vector<std::string> names;
     for (const auto& command : opts_.daemons) {
-        if (!command.jail_listen) {
+        if (command.jail_listen.empty()) {
             continue;
         }
-        Fd listener;
-        try {
-            listener = listen_in_jail(*sandbox, pgid_, *command.jail_listen);
-        } catch (const SetupError&) {
-            // bwrap's first process may have ended already (a bind source
-            // that is missing, say): then bwrap's own message and status
-            // tell the story, not our failed look at its namespace.
-            if (bwrap_ends_within(milliseconds(1000))) {
-                return 0;
+        std::vector<Fd> listeners;
+        std::vector<std::string> where;
+        for (const auto& at : command.jail_listen) {
+            try {
+                listeners.push_back(listen_in_jail(*sandbox, pgid_, at));
+            } catch (const SetupError&) {
+                // bwrap's first process may have ended already (a bind source
+                // that is missing, say): then bwrap's own message and status
+                // tell the story, not our failed look at its namespace.
+                if (bwrap_ends_within(milliseconds(1000))) {
+                    return 0;
+                }
+                throw;
             }
-            throw;
+            where.push_back(fmt::format("{}:{}", at.address, at.port));
         }
         auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}, command.stderr_log.get()});
-        start_daemon(d, command, &listener);
+        start_daemon(d, command, listeners);
         // Held until the cleanup: should the daemon die (killed from a jail
-        // that shares our pid namespace, or by the OOM killer), the port
-        // stays bound, unanswered, rather than free for a program in the
+        // that shares our pid namespace, or by the OOM killer), the ports
+        // stay bound, unanswered, rather than free for a program in the
         // jail to serve.
-        jail_listeners_.push_back(std::move(listener));
-        names.push_back(fmt::format("{} ({}:{} in the jail)", command.name,
-                                    command.jail_listen->address, command.jail_listen->port));
+        for (auto& l : listeners) {
+            jail_listeners_.push_back(std::move(l));
+        }
+        names.push_back(fmt::format("{} ({} in the jail)", command.name, fmt::join(where, ", ")));
     }
     log_.note(fmt::format("daemons {} started in process group {}", fmt::join(names, ", "), pgid_));
     return std::nullopt;
@@ -285,7 +290,8 @@ bool Launcher::bwrap_ends_within(milliseconds limit) const {
     return ::poll(&p, 1, static_cast<int>(limit.count())) > 0;
 }
 
-void Launcher::start_daemon(Daemon& d, const DaemonCommand& command, const Fd* jail_listener) {
+void Launcher::start_daemon(Daemon& d, const DaemonCommand& command,
+                            const std::vector<Fd>& jail_listeners) {
     auto argv = command.argv;
     if (argv.empty()) {
         throw SetupError("daemon " + d.name + ": empty command line");
@@ -299,8 +305,8 @@ void Launcher::start_daemon(Daemon& d, const DaemonCommand& command, const Fd* j
                             {command.stderr_log.get(), 2},
                             {ready.write.get(), 3},
                             {lifeline_read_.get(), 4}};
-    if (jail_listener) {
-        fds.push_back({jail_listener->get(), cellgen::kJailListenFd});
+    for (std::size_t i = 0; i < jail_listeners.size(); ++i) {
+        fds.push_back({jail_listeners[i].get(), cellgen::jail_listen_fd(i)});
     }
     if (command.takes_access_log) {
         fds.push_back({opts_.access_log.get(), cellgen::kAccessLogFd});

@@ -61,7 +61,8 @@ private:
     // The pid of bwrap's first process; nullopt with `signal` set when a
     // signal interrupted the wait, or 0 when bwrap ended without one.
     std::optional<pid_t> read_bwrap_info(int& signal);
-    void start_daemon(Daemon& d, const DaemonCommand& command, const Fd* jail_listener);
+    void start_daemon(Daemon& d, const DaemonCommand& command,
+                      const std::vector<Fd>& jail_listeners);
     // Whether the keeper has bwrap's status within `limit`.
     bool bwrap_ends_within(std::chrono::milliseconds limit) const;
     // nullopt: every daemon is ready; else the signal that interrupted us, or

@@ -296,7 +296,7 @@ std::vector<DaemonCommand> select_daemons(const Plan& plan, const std::string& r
 void check_bwrap_for_listeners(const Plan& plan) {
     bool listens = false;
     for (const auto& d : plan.daemons) {
-        listens = listens || d.jail_listen.has_value();
+        listens = listens || !d.jail_listen.empty();
     }
     struct stat st;
     if (!listens || ::geteuid() == 0 || ::stat(plan.bwrap.c_str(), &st) != 0 ||

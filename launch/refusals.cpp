@@ -117,7 +117,9 @@ std::vector<std::string> summarize_refusals(std::string_view log) {
     say(host, "", "allow a host with --allow HOST or a filter line");
     say(address, " private, loopback or other special addresses",
         "allow a range with --allow-cidr CIDR");
-    say(port, " CONNECT to ports it does not open", "open a port with --connect-port PORT");
+    say(port, " CONNECT to ports it does not open",
+        "open one for one host with --allow HOST:PORT, or for every allowed host with "
+        "--connect-port PORT");
     say(deny, " hosts a --deny pattern names", "drop that --deny to allow them");
     say(sni, " TLS whose server name differs from the CONNECT host (or is malformed)",
         "connect to the host the TLS names");

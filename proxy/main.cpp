@@ -62,7 +62,7 @@ int run(proxy::Options options) {
         }
         listeners.push_back(std::move(*l));
     }
-    const auto http_listeners = listeners.size();
+    std::vector<proxy::Service> services(listeners.size());
     for (const auto& e : options.socks_listen) {
         auto l = relay::Listener::open(ioc.get_executor(), e);
         if (!l) {
@@ -70,6 +70,16 @@ int run(proxy::Options options) {
             return 1;
         }
         listeners.push_back(std::move(*l));
+        services.push_back({proxy::Service::Kind::socks, std::nullopt});
+    }
+    for (const auto& f : options.forwards) {
+        auto l = relay::Listener::open(ioc.get_executor(), f.listen);
+        if (!l) {
+            fmt::print(stderr, "proxy: --forward {}\n", l.error().message);
+            return 1;
+        }
+        listeners.push_back(std::move(*l));
+        services.push_back({proxy::Service::Kind::forward, f.to});
     }
     auto ctx = std::make_shared<proxy::ProxyContext>();
     if (!options.refusal_log.empty()) {
@@ -89,7 +99,7 @@ int run(proxy::Options options) {
     }
     ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
     ctx->options = std::move(options);
-    proxy::Server server(ioc, std::move(listeners), http_listeners, ctx);
+    proxy::Server server(ioc, std::move(listeners), std::move(services), ctx);
     relay::Lifetime lifetime(ioc, ctx->options.lifetime,
                              [&server](const std::string& reason) { server.stop(reason); });
     if (auto started = lifetime.start(); !started) {

@@ -46,6 +46,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "socks-listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
         "also serve SOCKS5 (CONNECT, socks5h names or IP literals) on ENDPOINT, under the "
         "same policy as HTTP CONNECT; the forms of --listen (repeatable)")(
+        "forward", po::value<std::vector<std::string>>()->value_name("ENDPOINT=HOST:PORT"),
+        "every client of ENDPOINT (the forms of --listen) reaches HOST:PORT: the address "
+        "policy applies, the domain policy does not; logged as FORWARD (repeatable)")(
         "filter", po::value<std::string>()->value_name("FILE"),
         "tinyproxy-style filter FILE: an allowlist, one pattern per line")(
         "filter-type", po::value<std::string>()->value_name("TYPE")->default_value("bre"),
@@ -106,6 +109,22 @@ void parse_lists(const po::variables_map& vm, Options& o) {
             (std::string_view(flag) == "listen" ? o.listen : o.socks_listen).push_back(*e);
         }
     }
+    if (vm.count("forward")) {
+        for (const auto& text : vm["forward"].as<std::vector<std::string>>()) {
+            auto eq = text.rfind('=');
+            if (eq == std::string::npos)
+                usage_error(fmt::format("--forward {}: not ENDPOINT=HOST:PORT", text));
+            auto e = relay::parse_endpoint(text.substr(0, eq));
+            if (!e)
+                usage_error(fmt::format("--forward {}", e.error().message));
+            if (auto why = relay::role_mismatch(*e, relay::Endpoint::Role::listen); !why.empty())
+                usage_error(fmt::format("--forward {}: {}", text, why));
+            auto to = parse_authority_form(text.substr(eq + 1));
+            if (!to)
+                usage_error(fmt::format("--forward {}: {}", text, to.error()));
+            o.forwards.push_back({*e, *to});
+        }
+    }
     if (vm.count("connect-port")) {
         for (unsigned p : vm["connect-port"].as<std::vector<unsigned>>()) {
             if (p == 0 || p > 65535)
@@ -149,8 +168,8 @@ Options parse_cli(int argc, char** argv) {
     o.lifetime = {fd_flag(vm, "ready-fd"), fd_flag(vm, "lifeline-fd")};
     if (o.max_connections == 0)
         usage_error("--max-connections 0: must be at least 1");
-    if (o.listen.empty() && !o.check)
-        usage_error("--listen ENDPOINT is required (try --help)");
+    if (o.listen.empty() && o.socks_listen.empty() && o.forwards.empty() && !o.check)
+        usage_error("--listen ENDPOINT is required (or --socks-listen, --forward; try --help)");
     return o;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "proxy/policy_names.hpp"
+#include "proxy/request_target.hpp"
 
 #include "net/endpoint.hpp"
 #include "net/lifetime.hpp"
@@ -24,9 +25,16 @@ struct Timeouts {
     std::chrono::steady_clock::duration idle = std::chrono::seconds(300);
 };
 
+// `--forward ENDPOINT=HOST:PORT`: every client of ENDPOINT reaches HOST:PORT.
+struct ForwardListen {
+    relay::Endpoint listen;
+    Target to;
+};
+
 struct Options {
     std::vector<relay::Endpoint> listen;
     std::vector<relay::Endpoint> socks_listen; // SOCKS5 clients, same policy
+    std::vector<ForwardListen> forwards;
 
     std::optional<std::string> filter_file;
     FilterOptions filter_options;

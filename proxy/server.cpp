@@ -27,13 +27,13 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 } // namespace
 
 Server::Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
-               std::size_t socks_from, std::shared_ptr<ProxyContext> ctx)
-    : ioc_(ioc), listeners_(std::move(listeners)), socks_from_(socks_from), ctx_(std::move(ctx)),
-      hangup_(ioc, SIGHUP) {}
+               std::vector<Service> services, std::shared_ptr<ProxyContext> ctx)
+    : ioc_(ioc), listeners_(std::move(listeners)), services_(std::move(services)),
+      ctx_(std::move(ctx)), hangup_(ioc, SIGHUP) {}
 
 void Server::start() {
     for (std::size_t i = 0; i < listeners_.size(); ++i)
-        boost::asio::co_spawn(ioc_, accept_loop(listeners_[i], i >= socks_from_),
+        boost::asio::co_spawn(ioc_, accept_loop(listeners_[i], services_.at(i)),
                               boost::asio::detached);
     watch_reload();
 }
@@ -50,7 +50,8 @@ void Server::stop(const std::string& reason) {
     ioc_.stop();
 }
 
-boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, bool socks) {
+boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
+                                                 const Service& service) {
     boost::asio::steady_timer backoff(ioc_);
     std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
@@ -72,12 +73,13 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, bool
                        listener.endpoint().text, failures);
             failures = 0;
         }
-        if (ctx_->active >= ctx_->options.max_connections && socks) {
-            // SOCKS5 has no way to say "busy" before the greeting: close.
+        if (ctx_->active >= ctx_->options.max_connections && service.kind != Service::Kind::http) {
+            // SOCKS5 has no way to say "busy" before the greeting, a forward
+            // none at all: close.
             AccessRecord r;
             r.time = std::chrono::system_clock::now();
             r.client = peer_name(client);
-            r.method = "SOCKS5";
+            r.method = service.method();
             r.reason = "max_connections";
             r.status = 503;
             ctx_->log.write(r);
@@ -110,7 +112,7 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, bool
             continue;
         }
         ++ctx_->active; // here, not in the session: the next accept must see it
-        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), socks),
+        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), service),
                               boost::asio::detached);
     }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "proxy/proxy_context.hpp"
+#include "proxy/service.hpp"
 
 #include "net/listener.hpp"
 
@@ -20,22 +21,22 @@ namespace proxy {
 
 class Server {
 public:
-    // listeners[socks_from..] serve SOCKS5, the others HTTP.
+    // listeners[i] serves services[i].
     Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
-           std::size_t socks_from, std::shared_ptr<ProxyContext> ctx);
+           std::vector<Service> services, std::shared_ptr<ProxyContext> ctx);
 
     void start();
     // Stops accepting, removes socket files, stops the io_context. Idempotent.
     void stop(const std::string& reason);
 
 private:
-    boost::asio::awaitable<void> accept_loop(relay::Listener& listener, bool socks);
+    boost::asio::awaitable<void> accept_loop(relay::Listener& listener, const Service& service);
     void watch_reload();
     void reload();
 
     boost::asio::io_context& ioc_;
     std::vector<relay::Listener> listeners_;
-    std::size_t socks_from_;
+    std::vector<Service> services_;
     std::shared_ptr<ProxyContext> ctx_;
     boost::asio::signal_set hangup_;
     bool stopping_ = false;

@@ -56,8 +56,9 @@ std::string peer_name(const Socket& s) {
     return "unix";
 }
 
-Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, bool socks)
-    : ctx_(std::move(ctx)), socks_(socks), client_(std::move(client)),
+Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, Service service)
+    : ctx_(std::move(ctx)), service_(std::move(service)),
+      answers_http_(service_.kind == Service::Kind::http), client_(std::move(client)),
       upstream_(client_.get_executor()), watchdog_(client_.get_executor()),
       idle_(ctx_->options.timeouts.idle) {
     client_name_ = peer_name(client_);
@@ -66,18 +67,25 @@ Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, bool socks)
 }
 
 boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client,
-                                         bool socks) {
+                                         Service service) {
     // Shared so the watchdog's timer callback can tell whether it outlived us.
-    auto s = std::make_shared<Session>(std::move(ctx), std::move(client), socks);
+    auto s = std::make_shared<Session>(std::move(ctx), std::move(client), std::move(service));
     co_await s->run();
 }
 
 boost::asio::awaitable<void> Session::run() {
     set_phase(Phase::head, ctx_->options.timeouts.head);
-    if (socks_)
-        co_await socks();
-    else
+    switch (service_.kind) {
+    case Service::Kind::http:
         co_await serve();
+        break;
+    case Service::Kind::socks:
+        co_await socks();
+        break;
+    case Service::Kind::forward:
+        co_await port_forward();
+        break;
+    }
     watchdog_.cancel();
     --ctx_->active; // counted by the accept loop
     if (record_)
@@ -125,7 +133,7 @@ void Session::on_timeout() {
         return;
     }
     auto answer = [&](int status, std::string_view type, std::string details) {
-        if (!socks_)
+        if (answers_http_)
             send_now(client_, render_error({status, type, details, {}}));
         if (record_) {
             record_->status = status;

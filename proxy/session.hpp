@@ -10,6 +10,7 @@
 #include "proxy/http_head.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/request_target.hpp"
+#include "proxy/service.hpp"
 #include "proxy/status_page.hpp"
 #include "proxy/stream_io.hpp"
 
@@ -38,8 +39,9 @@ struct Answered {};
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    // `socks`: the client speaks SOCKS5 (socks_session.cpp), not HTTP.
-    Session(std::shared_ptr<ProxyContext> ctx, Socket client, bool socks = false);
+    // What the client expects: HTTP, SOCKS5 (socks_session.cpp) or one
+    // forwarded destination (port_forward.cpp).
+    Session(std::shared_ptr<ProxyContext> ctx, Socket client, Service service = {});
     boost::asio::awaitable<void> run();
 
 private:
@@ -57,6 +59,8 @@ private:
 
     // socks_session.cpp
     boost::asio::awaitable<void> socks();
+    // port_forward.cpp
+    boost::asio::awaitable<void> port_forward();
     // tunnel.cpp
     boost::asio::awaitable<void> tunnel(const RequestHead& req);
     boost::asio::awaitable<bool> sni_allows(const Target& target);
@@ -79,7 +83,8 @@ private:
     void finish_record();
 
     std::shared_ptr<ProxyContext> ctx_;
-    bool socks_ = false; // no HTTP answers on timeouts: the client speaks SOCKS5
+    Service service_;
+    bool answers_http_ = true; // false: no HTTP answers on timeouts (SOCKS5, forwards)
     std::shared_ptr<const CompiledPolicy> policy_;
     Socket client_;
     std::string client_name_;
@@ -106,7 +111,7 @@ private:
 
 // The session coroutine spawned per accepted client.
 boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client,
-                                         bool socks = false);
+                                         Service service = {});
 
 // Name of a peer for the log: "127.0.0.1:5555", "[::1]:5555" or "unix".
 std::string peer_name(const Socket& s);

@@ -11,12 +11,19 @@ namespace cellgen {
 
 namespace {
 
-void set_proxy_env(Jail& jail, int port) {
+void set_proxy_env(Jail& jail, int port, int socks_port) {
     const auto url = fmt::format("http://127.0.0.1:{}", port);
     for (const char* name :
-         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-          "npm_config_proxy", "npm_config_https_proxy", "CARGO_HTTP_PROXY", "PIP_PROXY"}) {
+         {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "npm_config_proxy",
+          "npm_config_https_proxy", "CARGO_HTTP_PROXY", "PIP_PROXY"}) {
         jail.set_env(name, url);
+    }
+    // What a client uses for any other scheme (curl's and git's rule):
+    // SOCKS5 with names sent to the proxy (socks5h), so the policy sees the
+    // name, as with CONNECT. Without a SOCKS port, the HTTP proxy.
+    const auto all = socks_port != 0 ? fmt::format("socks5h://127.0.0.1:{}", socks_port) : url;
+    for (const char* name : {"ALL_PROXY", "all_proxy"}) {
+        jail.set_env(name, all);
     }
     for (const char* name : {"NO_PROXY", "no_proxy"}) {
         jail.set_env(name, "localhost,127.0.0.1,::1");
@@ -33,7 +40,7 @@ void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
                   "PATH (use --proxy-bin)");
     }
     jail.proxy = ProxySpec{inv.origin};
-    set_proxy_env(jail, ctx.settings.proxy.port);
+    set_proxy_env(jail, ctx.settings.proxy.port, ctx.settings.proxy.socks_port);
 }
 
 void apply_allow_all(Jail& jail, const Invocation&, const Context&) {
@@ -48,8 +55,10 @@ std::vector<Combinator> proxy_combinators() {
              "--allow, --deny, --allow-cidr, --connect-port; access log in the log dir) serving "
              "127.0.0.1:--proxy-port (default 3128) inside the jail, on a socket the launcher "
              "binds in the jail's network namespace (so the jail must not share the host's), and "
-             "set HTTP(S)_PROXY, ALL_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy "
-             "settings.",
+             "set HTTP(S)_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy "
+             "settings; SOCKS5 on 127.0.0.1:--socks-port (default 1080, 0 for none) under the "
+             "same policy, with ALL_PROXY/all_proxy=socks5h://127.0.0.1:PORT; and each "
+             "--forward PORT=HOST:PORT on 127.0.0.1:PORT.",
              0, 0, apply_proxy},
             {"allow-all", "",
              "Let the proxy admit every domain. Without it a cell is deny by default: only "

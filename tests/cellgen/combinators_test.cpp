@@ -297,11 +297,18 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
     CHECK(std::find(plan.runtime_dirs.begin(), plan.runtime_dirs.end(), "proxy") ==
           plan.runtime_dirs.end());
     for (const char* var :
-         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-          "npm_config_proxy", "npm_config_https_proxy", "CARGO_HTTP_PROXY", "PIP_PROXY"}) {
+         {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "npm_config_proxy",
+          "npm_config_https_proxy", "CARGO_HTTP_PROXY", "PIP_PROXY"}) {
         auto it = std::find(args.begin(), args.end(), var);
         REQUIRE(it != args.end());
         CHECK(*(it + 1) == "http://127.0.0.1:8080");
+    }
+    // Any other scheme (ssh through a ProxyCommand, git://): SOCKS5, names
+    // resolved by the proxy.
+    for (const char* var : {"ALL_PROXY", "all_proxy"}) {
+        auto it = std::find(args.begin(), args.end(), var);
+        REQUIRE(it != args.end());
+        CHECK(*(it + 1) == "socks5h://127.0.0.1:1080");
     }
     CHECK(*(std::find(args.begin(), args.end(), "NO_PROXY") + 1) == "localhost,127.0.0.1,::1");
     CHECK(*(std::find(args.begin(), args.end(), "JAVA_TOOL_OPTIONS") + 1) ==
@@ -311,6 +318,8 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
     CHECK(cellgen_test::texts(plan.daemons[0].argv) == Strings{"/opt/cell/proxy",
                                                                "--listen",
                                                                "fd:5",
+                                                               "--socks-listen",
+                                                               "fd:8",
                                                                "--default-deny",
                                                                "--filter",
                                                                "/etc/cell/filter",
@@ -334,7 +343,8 @@ TEST_CASE("proxy: env and the host daemon, nothing in the jail") {
                                                                "fd:6",
                                                                "--refusal-log",
                                                                "fd:7"});
-    CHECK(plan.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 8080});
+    CHECK(plan.daemons[0].jail_listen ==
+          std::vector<cellgen::JailListen>{{"127.0.0.1", 8080}, {"127.0.0.1", 1080}});
     // The command runs as it is: no helper before it in the jail.
     CHECK(plan.command == Strings{"curl", "x"});
     f.settings.proxy_bin.reset();

@@ -101,15 +101,26 @@ TEST_CASE("the default profile: base, host-system, nix, proxy, log-dir; --nix of
     // stderr, stdout one argument per line.
     auto shell = f.cli(with({"--print", "shell", "--allow", "a.example"}, kBins)).out;
     CHECK(shell.starts_with("# cellgen "));
-    CHECK(shell.find("\n# proxy: 127.0.0.1:3128 in the jail; domains allowed: a.example; denied: "
-                     "none\n") != std::string::npos);
+    CHECK(shell.find("\n# proxy: 127.0.0.1:3128 (HTTP), 127.0.0.1:1080 (SOCKS5) in the jail; "
+                     "domains allowed: a.example; denied: none\n") != std::string::npos);
     CHECK(shell.find("\n# addresses: loopback, private, link-local and metadata refused, except: "
                      "none; CONNECT ports: 80 443\n") != std::string::npos);
     CHECK(shell.find("\n/usr/bin/bwrap --unshare-user") != std::string::npos);
     auto argv = f.cli(with({"--print", "argv"}, kBins));
     CHECK(argv.out.starts_with("/usr/bin/bwrap\n--unshare-user\n"));
-    CHECK(argv.err.find("# proxy: 127.0.0.1:3128 in the jail; domains allowed: none (deny by "
-                        "default)") != std::string::npos);
+    CHECK(argv.err.find("# proxy: 127.0.0.1:3128 (HTTP), 127.0.0.1:1080 (SOCKS5) in the jail; "
+                        "domains allowed: none (deny by default)") != std::string::npos);
+    // --forward and --socks-port: each port served inside, what it reaches.
+    auto fwd = f.cli(with({"--print", "shell", "--socks-port", "0", "--forward",
+                           "5432=DB.Example.:5432", "--forward", "6000=[::1]:6379"},
+                          kBins))
+                   .out;
+    CHECK(fwd.find("\n# proxy: 127.0.0.1:3128 (HTTP), 127.0.0.1:5432 (forward to "
+                   "db.example:5432), 127.0.0.1:6000 (forward to [::1]:6379) in the jail;") !=
+          std::string::npos);
+    CHECK(fwd.find("--forward 'fd:8=db.example:5432' --forward 'fd:9=[::1]:6379'") !=
+          std::string::npos);
+    CHECK(fwd.find("ALL_PROXY http://127.0.0.1:3128") != std::string::npos);
 }
 
 TEST_CASE("--help lists every combinator") {
@@ -161,6 +172,18 @@ TEST_CASE("usage errors: one line naming the culprit, exit 2, nothing created") 
         {{"--deny", "exa mple.com"}, "--deny 'exa mple.com': "},
         {{"--allow", "*.com"}, "--allow '*.com': "},
         {{"--allow", "example.com:99999"}, "--allow 'example.com:99999': "},
+        {{"--socks-port", "65536"}, "--socks-port: port '65536' is not a number from 1 to 65535"},
+        {{"--socks-port", "3128"}, "--socks-port 3128: the cell's proxy port (--proxy-port) is "},
+        {{"--forward", "5432"}, "--forward '5432': not PORT=HOST:PORT"},
+        {{"--forward", "0=db:5432"}, "--forward: port '0' is not a number from 1 to 65535"},
+        {{"--forward", "5432=db:70000"}, "--forward: port '70000' is not a number"},
+        {{"--forward", "5432=db"}, "--forward '5432=db': the destination is not HOST:PORT"},
+        {{"--forward", "5432=2130706433:5432"}, "--forward '5432=2130706433:5432': "},
+        {{"--forward", "1080=db:5432"},
+         "--forward '1080=db:5432': port 1080 inside the cell is "
+         "taken by --socks-port"},
+        {{"--forward", "9=a:1", "--forward", "9=b:2"},
+         "--forward '9=b:2': port 9 inside the cell is taken by --forward"},
         {{"--filter", bad_filter}, "--filter: " + bad_filter + ":3: "},
         {{"--profile", bad_allow}, bad_allow + ":2: allow 'a..b': "},
         {{"--filter-type", "pcre"}, "--filter-type 'pcre': must be one of"},

@@ -52,7 +52,8 @@ TEST_CASE("launch plan: JSON round trip, one line") {
     Fixture f;
     auto lp = full_plan(f);
     REQUIRE(lp.daemons.size() == 2);
-    REQUIRE(lp.daemons[0].jail_listen == cellgen::JailListen{"127.0.0.1", 3128});
+    REQUIRE(lp.daemons[0].jail_listen ==
+            std::vector<cellgen::JailListen>{{"127.0.0.1", 3128}, {"127.0.0.1", 1080}});
     lp.memory_max = 8ULL << 30; // above 2^32: the JSON keeps every bit
     auto text = cellgen::plan_to_json(lp);
     CHECK(text.find('\n') == std::string::npos);
@@ -96,7 +97,7 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     missing.erase("bwrap");
     CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
     CHECK(error_of(with("cell_launch_plan", 1)) ==
-          "plan: cell_launch_plan: this cell-launch reads version 5 only (a wrapper and its "
+          "plan: cell_launch_plan: this cell-launch reads version 6 only (a wrapper and its "
           "cell-launch come from one build: render the wrapper again)");
     CHECK(error_of(with("memory_max", -1)) ==
           "plan.memory_max: expected a whole number from 0 to 1125899906842624");
@@ -115,15 +116,15 @@ TEST_CASE("launch plan: the reader names what is wrong") {
           "plan.daemons: \"../x\" is not a daemon name ([a-z0-9_-])");
     auto listen_at = [&](boost::json::value v) {
         auto o = good;
-        o["daemons"].as_array()[0].as_object()["jail_listen"] = std::move(v);
+        o["daemons"].as_array()[0].as_object()["jail_listen"] = boost::json::array{std::move(v)};
         return error_of(boost::json::serialize(o));
     };
     CHECK(listen_at(boost::json::object{{"address", "localhost"}, {"port", 3128}}) ==
           "plan.daemons: jail_listen: \"localhost\" is not an IPv4 address");
     CHECK(listen_at(boost::json::object{{"address", "127.0.0.1"}, {"port", 0}}) ==
-          "plan.daemons[0].jail_listen.port: expected a whole number from 1 to 65535");
+          "plan.daemons[0].jail_listen[0].port: expected a whole number from 1 to 65535");
     CHECK(listen_at(boost::json::object{{"address", "127.0.0.1"}}) ==
-          "plan.daemons[0].jail_listen: missing field \"port\"");
+          "plan.daemons[0].jail_listen[0]: missing field \"port\"");
     // The access log is a name in the log dir the launcher opens itself.
     for (const char* name : {"../etc/passwd", "a/b", "", ".."}) {
         auto o = good;

@@ -94,9 +94,9 @@ TEST_CASE("json: the plan's parts") {
     REQUIRE(daemons.size() == 2);
     CHECK(daemons[0].at("name").as_string() == "proxy");
     CHECK(daemons[0].at("ready_socket").is_null());
-    CHECK(daemons[0].at("jail_listen").as_string() == "127.0.0.1:3128");
+    CHECK(daemons[0].at("jail_listen") == boost::json::array{"127.0.0.1:3128", "127.0.0.1:1080"});
     CHECK(daemons[1].at("ready_socket").as_string() == "/rt/nix/socket");
-    CHECK(daemons[1].at("jail_listen").is_null());
+    CHECK(daemons[1].at("jail_listen").as_array().empty());
     CHECK(daemons[1].at("name").as_string() == "nix");
     CHECK(daemons[1].at("mode").as_string() == "auto");
     CHECK_FALSE(root.contains("in_jail"));

@@ -33,8 +33,9 @@ TEST_CASE("refusal summary: one line per kind, each with its own fix") {
                       "with --allow HOST or a filter line");
     CHECK(lines[1].find("localhost:8080 (1) \u2014 allow a range with --allow-cidr CIDR") !=
           std::string::npos);
-    CHECK(lines[2].find("c.example:22 (1) \u2014 open a port with --connect-port PORT") !=
-          std::string::npos);
+    CHECK(lines[2].find(
+              "c.example:22 (1) \u2014 open one for one host with --allow HOST:PORT, or for "
+              "every allowed host with --connect-port PORT") != std::string::npos);
     CHECK(lines[3].find("d.example:443 (1)") != std::string::npos);
     CHECK(lines[4].find("e.example:443 (1)") != std::string::npos);
     CHECK(lines[5] == "the proxy refused 2 malformed requests (400/408/431: see proxy-access.log); "
