@@ -35,6 +35,8 @@ Context make_context(const Request& req, const CliEnvironment& cli_env, bool lau
     if (!ctx.settings.launch_bin) {
         ctx.settings.launch_bin = find_helper("cell-launch", cli_env.self_dir, path);
     }
+    // Not on PATH: only where it is built or installed with the others.
+    ctx.settings.connect_bin = find_sibling("cell-connect", cli_env.self_dir);
     if (req.print == "script" && !ctx.settings.launch_bin) {
         throw UsageError("cell-launch not found next to cellgen, in ../libexec/unsafe-cell or on "
                          "PATH (use --launch-bin)");

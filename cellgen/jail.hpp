@@ -56,6 +56,7 @@ struct Jail {
     bool system_dirs_ok = false;             // --unsafe-allow-system-dir
     std::vector<ForwardedEnv> forwarded_env; // rendered after env: wins when set
     std::optional<NixDaemonSpec> nix_daemon;
+    std::optional<std::string> ssh_agent_socket; // the caller's $SSH_AUTH_SOCK (ssh-agent)
     std::optional<ProxySpec> proxy;
     bool allow_all_domains = false;      // allow-all: the proxy admits every domain
     std::optional<Arg> log_dir;          // host side, bound at kJailLogDir
@@ -84,5 +85,6 @@ inline constexpr const char* kJailHome = "/home/cell";
 inline constexpr const char* kJailWorktree = "/home/cell/worktree";
 inline constexpr const char* kJailLogDir = "/var/log/cell";
 inline constexpr const char* kJailNixSocketDir = "/nix/var/nix/daemon-socket";
+inline constexpr const char* kJailSshAgentDir = "/run/cell/ssh-agent";
 
 } // namespace cellgen

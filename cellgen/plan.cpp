@@ -193,6 +193,20 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
     plan.daemons.push_back(std::move(d));
 }
 
+// The caller's agent, relayed as the caller: the agent refuses a peer of
+// another uid, so no --drop-root here (unlike the nix relay).
+void add_ssh_agent(Plan& plan, const std::string& host_socket, const Binaries& bins) {
+    Daemon d{"ssh-agent",
+             {bins.relay.value_or("relay"), RuntimePath{"ssh-agent/socket", "unix:"},
+              "unix:" + host_socket},
+             "on",
+             host_socket,
+             {},
+             std::nullopt,
+             std::nullopt};
+    plan.daemons.push_back(std::move(d));
+}
+
 } // namespace
 
 Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bins,
@@ -229,6 +243,9 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     }
     if (jail.nix_daemon) {
         add_nix_daemon(plan, *jail.nix_daemon, bins);
+    }
+    if (jail.ssh_agent_socket) {
+        add_ssh_agent(plan, *jail.ssh_agent_socket, bins);
     }
     return plan;
 }

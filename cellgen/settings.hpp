@@ -51,6 +51,7 @@ struct Settings {
     std::optional<std::string> proxy_bin;
     std::optional<std::string> bwrap_bin;
     std::optional<std::string> launch_bin;
+    std::optional<std::string> connect_bin; // ssh's ProxyCommand in the cell (cell-connect)
 };
 
 // Reads the caller's environment (fwd-env); injectable so tests need no setenv.

@@ -17,7 +17,7 @@ _unsafe_cell_bind_opts='--ro-bind --bind --dev-bind --try-ro-bind --try-bind --t
 # Names from the caller's environment.
 _unsafe_cell_env_opts='--fwd-env --try-fwd-env'
 # One value we cannot guess (ids, patterns, ports, jail paths).
-_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --mask --allow --deny --allow-cidr --connect-port --proxy-port
+_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --mask --allow --deny --allow-cidr --connect-port --proxy-port --socks-port --forward
     --tmpfs --dir --chdir --add-path --set-hostname --time-zone --raw-arg'
 # Two values we cannot guess.
 _unsafe_cell_pair_opts='--symlink --set-env'
@@ -25,7 +25,7 @@ _unsafe_cell_pair_opts='--symlink --set-env'
 _unsafe_cell_enum_opts='--nix --print --filter-type --share-ns'
 # No value.
 _unsafe_cell_flag_opts='--help --version --null --base --host-system --no-new-session
-    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir --allow-all'
+    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir --allow-all --ssh-agent'
 
 _unsafe_cell_enum_values() {
     case $1 in

@@ -114,7 +114,9 @@ std::vector<std::string> summarize_refusals(std::string_view log) {
                 fmt::format("the proxy refused{}: {} \u2014 {}", what, listed(count[k]), how));
         }
     };
-    say(host, "", "allow a host with --allow HOST or a filter line");
+    say(host, "",
+        "allow a host with --allow HOST (HOST:PORT for a port other than 80 and 443) or a "
+        "filter line");
     say(address, " private, loopback or other special addresses",
         "allow a range with --allow-cidr CIDR");
     say(port, " CONNECT to ports it does not open",

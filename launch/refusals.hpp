@@ -4,7 +4,7 @@
 // One line per kind of refusal, each with the one flag that would allow it:
 //   the proxy refused: a.example:443 (3), b.example:80 (1) — allow a host with --allow HOST ...
 //   the proxy refused private or loopback addresses: 10.0.0.5:80 (1) — ... --allow-cidr CIDR
-//   the proxy refused CONNECT to ports it does not open: a.example:22 (2) — ... --allow HOST:PORT ...
+//   the proxy refused CONNECT to ports it does not open: a.example:22 (2) — ... --allow H:P
 //   the proxy refused by a --deny pattern: ...; malformed requests (N); TLS names that
 //   differ from the CONNECT host; connections turned away at its connection limit.
 #pragma once

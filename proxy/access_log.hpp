@@ -21,6 +21,10 @@ struct AccessRecord {
     std::uint16_t port = 0;
     bool allowed = false;
     std::string reason;
+    // The policy's own word on what would allow a refused request, when it
+    // has one ("--allow HOST:PORT (this host only) or ..."): the refusal
+    // log's `fix`. Not in the access log.
+    std::string fix;
     int status = 0;
     std::uint64_t bytes_up = 0;
     std::uint64_t bytes_down = 0;

@@ -14,6 +14,8 @@ std::string fix_for(const AccessRecord& r) {
     std::string_view reason = r.reason;
     if (r.host.empty() || r.port == 0 || r.status == 400 || r.status == 408 || r.status == 431)
         return {};
+    if (!r.fix.empty())
+        return r.fix;
     if (reason.starts_with("address: "))
         return "--allow-cidr with a range that holds this address";
     if (reason.starts_with("port "))

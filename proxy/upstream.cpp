@@ -40,6 +40,9 @@ std::optional<Refusal> Session::check_policy(const Target& t, bool is_connect) {
     record_->reason = d.reason;
     if (d.allowed)
         return std::nullopt;
+    // "add --allow X or ..." -> "--allow X or ...", as the refusal log words it.
+    std::string_view how = d.how_to_allow;
+    record_->fix = how.starts_with("add ") ? std::string(how.substr(4)) : std::string(how);
     auto body = forbidden_body(t.host.authority(), t.port, d.why, d.how_to_allow);
     return Refusal{{403, "http_request_denied",
                     fmt::format("{}:{} refused by the cell's policy", t.host.name, t.port), body},

@@ -15,6 +15,7 @@ std::vector<Combinator> env_combinators();         // env.cpp
 std::vector<Combinator> process_combinators();     // process.cpp
 std::vector<Combinator> nix_combinators();         // nix.cpp
 std::vector<Combinator> proxy_combinators();       // proxy.cpp
+std::vector<Combinator> ssh_agent_combinators();   // ssh_agent.cpp
 std::vector<Combinator> cell_dir_combinators();    // cell_dirs.cpp
 std::vector<Combinator> raw_combinators();         // raw_args.cpp
 

@@ -34,6 +34,27 @@ void set_proxy_env(Jail& jail, int port, int socks_port) {
                              port));
 }
 
+// ssh inside the cell: a system-wide ssh_config whose ProxyCommand is
+// cell-connect (bound in read-only) through the SOCKS5 port, so `git clone
+// ssh://...` and `ssh host` need no setup of the user's. A fresh cell has
+// no known_hosts, so a new host key is accepted (and remembered for the
+// cell's life) while a changed one is still refused; bind a known_hosts at
+// /home/cell/.ssh/known_hosts to pin keys.
+constexpr const char* kJailConnect = "/run/cell/cell-connect";
+
+void add_ssh_config(Jail& jail, const std::string& connect_bin, int socks_port) {
+    jail.mount("--ro-bind", {connect_bin, std::string(kJailConnect)});
+    jail.add_runtime_file(
+        "etc/ssh_config",
+        fmt::format("# Written by unsafe-cell. ssh in the cell reaches hosts through the cell's\n"
+                    "# SOCKS5 port, under the cell's policy: allow a host with --allow HOST:22.\n"
+                    "Host *\n"
+                    "    ProxyCommand {} 127.0.0.1:{} %h %p\n"
+                    "    StrictHostKeyChecking accept-new\n",
+                    kJailConnect, socks_port));
+    jail.mount("--ro-bind", {RuntimePath{"etc/ssh_config"}, std::string("/etc/ssh/ssh_config")});
+}
+
 void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
     if (!ctx.settings.proxy_bin) {
         fail(inv, "the proxy binary was not found next to cellgen, in the build tree or on "
@@ -41,6 +62,9 @@ void apply_proxy(Jail& jail, const Invocation& inv, const Context& ctx) {
     }
     jail.proxy = ProxySpec{inv.origin};
     set_proxy_env(jail, ctx.settings.proxy.port, ctx.settings.proxy.socks_port);
+    if (ctx.settings.proxy.socks_port != 0 && ctx.settings.connect_bin) {
+        add_ssh_config(jail, *ctx.settings.connect_bin, ctx.settings.proxy.socks_port);
+    }
 }
 
 void apply_allow_all(Jail& jail, const Invocation&, const Context&) {
@@ -57,7 +81,9 @@ std::vector<Combinator> proxy_combinators() {
              "binds in the jail's network namespace (so the jail must not share the host's), and "
              "set HTTP(S)_PROXY, NO_PROXY (both cases), npm, cargo, pip and JVM proxy "
              "settings; SOCKS5 on 127.0.0.1:--socks-port (default 1080, 0 for none) under the "
-             "same policy, with ALL_PROXY/all_proxy=socks5h://127.0.0.1:PORT; and each "
+             "same policy, with ALL_PROXY/all_proxy=socks5h://127.0.0.1:PORT and an "
+             "/etc/ssh/ssh_config whose ProxyCommand (cell-connect, bound in) goes through it, "
+             "so ssh and git over ssh reach hosts allowed with --allow HOST:22; and each "
              "--forward PORT=HOST:PORT on 127.0.0.1:PORT.",
              0, 0, apply_proxy},
             {"allow-all", "",

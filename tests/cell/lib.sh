@@ -20,7 +20,7 @@ BG_PIDS=()
 UNPRIV_CELL=$SCRATCH/bin/cell
 mkdir -p "$SCRATCH/bin"
 build_root=$(dirname -- "$(dirname -- "$CELL")")
-for b in launch/cell cellgen/cellgen launch/cell-launch relay/relay proxy/proxy; do
+for b in launch/cell cellgen/cellgen launch/cell-launch relay/relay proxy/proxy proxy/cell-connect; do
     [[ -e $build_root/$b ]] && install -m 755 "$build_root/$b" "$SCRATCH/bin/"
 done
 

@@ -29,8 +29,9 @@ TEST_CASE("refusal summary: one line per kind, each with its own fix") {
         line("ok.example", 443, "allow ok.example", 200, "allow");
     auto lines = launch::summarize_refusals(log);
     REQUIRE(lines.size() == 7);
-    CHECK(lines[0] == "the proxy refused: a.example:443 (2), b.example:80 (1) \u2014 allow a host "
-                      "with --allow HOST or a filter line");
+    CHECK(lines[0] ==
+          "the proxy refused: a.example:443 (2), b.example:80 (1) \u2014 allow a host "
+          "with --allow HOST (HOST:PORT for a port other than 80 and 443) or a filter line");
     CHECK(lines[1].find("localhost:8080 (1) \u2014 allow a range with --allow-cidr CIDR") !=
           std::string::npos);
     CHECK(lines[2].find(
