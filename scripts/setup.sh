@@ -13,7 +13,7 @@ if [[ ${1:-build} == test ]]; then
     # Real peers the integration tests run: a nix daemon and client, the
     # reference tools for differential checks, TLS material, load tools.
     want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux strace
-           python3-pip openssh-server openssh-client clang libclang-rt-14-dev) # clang: the libFuzzer build (scripts/fuzz.sh)
+           python3-pip openssh-server openssh-client dante-server clang libclang-rt-14-dev) # clang: the libFuzzer build (scripts/fuzz.sh)
 fi
 
 missing=()

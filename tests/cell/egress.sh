@@ -77,7 +77,7 @@ run_checks() {
         # shellcheck disable=SC2086 # the flags split on purpose
         out=$("${cell[@]}" $bad -- true 2>&1)
         rc=$?
-        check "$who: $bad: exit 2 naming the flag (rc $rc: $out)" \
+        check "$who: $bad: exit 2 naming the flag (rc $rc: ${out//$'\n'/ })" \
             bash -c '[[ $1 == 2 && $2 == *"--"@(forward|socks-port)* ]]' _ "$rc" "$out"
     done
     expect_eq "$who: nothing left behind" "" "$(leftovers)"

@@ -53,6 +53,9 @@ git -C "$SCRATCH/seed" -c user.name=t -c user.email=t@t commit -q --allow-empty 
 git -C "$SCRATCH/seed" push -q origin HEAD:master 2>/dev/null
 chmod -R a+rwX "$SCRATCH/srv"
 
+# One line of a command's output, for a TAP test name.
+flat() { tr '\n' ' ' <<<"$1"; }
+
 skip() {
     TAP_N=$((TAP_N + 1))
     echo "ok $TAP_N - $1 # SKIP $2"
@@ -80,13 +83,13 @@ run_checks() {
 
     out=$("${cell[@]}" -- sh -c "GIT_SSH_COMMAND='ssh -i id' git clone -q $url r 2>&1 &&
         git -C r log --format=%s" 2>&1)
-    check "$who: git clone over ssh:// through the cell's SOCKS5 port ($out)" \
+    check "$who: git clone over ssh:// through the cell's SOCKS5 port ($(flat "$out"))" \
         grep -qx 'seeded commit' <<<"$out"
     out=$("${cell[@]}" -- sh -c "cd r && git -c user.name=c -c user.email=c@c commit -q \
         --allow-empty -m 'pushed from $who' && GIT_SSH_COMMAND='ssh -i ../id' git push -q \
         origin HEAD:master" 2>&1)
     rc=$?
-    check "$who: git push over ssh reaches the host repository (rc $rc: $out)" \
+    check "$who: git push over ssh reaches the host repository (rc $rc: $(flat "$out"))" \
         bash -c '[[ $(git -C "$1" log -1 --format=%s master) == "pushed from $2" ]]' _ "$repo" "$who"
     check "$who: the ssh tunnel is in the access log as SOCKS5" \
         grep -q '"method":"SOCKS5","host":"localhost","port":'"$SSH_PORT"',"decision":"allow"' \
@@ -95,7 +98,7 @@ run_checks() {
     if [[ $port22 == yes ]]; then
         out=$("${cell[@]}" --allow localhost:22 -- sh -c "GIT_SSH_COMMAND='ssh -i id' \
             git clone -q root@localhost:$repo r22 2>&1 && git -C r22 log --format=%s | tail -n1" 2>&1)
-        check "$who: git clone of a user@host:path remote ($out)" grep -qx 'seeded commit' <<<"$out"
+        check "$who: git clone of a user@host:path remote ($(flat "$out"))" grep -qx 'seeded commit' <<<"$out"
     else
         skip "$who: git clone of a user@host:path remote" "127.0.0.1:22 is taken on this host"
     fi
@@ -116,23 +119,23 @@ run_checks() {
     "${runas[@]}" ssh-agent -a "$agent_sock" >/dev/null
     "${runas[@]}" ssh-add -q "$wt/id" 2>/dev/null
     out=$("${cell[@]}" --ssh-agent -- ssh-add -l 2>&1)
-    check "$who: --ssh-agent: ssh-add -l in the cell lists the host agent's key ($out)" \
+    check "$who: --ssh-agent: ssh-add -l in the cell lists the host agent's key ($(flat "$out"))" \
         grep -q 'cell-test-key' <<<"$out"
     out=$("${cell[@]}" --ssh-agent -- sh -c "rm -f id && git clone -q $url ra 2>&1 &&
         git -C ra log --format=%s | tail -n1" 2>&1)
-    check "$who: --ssh-agent: git clone authenticates with the agent's key ($out)" \
+    check "$who: --ssh-agent: git clone authenticates with the agent's key ($(flat "$out"))" \
         grep -qx 'seeded commit' <<<"$out"
     out=$("${cell[@]}" -- ssh-add -l 2>&1)
     rc=$?
-    check "$who: without --ssh-agent the cell has no agent (rc $rc: $out)" test "$rc" -eq 2
+    check "$who: without --ssh-agent the cell has no agent (rc $rc: $(flat "$out"))" test "$rc" -eq 2
     "${runas[@]}" env SSH_AGENT_PID="$(pgrep -f "ssh-agent -a $agent_sock")" ssh-agent -k >/dev/null
     out=$("${cell[@]}" --ssh-agent -- true 2>&1)
     rc=$?
-    check "$who: --ssh-agent with the agent gone: the cell does not start (rc $rc: $out)" \
+    check "$who: --ssh-agent with the agent gone: the cell does not start (rc $rc: $(flat "$out"))" \
         test "$rc" -ne 0
     out=$(env -u SSH_AUTH_SOCK "$cell_bin" --worktree "$wt" --nix off --ssh-agent -- true 2>&1)
     rc=$?
-    check "$who: --ssh-agent without SSH_AUTH_SOCK: exit 2 naming the flag (rc $rc: $out)" \
+    check "$who: --ssh-agent without SSH_AUTH_SOCK: exit 2 naming the flag (rc $rc: $(flat "$out"))" \
         bash -c '[[ $1 == 2 && $2 == *ssh-agent*SSH_AUTH_SOCK* ]]' _ "$rc" "$out"
     expect_eq "$who: nothing left behind" "" "$(leftovers)"
 }
