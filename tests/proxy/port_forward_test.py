@@ -73,7 +73,7 @@ got = exchange(name_port, b"hello")
 check(got == b"hellototal 5\n", f"a named destination is resolved by the proxy ({got!r})")
 try:
     got = exchange(no_port, b"hello")
-except ConnectionResetError:
+except OSError:  # reset, or not connected any more by the time we half-close
     got = b"(reset)"
 check(got in (b"", b"(reset)"), f"loopback without --allow-cidr: closed, nothing back ({got!r})")
 p.stop()
@@ -95,7 +95,7 @@ fp = free_port()
 z = Proxy("--forward", f"tcp:127.0.0.1:{fp}=127.0.0.1:{E}", "--refusal-log", r2)
 try:
     exchange(fp, b"x")
-except ConnectionResetError:
+except OSError:  # reset, or not connected any more by the time we half-close
     pass
 z.stop()
 denied = [json.loads(line) for line in open(r2)]
