@@ -22,7 +22,9 @@
 // the buffer, when the source is first readable, sized to buffer_size. Where
 // a pipe cannot be had (EMFILE) or splice is refused (EINVAL: a socket type
 // without splice), that direction reads and writes through a buffer instead.
-// Readiness waits and half-close are the same either way.
+// Readiness waits and half-close are the same either way. splice(2) has no
+// MSG_NOSIGNAL: a process using the pump must ignore SIGPIPE (net/lifetime
+// does so for relay and proxy), or a peer that goes away kills it.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
