@@ -6,16 +6,7 @@
 // the client sees its connection closed.
 #include "proxy/session.hpp"
 
-#include "net/pump.hpp"
-
-#include <fmt/format.h>
-
 namespace proxy {
-namespace {
-
-constexpr std::size_t forward_buffer = 256 * 1024;
-
-} // namespace
 
 boost::asio::awaitable<void> Session::port_forward() {
     policy_ = ctx_->policy; // one snapshot per connection; SIGHUP swaps the pointer
@@ -32,15 +23,7 @@ boost::asio::awaitable<void> Session::port_forward() {
         co_return;
     }
     record_->status = 200;
-    set_phase(Phase::tunnel, Clock::duration::max());
-    auto result =
-        co_await relay::pump(client_, upstream_, relay::PumpOptions{idle_, forward_buffer}, {});
-    record_->bytes_up += result.a_to_b;
-    record_->bytes_down += result.b_to_a;
-    if (result.idle_timeout)
-        record_->reason += "; idle_timeout";
-    else if (result.error)
-        record_->reason += fmt::format("; {}", result.error.message());
+    co_await pump_tunnel();
 }
 
 } // namespace proxy

@@ -64,6 +64,9 @@ private:
     // tunnel.cpp
     boost::asio::awaitable<void> tunnel(const RequestHead& req);
     boost::asio::awaitable<bool> sni_allows(const Target& target);
+    // The established tunnel (CONNECT, SOCKS5, --forward): cbuf_ first, then
+    // the pump until both directions end; bytes and the ending in the record.
+    boost::asio::awaitable<void> pump_tunnel();
     // forward.cpp
     boost::asio::awaitable<bool> forward(const RequestHead& req);
     boost::asio::awaitable<bool> exchange(const RequestHead& req, Framing body);

@@ -9,8 +9,6 @@
 
 #include "proxy/socks5.hpp"
 
-#include "net/pump.hpp"
-
 #include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
 
@@ -20,7 +18,6 @@ namespace proxy {
 namespace {
 
 constexpr std::size_t max_message = 600; // a request is at most 262 bytes
-constexpr std::size_t socks_tunnel_buffer = 256 * 1024;
 
 std::span<const std::uint8_t> as_bytes(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -144,17 +141,7 @@ boost::asio::awaitable<void> Session::socks() {
     trim_buffers();
     if (!co_await sni_allows(*target))
         co_return;
-    set_phase(Phase::tunnel, Clock::duration::max());
-    cbuf_.shrink_to_fit();
-    auto initial = std::as_bytes(std::span(cbuf_.data(), cbuf_.size()));
-    auto result = co_await relay::pump(client_, upstream_,
-                                       relay::PumpOptions{idle_, socks_tunnel_buffer}, initial);
-    record_->bytes_up += result.a_to_b;
-    record_->bytes_down += result.b_to_a;
-    if (result.idle_timeout)
-        record_->reason += "; idle_timeout";
-    else if (result.error)
-        record_->reason += fmt::format("; {}", result.error.message());
+    co_await pump_tunnel();
 }
 
 } // namespace proxy

@@ -51,6 +51,10 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
     trim_buffers();
     if (!co_await sni_allows(*target))
         co_return;
+    co_await pump_tunnel();
+}
+
+boost::asio::awaitable<void> Session::pump_tunnel() {
     set_phase(Phase::tunnel, Clock::duration::max()); // the pump has its own idle timeout
     cbuf_.shrink_to_fit(); // held (as the initial bytes) for the tunnel's lifetime
     auto initial = std::as_bytes(std::span(cbuf_.data(), cbuf_.size()));
