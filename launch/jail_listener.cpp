@@ -30,28 +30,36 @@ bool same_namespace(int fd, const char* own) {
            a.st_ino == b.st_ino;
 }
 
-// What the joiner reports: its listening socket, or the step that failed
-// and errno. It shares our memory (CLONE_VM) and fd table (CLONE_FILES), so
-// the socket is ours as soon as it exists, and it must not allocate: it
-// only makes system calls and writes here.
+// What the joiner reports: the step that failed, errno and which listener,
+// or nothing. It shares our memory (CLONE_VM) and fd table (CLONE_FILES), so
+// the sockets are ours as soon as they exist, and it must not allocate: it
+// only makes system calls and writes into the arrays the caller sized.
 struct JoinResult {
-    int fd = -1;
     const char* failed = "the joiner did not run";
     int error = 0;
+    std::size_t at = 0; // the listener that failed
 };
 
 struct JoinRequest {
     int userns; // -1: stay in our user namespace
     int netns;
-    sockaddr_in addr;
+    const sockaddr_in* addrs;
+    int* fds; // one per address, -1 until made
+    std::size_t count;
     JoinResult result;
 };
 
 int join_and_listen(void* arg) {
     auto& req = *static_cast<JoinRequest*>(arg);
+    std::size_t i = 0;
     auto fail = [&](const char* step) {
-        req.result.failed = step;
-        req.result.error = errno;
+        req.result = {step, errno, i};
+        for (std::size_t j = 0; j < req.count; ++j) {
+            if (req.fds[j] >= 0) {
+                ::close(req.fds[j]);
+                req.fds[j] = -1;
+            }
+        }
         return 0;
     };
     // Only the user namespace that owns the network namespace gives the
@@ -64,31 +72,36 @@ int join_and_listen(void* arg) {
     if (::setns(req.netns, CLONE_NEWNET) != 0) {
         return fail("cannot enter the jail's network namespace");
     }
-    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        return fail("socket");
+    for (; i < req.count; ++i) {
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            return fail("socket");
+        }
+        req.fds[i] = s;
+        // bwrap brings lo up on its own schedule; the address need not exist
+        // yet (IP_FREEBIND), only by the time the command connects, after
+        // bwrap has set everything up.
+        int one = 1;
+        ::setsockopt(s, SOL_IP, IP_FREEBIND, &one, sizeof one);
+        if (::bind(s, reinterpret_cast<const sockaddr*>(&req.addrs[i]), sizeof req.addrs[i]) != 0) {
+            return fail("bind");
+        }
+        if (::listen(s, 4096) != 0) {
+            return fail("listen");
+        }
     }
-    // bwrap brings lo up on its own schedule; the address need not exist
-    // yet (IP_FREEBIND), only by the time the command connects, after bwrap
-    // has set everything up.
-    int one = 1;
-    ::setsockopt(s, SOL_IP, IP_FREEBIND, &one, sizeof one);
-    if (::bind(s, reinterpret_cast<const sockaddr*>(&req.addr), sizeof req.addr) != 0) {
-        ::close(s);
-        return fail("bind");
-    }
-    if (::listen(s, 4096) != 0) {
-        ::close(s);
-        return fail("listen");
-    }
-    req.result = {s, nullptr, 0};
+    req.result = {nullptr, 0, 0};
     return 0;
 }
 
 } // namespace
 
-Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where) {
-    auto what = fmt::format("listening on {}:{} in the jail", where.address, where.port);
+std::vector<Fd> listen_in_jail(pid_t sandbox, pid_t keeper,
+                               const std::vector<cellgen::JailListen>& where) {
+    auto name = [&](std::size_t i) {
+        return fmt::format("listening on {}:{} in the jail", where[i].address, where[i].port);
+    };
+    const auto what = where.empty() ? std::string("listening in the jail") : name(0);
     Fd netns(::open(fmt::format("/proc/{}/ns/net", sandbox).c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns) {
         throw_errno(fmt::format("{}: cannot open the network namespace of bwrap's process {}", what,
@@ -115,15 +128,21 @@ Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where)
     if (same_namespace(userns.get(), "/proc/self/ns/user")) {
         userns.reset();
     }
-    JoinRequest req{userns ? userns.get() : -1, netns.get(), {}, {}};
-    req.addr.sin_family = AF_INET;
-    req.addr.sin_port = htons(static_cast<uint16_t>(where.port));
-    if (::inet_pton(AF_INET, where.address.c_str(), &req.addr.sin_addr) != 1) {
-        throw SetupError(fmt::format("{}: '{}' is not an IPv4 address", what, where.address));
+    std::vector<sockaddr_in> addrs(where.size());
+    std::vector<int> fds(where.size(), -1);
+    for (std::size_t i = 0; i < where.size(); ++i) {
+        addrs[i].sin_family = AF_INET;
+        addrs[i].sin_port = htons(static_cast<uint16_t>(where[i].port));
+        if (::inet_pton(AF_INET, where[i].address.c_str(), &addrs[i].sin_addr) != 1) {
+            throw SetupError(
+                fmt::format("{}: '{}' is not an IPv4 address", name(i), where[i].address));
+        }
     }
-    // A task of our own that shares our memory and fd table and runs while
-    // we wait (as posix_spawn's child does): setns changes only its own
-    // namespaces, and nothing is copied.
+    // One task of our own, for every listener: it shares our memory and fd
+    // table and runs while we wait (as posix_spawn's child does); setns
+    // changes only its own namespaces, and nothing is copied.
+    JoinRequest req{
+        userns ? userns.get() : -1, netns.get(), addrs.data(), fds.data(), where.size(), {}};
     std::vector<char> stack(64 * 1024);
     pid_t joiner = ::clone(join_and_listen, stack.data() + stack.size(),
                            CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &req);
@@ -132,11 +151,14 @@ Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where)
     }
     ::waitpid(joiner, nullptr, 0);
     if (req.result.failed != nullptr) {
-        throw SetupError(
-            fmt::format("{}: {}: {}", what, req.result.failed, std::strerror(req.result.error)));
+        throw SetupError(fmt::format("{}: {}: {}", name(std::min(req.result.at, where.size() - 1)),
+                                     req.result.failed, std::strerror(req.result.error)));
     }
-    Fd listener(req.result.fd);
-    return listener;
+    std::vector<Fd> listeners;
+    for (int fd : fds) {
+        listeners.emplace_back(fd);
+    }
+    return listeners;
 }
 
 } // namespace launch

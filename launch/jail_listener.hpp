@@ -19,14 +19,19 @@
 #include "cellgen/jail_listen.hpp"
 #include "launch/fd.hpp"
 
+#include <vector>
+
 #include <sys/types.h>
 
 namespace launch {
 
-// The listener on where.address:where.port inside the network namespace of
-// `sandbox`, bwrap's child, which must be the child of a child of `keeper`:
-// a pid that was reused by the time we look is refused, never joined.
-// Throws SetupError naming the step that failed.
-Fd listen_in_jail(pid_t sandbox, pid_t keeper, const cellgen::JailListen& where);
+// A listener on each address:port of `where`, in that order, inside the
+// network namespace of `sandbox`, bwrap's child, which must be the child of
+// a child of `keeper`: a pid that was reused by the time we look is
+// refused, never joined. The namespace is entered once for all of them.
+// Throws SetupError naming the listener and the step that failed; none is
+// left open then.
+std::vector<Fd> listen_in_jail(pid_t sandbox, pid_t keeper,
+                               const std::vector<cellgen::JailListen>& where);
 
 } // namespace launch

@@ -211,19 +211,19 @@ std::optional<int> Launcher::start_jail_daemons() {
             continue;
         }
         std::vector<Fd> listeners;
+        try {
+            listeners = listen_in_jail(*sandbox, pgid_, command.jail_listen);
+        } catch (const SetupError&) {
+            // bwrap's first process may have ended already (a bind source
+            // that is missing, say): then bwrap's own message and status
+            // tell the story, not our failed look at its namespace.
+            if (bwrap_ends_within(milliseconds(1000))) {
+                return 0;
+            }
+            throw;
+        }
         std::vector<std::string> where;
         for (const auto& at : command.jail_listen) {
-            try {
-                listeners.push_back(listen_in_jail(*sandbox, pgid_, at));
-            } catch (const SetupError&) {
-                // bwrap's first process may have ended already (a bind source
-                // that is missing, say): then bwrap's own message and status
-                // tell the story, not our failed look at its namespace.
-                if (bwrap_ends_within(milliseconds(1000))) {
-                    return 0;
-                }
-                throw;
-            }
             where.push_back(fmt::format("{}:{}", at.address, at.port));
         }
         auto& d = daemons_.emplace_back(Daemon{command.name, 0, Fd{}, command.stderr_log.get()});
