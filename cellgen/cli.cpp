@@ -37,6 +37,7 @@ Context make_context(const Request& req, const CliEnvironment& cli_env, bool lau
     }
     // Not on PATH: only where it is built or installed with the others.
     ctx.settings.connect_bin = find_sibling("cell-connect", cli_env.self_dir);
+    ctx.settings.engine_bin = find_sibling("cell-engine", cli_env.self_dir);
     if (req.print == "script" && !ctx.settings.launch_bin) {
         throw UsageError("cell-launch not found next to cellgen, in ../libexec/unsafe-cell or on "
                          "PATH (use --launch-bin)");
@@ -132,6 +133,7 @@ std::variant<Plan, CliResult> make_cli_plan(const std::vector<std::string>& args
         return CliResult{0, "cellgen " + cli_env.version + "\n", {}};
     }
     auto ctx = make_context(req, cli_env, for_cell || req.print == "script" || req.print == "plan");
+    ctx.renderer_env = !for_cell && (req.print == "script" || req.print == "plan");
     auto jail = compose(req.invocations, table, ctx);
     check_dir_scopes(jail, ctx);
     check_masks(jail);

@@ -27,6 +27,9 @@ struct Context {
     // in, not cellgen's (a Nix build renders it in a sandbox without the
     // user's variables), so fwd-env/try-fwd-env are left to the launcher.
     bool defer_caller_env = false;
+    // --print script/plan: `env` is the renderer's, not the caller's (who
+    // runs the wrapper later), so nothing is taken from it (HOME, caches).
+    bool renderer_env = false;
 };
 
 using ApplyFn = void (*)(Jail&, const Invocation&, const Context&);

@@ -17,7 +17,7 @@ bool is_executable_file(const std::filesystem::path& p) {
 
 // The build-tree folder of a program: the source folder it is built from.
 std::string build_folder(const std::string& name) {
-    if (name == "cell" || name == "cell-launch") {
+    if (name == "cell" || name == "cell-launch" || name == "cell-engine") {
         return "launch";
     }
     return name == "cell-connect" ? "proxy" : name;

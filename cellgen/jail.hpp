@@ -63,6 +63,8 @@ struct Jail {
     std::optional<std::string> worktree; // host side, bound at kJailWorktree
     std::vector<std::string> masks;      // --mask globs, relative to the worktree
     std::vector<RawArg> raw_args;
+    std::vector<std::string> jail_init; // Plan::jail_init
+    bool containers = false;            // --containers: the proxy also serves kContainerGateway
 
     void mount(std::string flag, Args args) {
         mounts.push_back({std::move(flag), std::move(args)});

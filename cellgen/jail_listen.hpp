@@ -11,10 +11,18 @@
 namespace cellgen {
 
 struct JailListen {
-    std::string address; // an IPv4 literal: 127.0.0.1
+    // An IPv4 literal: 127.0.0.1, or an address the launcher first gives
+    // the jail's lo (as a /32), as it does any outside 127.0.0.0/8.
+    std::string address;
     int port = 0;
     bool operator==(const JailListen&) const = default;
 };
+
+// Where containers started in the cell (--containers) reach the cell's
+// proxy, whatever their network: slirp4netns maps it to the cell's
+// 127.0.0.1 for a bridged container, and the launcher puts it on the cell's
+// lo for one on the cell's own network.
+inline constexpr const char* kContainerGateway = "10.0.2.2";
 
 // The fd a daemon finds its first jail listener on (after --ready-fd 3 and
 // --lifeline-fd 4); its argv says `--listen fd:5`.

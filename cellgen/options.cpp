@@ -56,6 +56,12 @@ constexpr SettingDoc kSettings[] = {
     {"forward", "PORT=HOST:PORT",
      "proxy: 127.0.0.1:PORT inside the jail reaches exactly HOST:PORT (address policy "
      "applies: a loopback or private HOST needs --allow-cidr; repeatable)"},
+    {"container-store", "DIR",
+     "--containers: the host dir of the image store, kept across cells (default "
+     "$XDG_CACHE_HOME/unsafe-cell/containers, else ~/.cache/unsafe-cell/containers; made 0700)"},
+    {"insecure-registry", "HOST:PORT",
+     "--containers: a registry the engine may reach over plain HTTP or with an unverified "
+     "certificate (repeatable; it must still pass the proxy's policy)"},
     {"relay-bin", "PATH",
      "relay binary (default: next to cellgen, ../libexec/unsafe-cell, build tree, PATH)"},
     {"proxy-bin", "PATH",

@@ -75,8 +75,9 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
 }
 
 // The proxy's jail listeners, in the order of their fds (jail_listen_fd):
-// HTTP, SOCKS5 (unless --socks-port 0), then each --forward.
-std::vector<JailListen> proxy_listens(const ProxySettings& s) {
+// HTTP, SOCKS5 (unless --socks-port 0), each --forward, then with
+// --containers HTTP again on the containers' gateway address.
+std::vector<JailListen> proxy_listens(const ProxySettings& s, bool containers) {
     std::vector<JailListen> out{{"127.0.0.1", s.port}};
     if (s.socks_port != 0) {
         out.push_back({"127.0.0.1", s.socks_port});
@@ -84,10 +85,14 @@ std::vector<JailListen> proxy_listens(const ProxySettings& s) {
     for (const auto& f : s.forwards) {
         out.push_back({"127.0.0.1", f.port});
     }
+    if (containers) {
+        out.push_back({kContainerGateway, s.port});
+    }
     return out;
 }
 
-Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all) {
+Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all,
+                bool containers) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", jail_listen_fd(0))};
     std::size_t next = 1;
     if (s.socks_port != 0) {
@@ -97,6 +102,10 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool a
     for (const auto& f : s.forwards) {
         argv.insert(argv.end(), {std::string("--forward"),
                                  fmt::format("fd:{}={}", jail_listen_fd(next++), f.to)});
+    }
+    if (containers) {
+        argv.insert(argv.end(),
+                    {std::string("--listen"), fmt::format("fd:{}", jail_listen_fd(next++))});
     }
     if (!allow_all) {
         argv.emplace_back(std::string("--default-deny"));
@@ -157,7 +166,8 @@ std::string policy_notice(const ProxySettings& s, bool allow_all) {
     return {};
 }
 
-void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool allow_all) {
+void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool allow_all,
+               bool containers) {
     if (auto notice = policy_notice(s, allow_all); !notice.empty()) {
         plan.notices.push_back(std::move(notice));
     }
@@ -165,10 +175,11 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool al
     // github.com.evil.example): at start, where the user looks.
     plan.notices.insert(plan.notices.end(), s.filter_warnings.begin(), s.filter_warnings.end());
     Daemon d{"proxy",
-             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all),
+             proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all,
+                        containers),
              "on",
              std::nullopt,
-             proxy_listens(s),
+             proxy_listens(s, containers),
              std::nullopt,
              std::nullopt};
     if (plan.log_dir) {
@@ -224,6 +235,7 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     add_process_args(jail, plan.bwrap_args);
     add_fs_and_env_args(jail, plan.bwrap_args);
     plan.command = std::move(command);
+    plan.jail_init = jail.jail_init;
     plan.env = jail.env;
     plan.runtime_dirs = jail.runtime_dirs;
     plan.runtime_files = jail.runtime_files;
@@ -234,12 +246,12 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     plan.masks = jail.masks;
     plan.required_dirs = jail.required_dirs;
     for (auto& d : plan.required_dirs) {
-        d.system_ok = jail.system_dirs_ok;
+        d.system_ok = d.system_ok || jail.system_dirs_ok;
     }
     plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
     if (jail.proxy) {
-        add_proxy(plan, proxy, bins, jail.allow_all_domains);
+        add_proxy(plan, proxy, bins, jail.allow_all_domains, jail.containers);
     }
     if (jail.nix_daemon) {
         add_nix_daemon(plan, *jail.nix_daemon, bins);

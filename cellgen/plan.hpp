@@ -35,6 +35,9 @@ struct RequiredDir {
     // --unsafe-allow-system-dir: / or a whole-system directory is taken
     // (validate.hpp check_cell_dir_scope); both cellgen and the launcher check.
     bool system_ok = false;
+    // Made (mode 0700, with its missing parents) when absent, instead of an
+    // error: a store the cell keeps, like --containers' image store.
+    bool make = false;
     bool operator==(const RequiredDir&) const = default;
 };
 
@@ -69,10 +72,14 @@ struct Daemon {
 };
 
 struct Plan {
-    std::string version;                     // cellgen's, for messages (set by the front end)
-    std::string bwrap;                       // absolute path
-    Args bwrap_args;                         // options only
-    std::vector<std::string> command;        // after bwrap's `--`; the caller's args follow
+    std::string version;              // cellgen's, for messages (set by the front end)
+    std::string bwrap;                // absolute path
+    Args bwrap_args;                  // options only
+    std::vector<std::string> command; // after bwrap's `--`; the caller's args follow
+    // A starter in the jail that runs first and then execs the command
+    // (--containers' cell-engine, ending in `--`); empty: none. The launcher
+    // looks the command up, not this.
+    std::vector<std::string> jail_init;
     std::vector<RequiredDir> required_dirs;  // checked before anything is created
     std::vector<ForwardedEnv> forwarded_env; // --setenv'd by the launcher from its caller
     std::vector<std::string> runtime_dirs;   // relative to the runtime dir
@@ -119,7 +126,7 @@ public:
 
 // The format's version (`cell_launch_plan`): a wrapper and its cell-launch
 // come from one build, and a reader refuses any other version.
-inline constexpr int kPlanVersion = 6;
+inline constexpr int kPlanVersion = 7;
 
 // Parses what plan_to_json wrote; throws PlanError naming the field. The
 // fields the JSON leaves out (launch, env) come back empty, and log_dir

@@ -43,8 +43,8 @@ json::array strings_value(const std::vector<std::string>& words) {
 std::string plan_to_json(const Plan& plan) {
     json::array required;
     for (const auto& d : plan.required_dirs) {
-        required.push_back(
-            json::object{{"what", d.what}, {"path", d.path}, {"system_ok", d.system_ok}});
+        required.push_back(json::object{
+            {"what", d.what}, {"path", d.path}, {"system_ok", d.system_ok}, {"make", d.make}});
     }
     json::array forwarded;
     for (const auto& f : plan.forwarded_env) {
@@ -74,6 +74,7 @@ std::string plan_to_json(const Plan& plan) {
         {"bwrap", plan.bwrap},
         {"bwrap_args", args_value(plan.bwrap_args)},
         {"command", strings_value(plan.command)},
+        {"jail_init", strings_value(plan.jail_init)},
         {"required_dirs", std::move(required)},
         {"forwarded_env", std::move(forwarded)},
         {"runtime_dirs", strings_value(plan.runtime_dirs)},
@@ -242,9 +243,9 @@ Plan plan_from_json(std::string_view text) {
         throw PlanError(fmt::format("plan: not JSON: {}", ec.message()));
     }
     Reader root(value, "plan");
-    root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "required_dirs",
-               "forwarded_env", "runtime_dirs", "runtime_files", "private_devices", "max_procs",
-               "memory_max", "log_dir", "daemons", "notices", "worktree", "masks"});
+    root.only({"cell_launch_plan", "cellgen", "bwrap", "bwrap_args", "command", "jail_init",
+               "required_dirs", "forwarded_env", "runtime_dirs", "runtime_files", "private_devices",
+               "max_procs", "memory_max", "log_dir", "daemons", "notices", "worktree", "masks"});
     root.field("cell_launch_plan");
     if (value.get_object().at("cell_launch_plan") != json::value(kPlanVersion)) {
         throw PlanError(fmt::format("plan: cell_launch_plan: this cell-launch reads version {} "
@@ -257,10 +258,11 @@ Plan plan_from_json(std::string_view text) {
     lp.bwrap = root.field("bwrap").string();
     lp.bwrap_args = root.field("bwrap_args").args();
     lp.command = root.field("command").strings();
+    lp.jail_init = root.field("jail_init").strings();
     root.field("required_dirs").each([&](const Reader& r) {
-        r.only({"what", "path", "system_ok"});
-        lp.required_dirs.push_back(
-            {r.field("what").string(), r.field("path").string(), r.field("system_ok").boolean()});
+        r.only({"what", "path", "system_ok", "make"});
+        lp.required_dirs.push_back({r.field("what").string(), r.field("path").string(),
+                                    r.field("system_ok").boolean(), r.field("make").boolean()});
     });
     root.field("forwarded_env").each([&](const Reader& r) {
         r.only({"name", "required", "what"});

@@ -142,6 +142,22 @@ PortForward port_forward(const std::string& value, const std::string& where) {
     return f;
 }
 
+// A registry the engine may reach over plain HTTP: HOST or HOST:PORT, as
+// registries.conf names it (no scheme, no path).
+std::string registry_name(const std::string& value, const std::string& where) {
+    std::string_view v = value;
+    auto colon = v.rfind(':');
+    auto host_text = colon == std::string_view::npos ? v : v.substr(0, colon);
+    auto host = policy::normalize_host(host_text);
+    if (!host || host->kind == policy::HostKind::ipv6) {
+        bad(where, value, "not HOST or HOST:PORT (e.g. registry.internal:5000)");
+    }
+    if (colon != std::string_view::npos) {
+        parse_port(std::string(v.substr(colon + 1)), where);
+    }
+    return value;
+}
+
 const std::map<std::string, Setter, std::less<>>& setters() {
     static const std::map<std::string, Setter, std::less<>> table{
         {"uid",
@@ -189,6 +205,12 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          }},
         {"forward", [](Settings& s, const std::string& v,
                        const std::string& w) { s.proxy.forwards.push_back(port_forward(v, w)); }},
+        {"container-store", [](Settings& s, const std::string& v,
+                               const std::string& w) { s.container_store = host_path(v, w); }},
+        {"insecure-registry",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.insecure_registries.push_back(registry_name(v, w));
+         }},
         {"relay-bin", [](Settings& s, const std::string& v,
                          const std::string& w) { s.relay_bin = host_path(v, w); }},
         {"proxy-bin", [](Settings& s, const std::string& v,

@@ -52,6 +52,12 @@ struct Settings {
     std::optional<std::string> bwrap_bin;
     std::optional<std::string> launch_bin;
     std::optional<std::string> connect_bin; // ssh's ProxyCommand in the cell (cell-connect)
+    std::optional<std::string> engine_bin;  // --containers' start in the cell (cell-engine)
+    // --containers: the host dir of the user's image store (default
+    // $XDG_CACHE_HOME or ~/.cache, then unsafe-cell/containers) and the
+    // registries the engine may reach over plain HTTP.
+    std::optional<std::string> container_store;
+    std::vector<std::string> insecure_registries;
 };
 
 // Reads the caller's environment (fwd-env); injectable so tests need no setenv.

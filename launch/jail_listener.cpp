@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <optional>
 #include <sched.h>
@@ -49,6 +50,34 @@ struct JoinRequest {
     JoinResult result;
 };
 
+bool is_loopback(const sockaddr_in& a) {
+    return (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+}
+
+// The address as a /32 on the jail's lo (a labelled secondary address, as
+// `ip addr add A/32 dev lo label lo:cell` makes); EEXIST is fine.
+bool add_to_lo(const sockaddr_in& a) {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return false;
+    }
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, "lo:cell", sizeof "lo:cell");
+    std::memcpy(&ifr.ifr_addr, &a, sizeof a);
+    bool ok = ::ioctl(s, SIOCSIFADDR, &ifr) == 0 || errno == EEXIST;
+    if (ok) {
+        sockaddr_in mask{};
+        mask.sin_family = AF_INET;
+        mask.sin_addr.s_addr = 0xffffffffU;
+        std::memcpy(&ifr.ifr_netmask, &mask, sizeof mask);
+        ok = ::ioctl(s, SIOCSIFNETMASK, &ifr) == 0;
+    }
+    int err = errno;
+    ::close(s);
+    errno = err;
+    return ok;
+}
+
 int join_and_listen(void* arg) {
     auto& req = *static_cast<JoinRequest*>(arg);
     std::size_t i = 0;
@@ -73,6 +102,11 @@ int join_and_listen(void* arg) {
         return fail("cannot enter the jail's network namespace");
     }
     for (; i < req.count; ++i) {
+        if (!is_loopback(req.addrs[i]) && !add_to_lo(req.addrs[i])) {
+            return fail("cannot give the jail's lo the address");
+        }
+    }
+    for (i = 0; i < req.count; ++i) {
         int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s < 0) {
             return fail("socket");

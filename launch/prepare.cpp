@@ -54,11 +54,28 @@ std::string resolved(const std::string& path) {
 // What the plan needs of the caller, before anything is created. The
 // worktree and log dir are checked again as resolved, so that a link to /
 // (or $HOME) is refused like / itself.
+// mkdir -p for a store the plan keeps (RequiredDir::make): what it makes
+// is the caller's alone (0700), since it holds the caller's data.
+void make_private_dirs(const std::string& what, const std::string& path) {
+    std::string part;
+    for (std::size_t at = 0; at != std::string::npos;) {
+        at = path.find('/', at + 1);
+        part = path.substr(0, at);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+            throw PrepareError(
+                2, fmt::format("{}: cannot make '{}': {}", what, part, std::strerror(errno)));
+        }
+    }
+}
+
 void check_caller(const Plan& plan, const Getenv& getenv) {
     auto home = getenv("HOME");
     auto home_path = home && !home->empty() && home->front() == '/' ? resolved(*home) : "";
     for (const auto& d : plan.required_dirs) {
         struct stat st;
+        if (d.make && ::stat(d.path.c_str(), &st) != 0 && errno == ENOENT) {
+            make_private_dirs(d.what, d.path);
+        }
         if (::stat(d.path.c_str(), &st) != 0) {
             throw PrepareError(2, fmt::format("{}: '{}': no such directory", d.what, d.path));
         }
@@ -373,6 +390,7 @@ Options prepare(const Plan& plan, const std::vector<std::string>& args, const Ge
     if (lookup_in_jail(o.bwrap_args, o.command.front(), getenv("PATH")) == Lookup::missing) {
         throw PrepareError(127, fmt::format("{}: not found inside the cell", o.command.front()));
     }
+    o.command.insert(o.command.begin(), plan.jail_init.begin(), plan.jail_init.end());
     guard.release();
     return o;
 }

@@ -97,7 +97,7 @@ TEST_CASE("launch plan: the reader names what is wrong") {
     missing.erase("bwrap");
     CHECK(error_of(boost::json::serialize(missing)) == "plan: missing field \"bwrap\"");
     CHECK(error_of(with("cell_launch_plan", 1)) ==
-          "plan: cell_launch_plan: this cell-launch reads version 6 only (a wrapper and its "
+          "plan: cell_launch_plan: this cell-launch reads version 7 only (a wrapper and its "
           "cell-launch come from one build: render the wrapper again)");
     CHECK(error_of(with("memory_max", -1)) ==
           "plan.memory_max: expected a whole number from 0 to 1125899906842624");
