@@ -58,6 +58,7 @@ EOF
 doctor_ok() { printf '  ok    %s\n' "$*"; }
 doctor_warn() { printf '  warn  %s\n' "$*"; warned=1; }
 doctor_fail() { printf '  FAIL  %s\n' "$*"; failed=1; }
+doctor_note() { printf '  note  %s\n' "$*"; }
 
 # A sysctl's value: /proc/sys/NAME, or CELL_DOCTOR_PROC_SYS/NAME. Only tests
 # set that (tests/cell/doctor.sh): a host whose AppArmor restricts user
@@ -349,6 +350,36 @@ doctor_limits() {
     fi
 }
 
+# --containers (optional): the engine's packages, cell-engine, and the
+# tun device slirp4netns opens for bridged containers (docs/containers.md).
+doctor_containers() {
+    local pkgs="podman crun conmon slirp4netns catatonit containernetworking-plugins" b missing=()
+    for b in podman crun conmon slirp4netns catatonit; do
+        command -v "$b" >/dev/null || [[ -x /usr/libexec/podman/$b || -x /usr/lib/podman/$b ]] ||
+            missing+=("$b")
+    done
+    if ! command -v podman >/dev/null; then
+        doctor_note "--containers is not available: podman is not installed (apt-get install $pkgs)"
+        return
+    fi
+    if ((${#missing[@]})); then
+        doctor_warn "--containers: ${missing[*]} not found; fix: apt-get install $pkgs"
+        return
+    fi
+    if find_cellgen 2>/dev/null && ! [[ -x $(dirname "$CELLGEN_BIN")/cell-engine ||
+        -x $(dirname "$CELLGEN_BIN")/../launch/cell-engine ]]; then
+        doctor_warn "--containers: cell-engine not found next to cellgen (reinstall unsafe-cell)"
+        return
+    fi
+    if [[ ! -c /dev/net/tun ]]; then
+        doctor_note "--containers: no /dev/net/tun: containers work on --network host and none only; fix: modprobe tun"
+    elif ((EUID != 0)) && ! [[ -r /dev/net/tun && -w /dev/net/tun ]]; then
+        doctor_note "--containers: /dev/net/tun is mode $(stat -c %a /dev/net/tun) and not yours: your containers work on --network host and none only (a bridge needs slirp4netns, which opens it); fix: sudo chmod 0666 /dev/net/tun (the udev default on Debian, Ubuntu and Fedora; opening it grants nothing without a network namespace of your own)"
+    else
+        doctor_ok "--containers: podman $(podman --version 2>/dev/null | awk '{print $3}'), crun, conmon, slirp4netns and /dev/net/tun usable"
+    fi
+}
+
 doctor() {
     local warned=0 failed=0 userns_ok=0 sock=/nix/var/nix/daemon-socket
     [[ ${1:-} == --nix-daemon-socket ]] && sock=${2:-$sock}
@@ -358,6 +389,7 @@ doctor() {
     doctor_nix "$sock"
     doctor_helpers
     doctor_limits
+    doctor_containers
     if ((failed)); then
         echo "cells cannot run here until the FAIL lines are fixed"
         return 1

@@ -13,7 +13,13 @@ if [[ ${1:-build} == test ]]; then
     # Real peers the integration tests run: a nix daemon and client, the
     # reference tools for differential checks, TLS material, load tools.
     want+=(nix-bin tinyproxy socat openssl wrk nginx-light publicsuffix procps psmisc util-linux strace
-           python3-pip openssh-server openssh-client dante-server clang libclang-rt-14-dev) # clang: the libFuzzer build (scripts/fuzz.sh)
+           python3-pip openssh-server openssh-client dante-server clang libclang-rt-14-dev # clang: the libFuzzer build (scripts/fuzz.sh)
+           # --containers: rootless podman in cells, a loopback registry, a busybox image
+           podman crun conmon slirp4netns catatonit containernetworking-plugins
+           golang-github-containers-common docker-registry busybox-static
+           haproxy) # bench/forwarders.sh's reference
+    # A `docker` command for cells: podman's front end, unless the host has one.
+    command -v docker >/dev/null || want+=(podman-docker)
 fi
 
 missing=()

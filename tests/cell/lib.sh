@@ -20,7 +20,8 @@ BG_PIDS=()
 UNPRIV_CELL=$SCRATCH/bin/cell
 mkdir -p "$SCRATCH/bin"
 build_root=$(dirname -- "$(dirname -- "$CELL")")
-for b in launch/cell cellgen/cellgen launch/cell-launch relay/relay proxy/proxy proxy/cell-connect; do
+for b in launch/cell cellgen/cellgen launch/cell-launch launch/cell-engine relay/relay proxy/proxy \
+    proxy/cell-connect; do
     [[ -e $build_root/$b ]] && install -m 755 "$build_root/$b" "$SCRATCH/bin/"
 done
 

@@ -165,13 +165,14 @@ if [[ -n ${MESON:-} && -n ${BUILD_ROOT:-} ]]; then
         expect_eq "meson install puts only cell and cellgen in bin/" "cell cellgen" \
             "$(ls "$bin" | tr '\n' ' ' | sed 's/ $//')"
         libexec=$(find "$tmp/all" -type d -path '*/libexec/unsafe-cell')
-        expect_eq "... and relay, proxy, cell-launch, cell-connect in libexec/unsafe-cell/" \
-            "cell-connect cell-launch proxy relay" \
+        expect_eq "... and relay, proxy, cell-launch, cell-connect, cell-engine in libexec/unsafe-cell/" \
+            "cell-connect cell-engine cell-launch proxy relay" \
             "$(ls "$libexec" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
-        plan=$("$bin/cellgen" --print json --nix on -- true 2>&1)
-        check "the installed cellgen finds the installed relay, proxy and cell-connect" \
+        plan=$("$bin/cellgen" --print json --nix on --containers -- true 2>&1)
+        check "the installed cellgen finds the installed relay, proxy, cell-connect and cell-engine" \
             bash -c 'grep -qF "\"$2/relay\"" <<<"$1" && grep -qF "\"$2/proxy\"" <<<"$1" &&
-                grep -qF "\"$2/cell-connect\"" <<<"$1"' _ "$plan" "$libexec"
+                grep -qF "\"$2/cell-connect\"" <<<"$1" && grep -qF "\"$2/cell-engine\"" <<<"$1"' \
+            _ "$plan" "$libexec"
     else
         check "meson install --destdir works" bash -c 'cat "$1"; false' _ "$tmp/install.log"
     fi
