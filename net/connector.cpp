@@ -1,6 +1,9 @@
 // Connector: see connector.hpp.
 #include "net/connector.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -115,11 +118,10 @@ boost::asio::awaitable<boost::system::error_code> connect_endpoint(generic::sock
 }
 
 void set_no_delay_if_tcp(generic::socket& socket) {
-    boost::system::error_code ec;
-    auto family = socket.local_endpoint(ec).protocol().family();
-    if (!ec && (family == AF_INET || family == AF_INET6)) {
-        socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-    }
+    // One call, not two: a Unix socket refuses the option (EOPNOTSUPP), which
+    // is cheaper than asking its family first (this runs per connection).
+    int one = 1;
+    (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 } // namespace relay

@@ -13,15 +13,15 @@
 // `&&` cancel the other direction, and both sockets are closed at once.
 // The optional idle timeout is a watchdog raced against the pair with `||`.
 //
-// Memory: a direction allocates its buffer only once its source is first
-// readable, so thousands of idle connections cost a coroutine frame each, not
+// Memory: a direction holds a buffer (or pipe) only while bytes flow, so
+// thousands of idle connections cost a coroutine frame each, not
 // 2 x buffer_size.
 //
-// Zero copy (the default): a direction moves bytes with splice(2), socket ->
-// pipe -> socket, so they never enter user space; the pipe is made, like
-// the buffer, when the source is first readable, sized to buffer_size. Where
-// a pipe cannot be had (EMFILE) or splice is refused (EINVAL: a socket type
-// without splice), that direction reads and writes through a buffer instead.
+// Zero copy (the default): bulk moves with splice(2), socket -> pipe ->
+// socket, so it never enters user space; small bursts (a request, a reply)
+// are copied, which takes fewer calls than making a pipe for them (see
+// transfer). Where a pipe cannot be had (EMFILE) or splice is refused
+// (EINVAL: a socket type without splice), bytes are copied instead.
 // Readiness waits and half-close are the same either way. splice(2) has no
 // MSG_NOSIGNAL: a process using the pump must ignore SIGPIPE (net/lifetime
 // does so for relay and proxy), or a peer that goes away kills it.
@@ -37,6 +37,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -46,6 +48,7 @@
 #include <span>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace relay {
@@ -55,8 +58,12 @@ struct PumpOptions {
     std::chrono::steady_clock::duration idle_timeout{};
     // Per-direction buffer (or pipe); large enough that a bulk transfer is few syscalls.
     std::size_t buffer_size = 64 * 1024;
-    // Move bytes with splice(2) through a pipe rather than a user-space buffer.
+    // Move bulk bytes with splice(2) through a pipe rather than a user-space buffer.
     bool zero_copy = true;
+    // With zero_copy: a burst's first read copies up to this many bytes, and
+    // only a read that fills it hands the rest of the burst to splice (small
+    // messages cost fewer calls copied). 0 or 1: splice from the second byte.
+    std::size_t splice_after = 16 * 1024;
 };
 
 struct PumpResult {
@@ -151,82 +158,121 @@ boost::asio::awaitable<void> drain(Pipe& pipe, To& to, std::size_t pending, std:
     }
 }
 
-// One direction by splice(2), the source known readable. Returns true on
-// EOF after half-closing `to`; false, with the pipe empty and nothing lost,
-// when splice cannot go on (no pipe to be had: EMFILE; or splice refused
-// for these sockets), so the caller copies from there; throws on a hard
-// error. The pipe is held only while bytes flow: an idle direction (a
-// thousand quiet tunnels) holds no descriptors for it.
+enum class SpliceEnd { dry, eof, no_pipe, refused };
+
+// Moves what the source holds now by splice(2): returns `dry` when it has
+// nothing more (the pipe empty, every byte on its way), `eof` after
+// half-closing `to`, `no_pipe` when no pipe can be had (EMFILE), `refused`
+// when splice is refused for these sockets (EINVAL) before a byte moved;
+// throws on a hard error. The pipe lives only for the burst: an idle
+// direction (a thousand quiet tunnels) holds no descriptors for it.
 template <class From, class To>
-boost::asio::awaitable<bool> splice_transfer(From& from, To& to, std::uint64_t& count, State& state,
-                                             std::size_t buffer_size) {
-    using boost::asio::as_tuple;
-    using boost::asio::use_awaitable;
-    boost::system::error_code ignored;
-    from.native_non_blocking(true, ignored);
-    to.native_non_blocking(true, ignored);
+boost::asio::awaitable<SpliceEnd> splice_burst(From& from, To& to, std::uint64_t& count,
+                                               State& state, std::size_t pipe_size) {
     Pipe pipe;
+    if (!pipe.open(pipe_size)) {
+        co_return SpliceEnd::no_pipe;
+    }
     bool moved = false;
     for (;;) {
-        if (!pipe.is_open() && !pipe.open(buffer_size)) {
-            co_return false;
-        }
-        auto n = ::splice(from.native_handle(), nullptr, pipe.write, nullptr, buffer_size,
+        auto n = ::splice(from.native_handle(), nullptr, pipe.write, nullptr, pipe_size,
                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             moved = true;
             co_await drain(pipe, to, static_cast<std::size_t>(n), count, state);
         } else if (n == 0) {
-            to.shutdown(boost::asio::socket_base::shutdown_send, ignored); // peer may be gone
-            co_return true;
+            boost::system::error_code ignored; // the peer may already be gone
+            to.shutdown(boost::asio::socket_base::shutdown_send, ignored);
+            co_return SpliceEnd::eof;
         } else if (errno == EAGAIN) {
-            pipe.close(); // empty: every byte went on in drain()
-            auto [ec] = co_await from.async_wait(boost::asio::socket_base::wait_read,
-                                                 as_tuple(use_awaitable));
-            throw_if(state, ec);
+            co_return SpliceEnd::dry;
         } else if (errno == EINVAL && !moved) {
-            co_return false;
+            co_return SpliceEnd::refused;
         } else if (errno != EINTR) {
             throw_if(state, errno_code());
         }
     }
 }
 
-// One direction. Returns on EOF after half-closing `to`; throws on a hard error.
+// One direction. Returns on EOF after half-closing `to`; throws on a hard
+// error. Each burst (what the source holds when it turns readable) starts
+// with a read into the coroutine's own small buffer: a request or a reply
+// fits, and costs a read and a write, with no allocation. A read that fills
+// it reads on through a heap buffer of copy_size, and a read that fills that
+// means bulk: with zero_copy the rest of the burst goes by splice(2) (six
+// calls per pipe-full instead of a copy each way). The heap buffer, like the
+// pipe, is held only during a burst.
 template <class From, class To>
 boost::asio::awaitable<void> transfer(From& from, To& to, std::uint64_t& count, State& state,
                                       std::span<const std::byte> initial, std::size_t buffer_size,
-                                      bool zero_copy) {
+                                      std::size_t copy_size, bool zero_copy) {
     using boost::asio::as_tuple;
     using boost::asio::use_awaitable;
+    boost::system::error_code ignored;
+    // splice(2) needs the sink non-blocking too. Asio made it so for its own
+    // reads (the other direction's); the check reads asio's flag, no call.
+    if (!to.native_non_blocking()) {
+        to.native_non_blocking(true, ignored);
+    }
     if (!initial.empty()) {
         co_await write_all(to, initial, count, state);
     }
-    std::unique_ptr<std::byte[]> buffer;
+    copy_size =
+        zero_copy ? std::max<std::size_t>(std::min(copy_size, buffer_size), 1) : buffer_size;
+    std::array<std::byte, 512> first; // a frame of an idle tunnel keeps this, not more
+    auto shut = [&] { to.shutdown(boost::asio::socket_base::shutdown_send, ignored); };
     for (;;) {
-        if (!buffer) {
-            auto [wait_ec] = co_await from.async_wait(boost::asio::socket_base::wait_read,
-                                                      as_tuple(use_awaitable));
-            throw_if(state, wait_ec);
-            if (zero_copy) {
-                if (co_await splice_transfer(from, to, count, state, buffer_size)) {
-                    co_return;
-                }
-                zero_copy = false;
-            }
-            buffer.reset(new std::byte[buffer_size]); // uninitialised: pages stay untouched
+        std::size_t want = zero_copy && copy_size == 1 ? 1 : first.size();
+        auto [ec0, n0] = co_await from.async_read_some(boost::asio::buffer(first.data(), want),
+                                                       as_tuple(use_awaitable));
+        if (n0 > 0) {
+            co_await write_all(to, std::span<const std::byte>(first.data(), n0), count, state);
         }
-        auto [ec, n] = co_await from.async_read_some(boost::asio::buffer(buffer.get(), buffer_size),
-                                                     as_tuple(use_awaitable));
-        if (n > 0) {
-            co_await write_all(to, std::span<const std::byte>(buffer.get(), n), count, state);
-        }
-        if (ec == boost::asio::error::eof) {
-            boost::system::error_code ignored; // the peer may already be gone
-            to.shutdown(boost::asio::socket_base::shutdown_send, ignored);
+        if (ec0 == boost::asio::error::eof) {
+            shut(); // the peer may already be gone
             co_return;
         }
-        throw_if(state, ec);
+        throw_if(state, ec0);
+        if (n0 < want) {
+            continue; // the burst was small, and is over
+        }
+        std::unique_ptr<std::byte[]> buffer(new std::byte[copy_size]); // uninitialised
+        for (bool more = true; more;) {
+            // Never waits, whatever the socket's mode: the burst ends at EAGAIN.
+            auto got = ::recv(from.native_handle(), buffer.get(), copy_size, MSG_DONTWAIT);
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                break; // the burst is over
+            }
+            if (got < 0) {
+                throw_if(state, errno_code());
+            }
+            if (got == 0) {
+                shut();
+                co_return;
+            }
+            auto n = static_cast<std::size_t>(got);
+            co_await write_all(to, std::span<const std::byte>(buffer.get(), n), count, state);
+            if (!zero_copy || n < copy_size) {
+                continue;
+            }
+            switch (co_await splice_burst(from, to, count, state, buffer_size)) {
+            case SpliceEnd::eof:
+                co_return;
+            case SpliceEnd::dry:
+                more = false;
+                break;
+            case SpliceEnd::refused: // this socket pair: copy from now on
+                zero_copy = false;
+                copy_size = buffer_size;
+                buffer.reset(new std::byte[copy_size]);
+                break;
+            case SpliceEnd::no_pipe: // out of descriptors: copy this burst
+                break;
+            }
+        }
     }
 }
 
@@ -250,11 +296,13 @@ inline boost::asio::awaitable<void> watch_idle(State& state,
 template <class A, class B>
 boost::asio::awaitable<void> both_ways(A& a, B& b, State& state,
                                        std::span<const std::byte> initial_a_to_b,
-                                       std::size_t buffer_size, bool zero_copy) {
+                                       PumpOptions const& o) {
     using namespace boost::asio::experimental::awaitable_operators;
     try {
-        co_await (transfer(a, b, state.a_to_b, state, initial_a_to_b, buffer_size, zero_copy) &&
-                  transfer(b, a, state.b_to_a, state, {}, buffer_size, zero_copy));
+        co_await (
+            transfer(a, b, state.a_to_b, state, initial_a_to_b, o.buffer_size, o.splice_after,
+                     o.zero_copy) &&
+            transfer(b, a, state.b_to_a, state, {}, o.buffer_size, o.splice_after, o.zero_copy));
     } catch (boost::system::system_error const& e) {
         if (!state.error) {
             state.error = e.code();
@@ -268,10 +316,14 @@ boost::asio::awaitable<void> both_ways(A& a, B& b, State& state,
     }
 }
 
+// After a clean end both sides are half-closed already and close() is all
+// that is left; otherwise shutdown first, so the peer learns at once.
 template <class S>
-void close_quietly(S& s) {
+void close_quietly(S& s, bool clean) {
     boost::system::error_code ignored;
-    s.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+    if (!clean) {
+        s.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+    }
     s.close(ignored);
 }
 
@@ -288,8 +340,7 @@ boost::asio::awaitable<PumpResult> pump(A& a, B& b, PumpOptions options = {},
     pump_detail::State state;
     PumpResult result;
     try {
-        auto both = pump_detail::both_ways(a, b, state, initial_a_to_b, options.buffer_size,
-                                           options.zero_copy);
+        auto both = pump_detail::both_ways(a, b, state, initial_a_to_b, options);
         if (options.idle_timeout == std::chrono::steady_clock::duration::zero()) {
             co_await std::move(both);
         } else {
@@ -305,8 +356,9 @@ boost::asio::awaitable<PumpResult> pump(A& a, B& b, PumpOptions options = {},
     if (!result.idle_timeout) { // the watchdog's cancellation is no error
         result.error = state.error;
     }
-    pump_detail::close_quietly(a);
-    pump_detail::close_quietly(b);
+    const bool clean = !state.error && !result.idle_timeout;
+    pump_detail::close_quietly(a, clean);
+    pump_detail::close_quietly(b, clean);
     result.a_to_b = state.a_to_b;
     result.b_to_a = state.b_to_a;
     co_return result;

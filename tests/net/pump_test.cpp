@@ -1,7 +1,8 @@
 // The pump on real sockets (socketpairs and loopback TCP): half-close in each
 // direction, initial bytes, bulk data both ways at once, idle timeout, and a
-// reset that must tear both sides down. Every case runs twice: with splice(2)
-// (the default) and with the read/write loop (zero_copy = false). Each case runs one io_context
+// reset that must tear both sides down. Every case runs three times: splice(2)
+// from the first byte (splice_after = 0), copy then splice (the default), and
+// the read/write loop only (zero_copy = false). Each case runs one io_context
 // with a deadline so a hang fails instead of blocking the suite.
 #include "net/pump.hpp"
 
@@ -21,12 +22,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+void set_path(relay::PumpOptions& options, int path) {
+    options.zero_copy = path != 2;
+    if (path == 0) {
+        options.splice_after = 0;
+    }
+}
+
 // client <-> a ==pump== b <-> server
 struct Rig {
     asio::io_context ioc;
     local::socket client{ioc}, a{ioc}, b{ioc}, server{ioc};
     std::optional<relay::PumpResult> result;
-    bool zero_copy = GENERATE(true, false);
+    // Each path: splice from the first byte, copy then splice (the
+    // default), copy only.
+    int path = GENERATE(0, 1, 2);
     Rig() {
         // splice(2) to a closed peer raises SIGPIPE; the daemons ignore it
         // (net/lifetime), and so must this process.
@@ -38,7 +48,7 @@ struct Rig {
         asio::co_spawn(
             ioc,
             [this, options, initial]() mutable -> awaitable<void> {
-                options.zero_copy = zero_copy;
+                set_path(options, path);
                 result = co_await relay::pump(a, b, options, initial);
             },
             asio::detached);
@@ -199,7 +209,7 @@ TEST_CASE("a reset on one side closes the other at once and is reported") {
     asio::local::connect_pair(b, server);
     std::optional<relay::PumpResult> result;
     relay::PumpOptions options;
-    options.zero_copy = GENERATE(true, false);
+    set_path(options, GENERATE(0, 1, 2));
     ::signal(SIGPIPE, SIG_IGN); // as in Rig
     asio::co_spawn(
         ioc, [&]() -> awaitable<void> { result = co_await relay::pump(a, b, options); },

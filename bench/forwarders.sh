@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# bench/forwarders.sh: our relay and proxy against the forwarders people run,
+# in one run, on this machine, all on 127.0.0.1 in front of one nginx
+# (issue 19):
+#   direct         the client to nginx (the ceiling)
+#   relay          our relay, tcp -> tcp
+#   proxy          our proxy, a CONNECT tunnel per connection
+#   haproxy        Debian's haproxy, mode tcp, splice-request/-response on
+#   socat          fork per connection
+#   tinyproxy      a CONNECT tunnel per connection
+# Figures (bench/fwd_load.cpp, CONNS connections, SECONDS each, the best of
+# RUNS rounds, the forwarders interleaved within a round):
+#   MB/s           keep-alive GETs of a 64 MiB file
+#   conn/s         a new connection (and tunnel) per GET of a small file
+#   req/s          keep-alive GETs of the small file on CONNS connections
+#   idle RSS       MiB of the forwarder's processes holding IDLE connections
+# Prints a table and the ratios to haproxy; exit 1 if relay or proxy is
+# below haproxy on MB/s, or relay on conn/s or req/s (the issue's goals).
+# Usage: bench/forwarders.sh [BUILD_DIR]   (default build); installs haproxy,
+# tinyproxy, socat, nginx from Debian when missing (as root).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build}
+RELAY=$build/relay/relay
+PROXY=$build/proxy/proxy
+CONNS=${CONNS:-10}
+SECONDS_EACH=${SECONDS_EACH:-3}
+RUNS=${RUNS:-3}
+IDLE=${IDLE:-1000}
+
+need=()
+for t in haproxy tinyproxy socat nginx; do
+    command -v "$t" >/dev/null || [[ -x /usr/sbin/$t ]] || need+=("$t")
+done
+[[ ${need[*]} == *nginx* ]] && need=("${need[@]/nginx/nginx-light}")
+if ((${#need[@]})); then
+    echo "forwarders.sh: installing ${need[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends \
+        "${need[@]}" >/dev/null
+fi
+PATH=$PATH:/usr/sbin
+
+tmp=$(mktemp -d /tmp/fwd-bench-XXXXXX)
+chmod 755 "$tmp"
+groups=()
+cleanup() {
+    local g
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 0.2
+    for g in "${groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+start() { setsid "$@" & groups+=($!); }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    local i
+    for i in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "forwarders.sh: nothing listening on port $1" >&2
+    return 1
+}
+
+c++ -O2 -std=c++20 -pthread -o "$tmp/load" "$here/fwd_load.cpp"
+
+nginx_port=$(free_port)
+mkdir -p "$tmp/www"
+echo "hello from nginx" >"$tmp/www/small"
+head -c $((64 << 20)) /dev/urandom >"$tmp/www/big"
+cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    server { listen 127.0.0.1:$nginx_port backlog=4096 reuseport; root $tmp/www; }
+}
+CONF
+start nginx -c "$tmp/nginx.conf" -p "$tmp"
+
+declare -A port target group
+port[direct]=$nginx_port
+target[direct]=0
+
+port[relay]=$(free_port)
+target[relay]=0
+start "$RELAY" --quiet "tcp:127.0.0.1:${port[relay]}" "tcp:127.0.0.1:$nginx_port"
+group[relay]=${groups[-1]}
+
+port[proxy]=$(free_port)
+target[proxy]=$nginx_port
+start "$PROXY" --listen "tcp:127.0.0.1:${port[proxy]}" --allow-cidr 127.0.0.0/8 \
+    --connect-port "$nginx_port"
+group[proxy]=${groups[-1]}
+
+port[haproxy]=$(free_port)
+target[haproxy]=0
+cat >"$tmp/haproxy.cfg" <<CONF
+global
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    option splice-request
+    option splice-response
+frontend in
+    bind 127.0.0.1:${port[haproxy]}
+    default_backend out
+backend out
+    server nginx 127.0.0.1:$nginx_port
+CONF
+start haproxy -db -f "$tmp/haproxy.cfg"
+group[haproxy]=${groups[-1]}
+
+port[socat]=$(free_port)
+target[socat]=0
+start socat "TCP-LISTEN:${port[socat]},bind=127.0.0.1,fork,reuseaddr,backlog=4096" \
+    "TCP:127.0.0.1:$nginx_port"
+group[socat]=${groups[-1]}
+
+port[tinyproxy]=$(free_port)
+target[tinyproxy]=$nginx_port
+cat >"$tmp/tinyproxy.conf" <<CONF
+Port ${port[tinyproxy]}
+Listen 127.0.0.1
+Timeout 600
+MaxClients 4096
+Allow 127.0.0.1
+ConnectPort $nginx_port
+LogLevel Critical
+CONF
+start tinyproxy -d -c "$tmp/tinyproxy.conf"
+group[tinyproxy]=${groups[-1]}
+
+names=(direct relay proxy haproxy socat tinyproxy)
+for n in "${names[@]}"; do wait_port "${port[$n]}"; done
+
+declare -A mbs cps rps
+for n in "${names[@]}"; do mbs[$n]=0 cps[$n]=0 rps[$n]=0; done
+one() { "$tmp/load" "$1" "${port[$2]}" "${target[$2]}" "$CONNS" "$SECONDS_EACH" "$3" | awk '{print $1}'; }
+for ((r = 1; r <= RUNS; r++)); do
+    for n in "${names[@]}"; do
+        v=$(one bulk "$n" /big) && ((v > mbs[$n])) && mbs[$n]=$v
+        v=$(one close "$n" /small) && ((v > cps[$n])) && cps[$n]=$v
+        v=$(one keep "$n" /small) && ((v > rps[$n])) && rps[$n]=$v
+    done
+done
+
+# RSS (MiB) of a forwarder's process group holding IDLE connections.
+idle_rss() {
+    local n=$1 fifo=$tmp/idle-$1 kib
+    mkfifo "$fifo"
+    "$tmp/load" idle "${port[$n]}" "${target[$n]}" "$IDLE" <"$fifo" >"$tmp/idle-$n.out" &
+    local loader=$!
+    exec 7>"$fifo"
+    for _ in $(seq 200); do grep -q ready "$tmp/idle-$n.out" 2>/dev/null && break; sleep 0.05; done
+    sleep 0.5
+    kib=$(ps -o rss= -g "${group[$n]}" | awk '{s += $1} END {print s}')
+    exec 7>&-
+    wait "$loader" 2>/dev/null || true
+    python3 -c "print(f'{$kib / 1024:.1f}')"
+}
+declare -A rss
+for n in relay proxy haproxy socat tinyproxy; do rss[$n]=$(idle_rss "$n"); done
+rss[direct]=-
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}' if $2 else '-')"; }
+echo "bench/forwarders.sh: $CONNS connections, ${SECONDS_EACH}s each, best of $RUNS, $(nproc) cores"
+echo
+echo "| forwarder | MB/s | conn/s | keep-alive req/s | idle RSS, MiB ($IDLE conns) | MB/s vs haproxy | conn/s vs haproxy | req/s vs haproxy |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for n in "${names[@]}"; do
+    echo "| $n | ${mbs[$n]} | ${cps[$n]} | ${rps[$n]} | ${rss[$n]} | $(ratio "${mbs[$n]}" "${mbs[haproxy]}")x | $(ratio "${cps[$n]}" "${cps[haproxy]}")x | $(ratio "${rps[$n]}" "${rps[haproxy]}")x |"
+done
+ok=1
+((mbs[relay] >= mbs[haproxy] && mbs[proxy] >= mbs[haproxy])) || ok=0
+((cps[relay] >= cps[haproxy] && rps[relay] >= rps[haproxy])) || ok=0
+echo
+if ((ok)); then echo "goals (relay, proxy MB/s; relay conn/s, req/s >= haproxy): met"; else
+    echo "goals (relay, proxy MB/s; relay conn/s, req/s >= haproxy): NOT met"; exit 1; fi
