@@ -161,6 +161,9 @@ void apply_containers(Jail& jail, const Invocation& inv, const Context& ctx) {
                           storage_conf("/var/tmp/containers-storage", xdg + "/containers"));
     jail.add_runtime_file("containers/registries.conf",
                           registries_conf(ctx.settings.insecure_registries));
+    // podman-docker's `docker` says on every call that it emulates Docker
+    // unless this file exists; in a cell that is documented, not news.
+    jail.add_runtime_file("containers/nodocker", "");
     jail.add_runtime_file("containers/policy.json",
                           "{\"default\": [{\"type\": \"insecureAcceptAnything\"}]}\n");
     jail.mount("--ro-bind", {RuntimePath{"containers"}, std::string(kJailConfDir)});

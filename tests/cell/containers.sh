@@ -186,6 +186,11 @@ DF
     check "$who: the Docker API creates, starts and waits for a container ($(flat "$out"))" \
         grep -q '"StatusCode":7' <<<"$out"
 
+    if command -v docker >/dev/null; then
+        out=$("${cell[@]}" -- docker run --rm "$IMG" cat /srv/f 2>&1)
+        check "$who: docker run ($(command -v docker)) ($(flat "$out"))" grep -qx hi <<<"$out"
+    fi
+
     out=$("${cell[@]}" -- podman run --rm -v /home/cell/worktree:/src "$IMG" \
         sh -c 'cat /src/x; echo y >/src/y' 2>&1)
     check "$who: -v of the worktree reads the cell's files ($(flat "$out"))" \
