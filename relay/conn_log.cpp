@@ -103,10 +103,13 @@ void ConnLog::warn(std::string_view message) {
     write_line(boost::json::serialize(o));
 }
 
+// One locked write a line: servers on several event loops (--threads) share the log.
 void ConnLog::write_line(std::string const& json) {
+    ::flockfile(file_.get());
     std::fputs(json.c_str(), file_.get());
     std::fputc('\n', file_.get());
     std::fflush(file_.get());
+    ::funlockfile(file_.get());
 }
 
 } // namespace relay

@@ -12,10 +12,20 @@
 #include "relay/relay_server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace {
 
@@ -28,6 +38,44 @@ int failed(std::optional<relay::DaemonLink>& link, std::string const& message) {
     }
     std::fprintf(stderr, "relay: %s\n", message.c_str());
     return 1;
+}
+
+// --threads N: N - 1 event loops besides the main one, each a thread with
+// its own io_context, a copy of the listening socket (the kernel gives each
+// connection to one of them) and a Server; sessions never cross loops. The
+// main loop keeps the lifetime (signals, lifeline) and stops the others.
+struct Loop {
+    boost::asio::io_context ioc{1};
+    std::optional<relay::Server> server;
+    std::thread thread;
+};
+
+boost::system::result<std::vector<std::unique_ptr<Loop>>, relay::Failure>
+extra_loops(unsigned threads, relay::Listener& listener, relay::ServerOptions const& options,
+            relay::ConnLog& log) {
+    std::vector<std::unique_ptr<Loop>> loops;
+    for (unsigned i = 1; i < threads; ++i) {
+        auto loop = std::make_unique<Loop>();
+        relay::Endpoint copy;
+        copy.kind = relay::Endpoint::Kind::inherited;
+        copy.fd = ::fcntl(listener.acceptor().native_handle(), F_DUPFD_CLOEXEC, 3);
+        copy.text = listener.endpoint().text;
+        if (copy.fd < 0) {
+            return relay::Failure{fmt::format("--threads: cannot copy the listening socket: {}",
+                                              std::strerror(errno))};
+        }
+        auto l = relay::Listener::open(loop->ioc.get_executor(), copy);
+        if (!l) {
+            ::close(copy.fd);
+            return l.error();
+        }
+        auto o = options;
+        o.first_id = 1 + i;
+        o.log_stop = false;
+        loop->server.emplace(loop->ioc, std::move(*l), std::move(o), log);
+        loops.push_back(std::move(loop));
+    }
+    return loops;
 }
 
 int run(relay::Options const& options) {
@@ -61,18 +109,37 @@ int run(relay::Options const& options) {
 
     relay::ServerOptions server_options{std::move(connect), options.max_connections,
                                         relay::PumpOptions{options.idle_timeout}};
+    server_options.id_step = options.threads;
+    auto loops = extra_loops(options.threads, *listener, server_options, *log);
+    if (!loops) {
+        return failed(link, loops.error().message);
+    }
     relay::Server server(ioc, std::move(*listener), server_options, *log);
-    relay::Lifetime lifetime(ioc, options.lifetime,
-                             [&server](std::string const& reason) { server.stop(reason); });
+    relay::Lifetime lifetime(ioc, options.lifetime, [&](std::string const& reason) {
+        server.stop(reason);
+        for (auto& loop : *loops) {
+            boost::asio::post(loop->ioc, [&loop, reason] { loop->server->stop(reason); });
+        }
+    });
     if (auto started = lifetime.start(); !started) {
         return failed(link, started.error().message);
     }
     server.start();
+    for (auto& loop : *loops) {
+        loop->server->start();
+        loop->thread = std::thread([&loop] { loop->ioc.run(); });
+    }
     lifetime.ready();
     if (link) {
         link->ready();
     }
     ioc.run();
+    for (auto& loop : *loops) {
+        if (loop->thread.joinable()) {
+            boost::asio::post(loop->ioc, [&loop] { loop->server->stop("stopping"); });
+            loop->thread.join();
+        }
+    }
     return 0;
 }
 

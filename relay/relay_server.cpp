@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace relay {
 namespace {
 
@@ -26,7 +28,7 @@ Server::Slots::Slots(boost::asio::io_context& ioc) : freed(ioc) {}
 
 Server::Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log)
     : ioc_(ioc), listener_(std::move(listener)), options_(std::move(options)), log_(log),
-      slots_(std::make_shared<Slots>(ioc)) {}
+      slots_(std::make_shared<Slots>(ioc)), next_id_(options_.first_id) {}
 
 void Server::start() {
     boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
@@ -37,7 +39,9 @@ void Server::stop(std::string const& reason) {
         return;
     }
     stopping_ = true;
-    log_.stopped(reason);
+    if (options_.log_stop) {
+        log_.stopped(reason);
+    }
     listener_.close();
     slots_->freed.cancel();
     ioc_.stop();
@@ -80,7 +84,9 @@ boost::asio::awaitable<void> Server::accept_loop() {
                                   listener_.endpoint().text, failures));
             failures = 0;
         }
-        boost::asio::co_spawn(ioc_, session(std::move(client), next_id_++), boost::asio::detached);
+        boost::asio::co_spawn(
+            ioc_, session(std::move(client), std::exchange(next_id_, next_id_ + options_.id_step)),
+            boost::asio::detached);
     }
 }
 

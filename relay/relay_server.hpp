@@ -22,8 +22,13 @@ namespace relay {
 
 struct ServerOptions {
     Endpoint target;
-    std::size_t max_connections = 0; // 0 = no limit
+    std::size_t max_connections = 0; // 0 = no limit (per server)
     PumpOptions pump;
+    // Connection ids are first_id, first_id + id_step, ...: servers on other
+    // event loops (--threads) take the other residues, so ids stay unique.
+    std::uint64_t first_id = 1;
+    std::uint64_t id_step = 1;
+    bool log_stop = true; // one "stopped" line per process, from the first server
 };
 
 class Server {
@@ -55,7 +60,7 @@ private:
     ServerOptions options_;
     ConnLog& log_;
     std::shared_ptr<Slots> slots_;
-    std::uint64_t next_id_ = 1;
+    std::uint64_t next_id_;
     bool stopping_ = false;
 };
 
