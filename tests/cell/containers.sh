@@ -255,6 +255,18 @@ DF
     expect_eq "$who: nothing left behind" "" "$(leftovers; engine_procs)"
 }
 
+# A wrapper script (what a Nix build renders) carries the engine's start too;
+# rendered elsewhere, it cannot guess whose store to use.
+"$build_root/cellgen/cellgen" --print script --nix off --containers \
+    --container-store "$SCRATCH/stores/wrapper" -- sh -c \
+    'curl -s --unix-socket ${DOCKER_HOST#unix://} http://d/_ping' >"$SCRATCH/wrapper.sh" 2>/dev/null
+out=$(bash "$SCRATCH/wrapper.sh" 2>&1)
+check "a --print script wrapper with --containers starts the engine ($(flat "$out"))" \
+    grep -q 'OK$' <<<"$out"
+out=$("$build_root/cellgen/cellgen" --print script --nix off --containers -- true 2>&1)
+check "a wrapper without --container-store is refused, naming it ($(flat "$out"))" \
+    grep -q 'needs --container-store DIR' <<<"$out"
+
 run_checks root
 run_checks unpriv
 tap_done
