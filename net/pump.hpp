@@ -56,8 +56,9 @@ namespace relay {
 struct PumpOptions {
     // Close both sides after this long with no byte moving either way; zero = never.
     std::chrono::steady_clock::duration idle_timeout{};
-    // Per-direction buffer (or pipe); large enough that a bulk transfer is few syscalls.
-    std::size_t buffer_size = 64 * 1024;
+    // Per-direction pipe (or buffer, copying), held only while bytes flow:
+    // large enough that a bulk transfer is few calls.
+    std::size_t buffer_size = 256 * 1024;
     // Move bulk bytes with splice(2) through a pipe rather than a user-space buffer.
     bool zero_copy = true;
     // With zero_copy: a burst's first read copies up to this many bytes, and
@@ -81,6 +82,7 @@ struct State {
     std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
     // The first hard error; the cancelled direction's operation_aborted must not hide it.
     boost::system::error_code error;
+    int ended = 0; // directions that have seen EOF
 };
 
 inline void throw_if(State& state, boost::system::error_code const& ec) {
@@ -158,6 +160,18 @@ boost::asio::awaitable<void> drain(Pipe& pipe, To& to, std::size_t pending, std:
     }
 }
 
+// A direction's EOF, passed on to `to` as a half-close, unless the other
+// direction has ended already: then the pump closes both sockets next, and
+// the close sends the FIN (its receive side is drained: that direction read
+// to EOF). One call fewer per connection.
+template <class To>
+void half_close(To& to, State& state) {
+    if (++state.ended == 1) {
+        boost::system::error_code ignored; // the peer may already be gone
+        to.shutdown(boost::asio::socket_base::shutdown_send, ignored);
+    }
+}
+
 enum class SpliceEnd { dry, eof, no_pipe, refused };
 
 // Moves what the source holds now by splice(2): returns `dry` when it has
@@ -181,8 +195,7 @@ boost::asio::awaitable<SpliceEnd> splice_burst(From& from, To& to, std::uint64_t
             moved = true;
             co_await drain(pipe, to, static_cast<std::size_t>(n), count, state);
         } else if (n == 0) {
-            boost::system::error_code ignored; // the peer may already be gone
-            to.shutdown(boost::asio::socket_base::shutdown_send, ignored);
+            half_close(to, state);
             co_return SpliceEnd::eof;
         } else if (errno == EAGAIN) {
             co_return SpliceEnd::dry;
@@ -220,7 +233,7 @@ boost::asio::awaitable<void> transfer(From& from, To& to, std::uint64_t& count, 
     copy_size =
         zero_copy ? std::max<std::size_t>(std::min(copy_size, buffer_size), 1) : buffer_size;
     std::array<std::byte, 512> first; // a frame of an idle tunnel keeps this, not more
-    auto shut = [&] { to.shutdown(boost::asio::socket_base::shutdown_send, ignored); };
+    auto shut = [&] { half_close(to, state); };
     for (;;) {
         std::size_t want = zero_copy && copy_size == 1 ? 1 : first.size();
         auto [ec0, n0] = co_await from.async_read_some(boost::asio::buffer(first.data(), want),
