@@ -41,30 +41,8 @@ if ((${#need[@]})); then
 fi
 PATH=$PATH:/usr/sbin
 
-tmp=$(mktemp -d /tmp/fwd-bench-XXXXXX)
-chmod 755 "$tmp"
-groups=()
-cleanup() {
-    local g
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 0.2
-    for g in "${groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-start() { setsid "$@" & groups+=($!); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    local i
-    for i in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "forwarders.sh: nothing listening on port $1" >&2
-    return 1
-}
+source "$here/lib.sh"
+bench_setup forwarders.sh
 
 c++ -O2 -std=c++20 -pthread -o "$tmp/load" "$here/fwd_load.cpp"
 

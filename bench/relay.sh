@@ -19,37 +19,8 @@ for tool in "$RELAY" socat wrk nginx python3; do
     command -v "$tool" >/dev/null || { echo "relay.sh: $tool not found" >&2; exit 2; }
 done
 
-tmp=$(mktemp -d /tmp/relay-bench-XXXXXX)
-groups=()
-cleanup() {
-    local g
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 0.2
-    for g in "${groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-# Starts a command in its own process group (so socat's forked children die with it).
-start() { setsid "$@" & groups+=($!); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    local i
-    for i in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "relay.sh: nothing listening on port $1" >&2
-    return 1
-}
-wait_unix() {
-    local i
-    for i in $(seq 200); do [[ -S $1 ]] && return 0; sleep 0.05; done
-    echo "relay.sh: no socket at $1" >&2
-    return 1
-}
+source "$here/lib.sh"
+bench_setup relay.sh
 ratio() { python3 -c "print(f'{$1 / $2:.1f}')"; }
 verdict() { python3 -c "print('met' if $1 else 'MISSED')"; }
 
