@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
         storage = a.private_storage_conf;
         fmt::print(stderr,
                    "cell-engine: the image store is in use by another of your cells; this cell "
-                   "keeps its images in its own /tmp (gone when it ends)\n");
+                   "keeps its images in its own /var/tmp (gone when it ends)\n");
     }
     if (::setenv("CONTAINERS_STORAGE_CONF", storage.c_str(), 1) != 0) {
         die("cannot set CONTAINERS_STORAGE_CONF");

@@ -159,6 +159,19 @@ DF
         "${cell[@]}" -- podman tag "$IMG" "$REG:$REG_PORT/only-root:1" >/dev/null 2>&1
     fi
 
+    # A second cell of the same user while one holds the store: it says so
+    # and keeps its images in its own /var/tmp.
+    "${cell[@]}" -- sh -c 'touch /home/cell/worktree/holding; sleep 30' >/dev/null 2>&1 &
+    local holder=$! i
+    for ((i = 0; i < 100; i++)); do [[ -e $wt/holding ]] && break; sleep 0.1; done
+    out=$("${cell[@]}" -- podman info --format '{{.Store.GraphRoot}}' 2>&1)
+    check "$who: a second cell on a store in use says so ($(flat "$out"))" \
+        grep -q 'image store is in use by another of your cells' <<<"$out"
+    check "$who: ... and uses a private store" grep -qx /var/tmp/containers-storage <<<"$out"
+    kill "$(pgrep -P "$holder" -x cell || echo "$holder")" 2>/dev/null
+    wait "$holder" 2>/dev/null
+    rm -f "$wt/holding"
+
     local get="wget -q -O - http://$REG:$WWW_PORT/"
     out=$("${cell[@]}" -- sh -c "
         for net in bridge host none; do
