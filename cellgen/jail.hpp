@@ -33,6 +33,15 @@ struct ProxySpec {
     std::string origin; // the invocation's, for messages
 };
 
+// `image-cache`: what the proxy is started with (--image-cache DIR and its
+// companions); the cell gets DIR/ca/bundle.crt as its CA bundle.
+struct ImageCacheSpec {
+    std::string dir;
+    unsigned long long size = 0;
+    std::vector<std::string> registries;
+    std::optional<std::string> upstream_ca;
+};
+
 struct Jail {
     std::set<Namespace> unshared;
     bool new_session = false;
@@ -65,6 +74,7 @@ struct Jail {
     std::vector<RawArg> raw_args;
     std::vector<std::string> jail_init; // Plan::jail_init
     bool containers = false;            // --containers: the proxy also serves kContainerGateway
+    std::optional<ImageCacheSpec> image_cache;
 
     void mount(std::string flag, Args args) {
         mounts.push_back({std::move(flag), std::move(args)});
@@ -88,5 +98,8 @@ inline constexpr const char* kJailWorktree = "/home/cell/worktree";
 inline constexpr const char* kJailLogDir = "/var/log/cell";
 inline constexpr const char* kJailNixSocketDir = "/nix/var/nix/daemon-socket";
 inline constexpr const char* kJailSshAgentDir = "/run/cell/ssh-agent";
+// Debian's CA bundle path, which curl, git, OpenSSL, Go and podman read:
+// with --image-cache the cell's copy also trusts the user's cache CA.
+inline constexpr const char* kJailCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
 } // namespace cellgen

@@ -62,6 +62,17 @@ constexpr SettingDoc kSettings[] = {
     {"insecure-registry", "HOST:PORT",
      "--containers: a registry the engine may reach over plain HTTP or with an unverified "
      "certificate (repeatable; it must still pass the proxy's policy)"},
+    {"image-cache-dir", "DIR",
+     "--image-cache: the host dir of the registry blob cache, shared by the user's cells "
+     "(default $XDG_CACHE_HOME/unsafe-cell/images, else ~/.cache/unsafe-cell/images; made 0700)"},
+    {"image-cache-size", "SIZE",
+     "--image-cache: keep at most SIZE of blobs, least recently used evicted first (default 20G)"},
+    {"cache-registry", "HOST[:PORT]",
+     "--image-cache: a registry whose blobs are cached (port 443 if left out: TLS, "
+     "intercepted with the user's cache CA; repeatable; it must still pass the policy)"},
+    {"upstream-ca", "FILE",
+     "--image-cache: also trust the CA certificates in FILE when the proxy reaches a cached "
+     "registry over TLS"},
     {"relay-bin", "PATH",
      "relay binary (default: next to cellgen, ../libexec/unsafe-cell, build tree, PATH)"},
     {"proxy-bin", "PATH",

@@ -74,6 +74,9 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     }
 }
 
+// The cell's CA bundle with --image-cache, in the runtime dir.
+constexpr const char* kCaBundleFile = "ca-bundle.crt";
+
 // The proxy's jail listeners, in the order of their fds (jail_listen_fd):
 // HTTP, SOCKS5 (unless --socks-port 0), each --forward, then with
 // --containers HTTP again on the containers' gateway address.
@@ -92,7 +95,7 @@ std::vector<JailListen> proxy_listens(const ProxySettings& s, bool containers) {
 }
 
 Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool allow_all,
-                bool containers) {
+                bool containers, const std::optional<ImageCacheSpec>& cache) {
     Args argv{bin, std::string("--listen"), fmt::format("fd:{}", jail_listen_fd(0))};
     std::size_t next = 1;
     if (s.socks_port != 0) {
@@ -141,6 +144,17 @@ Args proxy_argv(const ProxySettings& s, const std::string& bin, bool log, bool a
             add("--connect-port", std::to_string(port));
         }
     }
+    if (cache) {
+        add("--image-cache", cache->dir);
+        add("--image-cache-size", std::to_string(cache->size));
+        for (const auto& r : cache->registries) {
+            add("--cache-registry", r);
+        }
+        if (cache->upstream_ca) {
+            add("--upstream-ca", *cache->upstream_ca);
+        }
+        argv.insert(argv.end(), {std::string("--ca-bundle-out"), RuntimePath{kCaBundleFile}});
+    }
     if (log) {
         add("--log", fmt::format("fd:{}", kAccessLogFd));
         add("--refusal-log", fmt::format("fd:{}", kRefusalLogFd));
@@ -166,8 +180,9 @@ std::string policy_notice(const ProxySettings& s, bool allow_all) {
     return {};
 }
 
-void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool allow_all,
-               bool containers) {
+void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, const Jail& jail) {
+    const bool allow_all = jail.allow_all_domains;
+    const bool containers = jail.containers;
     if (auto notice = policy_notice(s, allow_all); !notice.empty()) {
         plan.notices.push_back(std::move(notice));
     }
@@ -176,7 +191,7 @@ void add_proxy(Plan& plan, const ProxySettings& s, const Binaries& bins, bool al
     plan.notices.insert(plan.notices.end(), s.filter_warnings.begin(), s.filter_warnings.end());
     Daemon d{"proxy",
              proxy_argv(s, bins.proxy.value_or("proxy"), plan.log_dir.has_value(), allow_all,
-                        containers),
+                        containers, jail.image_cache),
              "on",
              std::nullopt,
              proxy_listens(s, containers),
@@ -229,6 +244,14 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     if (jail.proxy && jail.log_dir) {
         jail.set_env("CELL_REFUSALS", fmt::format("{}/refusals.jsonl", kJailLogDir));
     }
+    // The cache's CA bundle, last of the mounts so no bind of /etc/ssl
+    // hides it: an empty runtime file when bwrap binds it, filled in place
+    // by the proxy (--ca-bundle-out) before it says ready, so before the
+    // command starts. Nothing of the cache dir itself enters the cell.
+    if (jail.proxy && jail.image_cache) {
+        jail.add_runtime_file(kCaBundleFile, "");
+        jail.mount("--ro-bind", {RuntimePath{kCaBundleFile}, std::string(kJailCaBundle)});
+    }
     Plan plan;
     plan.bwrap = bins.bwrap;
     plan.launch = bins.launch.value_or("cell-launch");
@@ -251,7 +274,7 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     plan.forwarded_env = jail.forwarded_env;
     plan.log_dir = jail.log_dir;
     if (jail.proxy) {
-        add_proxy(plan, proxy, bins, jail.allow_all_domains, jail.containers);
+        add_proxy(plan, proxy, bins, jail);
     }
     if (jail.nix_daemon) {
         add_nix_daemon(plan, *jail.nix_daemon, bins);

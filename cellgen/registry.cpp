@@ -10,10 +10,10 @@ namespace cellgen {
 
 std::vector<Combinator> combinator_table() {
     std::vector<Combinator> table;
-    for (auto group :
-         {base_combinators, host_system_combinators, bind_combinators, fs_combinators,
-          env_combinators, process_combinators, nix_combinators, proxy_combinators,
-          ssh_agent_combinators, container_combinators, cell_dir_combinators, raw_combinators}) {
+    for (auto group : {base_combinators, host_system_combinators, bind_combinators, fs_combinators,
+                       env_combinators, process_combinators, nix_combinators, proxy_combinators,
+                       ssh_agent_combinators, container_combinators, image_cache_combinators,
+                       cell_dir_combinators, raw_combinators}) {
         auto part = group();
         table.insert(table.end(), part.begin(), part.end());
     }

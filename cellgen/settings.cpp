@@ -211,6 +211,21 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          [](Settings& s, const std::string& v, const std::string& w) {
              s.insecure_registries.push_back(registry_name(v, w));
          }},
+        {"image-cache-dir", [](Settings& s, const std::string& v,
+                               const std::string& w) { s.image_cache_dir = host_path(v, w); }},
+        {"image-cache-size",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.image_cache_size = parse_size(v, w);
+             if (s.image_cache_size == 0) {
+                 bad(w, v, "the image cache needs room for at least one blob");
+             }
+         }},
+        {"cache-registry",
+         [](Settings& s, const std::string& v, const std::string& w) {
+             s.cache_registries.push_back(registry_name(v, w));
+         }},
+        {"upstream-ca", [](Settings& s, const std::string& v,
+                           const std::string& w) { s.upstream_ca = readable_file(v, w); }},
         {"relay-bin", [](Settings& s, const std::string& v,
                          const std::string& w) { s.relay_bin = host_path(v, w); }},
         {"proxy-bin", [](Settings& s, const std::string& v,

@@ -58,6 +58,13 @@ struct Settings {
     // registries the engine may reach over plain HTTP.
     std::optional<std::string> container_store;
     std::vector<std::string> insecure_registries;
+    // --image-cache: the host dir of the user's blob cache (default
+    // $XDG_CACHE_HOME or ~/.cache, then unsafe-cell/images), its size cap,
+    // the registries it keeps, and a CA the proxy trusts for reaching them.
+    std::optional<std::string> image_cache_dir;
+    unsigned long long image_cache_size = 20ULL << 30;
+    std::vector<std::string> cache_registries;
+    std::optional<std::string> upstream_ca;
 };
 
 // Reads the caller's environment (fwd-env); injectable so tests need no setenv.

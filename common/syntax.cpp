@@ -65,4 +65,39 @@ Parsed<int> parse_fd(std::string_view text, int min) {
     return fd;
 }
 
+Parsed<std::uint64_t> parse_size(std::string_view text) {
+    auto bad = [&] {
+        return fail(fmt::format("size '{}' is not a number of bytes with an optional unit K, "
+                                "M, G or T (e.g. 20G)",
+                                text));
+    };
+    auto digits_end =
+        std::find_if(text.begin(), text.end(), [](char c) { return c < '0' || c > '9'; });
+    auto digits = text.substr(0, static_cast<std::size_t>(digits_end - text.begin()));
+    auto unit = text.substr(digits.size());
+    if (digits.empty() || digits.size() > 19)
+        return bad();
+    std::uint64_t value = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    unsigned shift = 0;
+    if (!unit.empty()) {
+        constexpr std::string_view units = "KMGT";
+        auto at = units.find(static_cast<char>(unit.front() & ~0x20));
+        auto rest = unit.substr(1);
+        auto is = [&](std::string_view want) {
+            return rest.size() == want.size() &&
+                   std::equal(rest.begin(), rest.end(), want.begin(),
+                              [](char a, char b) { return (a | 0x20) == b; });
+        };
+        if (at == std::string_view::npos || !(rest.empty() || is("b") || is("ib")))
+            return bad();
+        shift = 10 * static_cast<unsigned>(at + 1);
+    }
+    if (value == 0)
+        return fail(fmt::format("size '{}' must be at least 1 byte", text));
+    if (shift && value > (UINT64_MAX >> shift))
+        return fail(fmt::format("size '{}' is too large", text));
+    return value << shift;
+}
+
 } // namespace common

@@ -1,5 +1,5 @@
-// The syntax more than one program reads: TCP ports, CIDR ranges and file
-// descriptor numbers. cellgen checks its flags with these, the proxy reads
+// The syntax more than one program reads: TCP ports, CIDR ranges, file
+// descriptor numbers and sizes. cellgen checks its flags with these, the proxy reads
 // its flags and requests with them and net/ its endpoints, so `--allow-cidr
 // 10.1.2.3` or `--connect-port 0443` means the same to all of them.
 //
@@ -33,5 +33,9 @@ Parsed<Cidr> parse_cidr(std::string_view text);
 
 // A descriptor number of at least `min` (ASCII digits only).
 Parsed<int> parse_fd(std::string_view text, int min);
+
+// A size in bytes: digits with an optional binary unit K, M, G or T (each
+// 1024 times the last; "20G", "512M", also "20GiB" and "20GB"), at least 1.
+Parsed<std::uint64_t> parse_size(std::string_view text);
 
 } // namespace common

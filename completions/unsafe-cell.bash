@@ -9,15 +9,15 @@
 # together they are exactly the options `cellgen --help` lists.
 
 # Host directories.
-_unsafe_cell_dir_opts='--worktree --log-dir --nix-daemon-socket --runtime-dir --nix-daemon --container-store'
+_unsafe_cell_dir_opts='--worktree --log-dir --nix-daemon-socket --runtime-dir --nix-daemon --container-store --image-cache-dir'
 # Host files.
-_unsafe_cell_file_opts='--profile --filter --relay-bin --proxy-bin --bwrap-bin --launch-bin'
+_unsafe_cell_file_opts='--profile --filter --upstream-ca --relay-bin --proxy-bin --bwrap-bin --launch-bin'
 # Host SRC, then an optional jail DEST.
 _unsafe_cell_bind_opts='--ro-bind --bind --dev-bind --try-ro-bind --try-bind --try-dev-bind'
 # Names from the caller's environment.
 _unsafe_cell_env_opts='--fwd-env --try-fwd-env'
 # One value we cannot guess (ids, patterns, ports, jail paths).
-_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --mask --allow --deny --allow-cidr --connect-port --proxy-port --socks-port --forward --insecure-registry
+_unsafe_cell_value_opts='--uid --gid --tmpfs-size --max-procs --memory-max --mask --allow --deny --allow-cidr --connect-port --proxy-port --socks-port --forward --insecure-registry --image-cache-size --cache-registry
     --tmpfs --dir --chdir --add-path --set-hostname --time-zone --raw-arg'
 # Two values we cannot guess.
 _unsafe_cell_pair_opts='--symlink --set-env'
@@ -25,7 +25,7 @@ _unsafe_cell_pair_opts='--symlink --set-env'
 _unsafe_cell_enum_opts='--nix --print --filter-type --share-ns'
 # No value.
 _unsafe_cell_flag_opts='--help --version --null --base --host-system --no-new-session
-    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir --allow-all --ssh-agent --containers'
+    --no-die-with-parent --nix-store --try-nix-store --proxy --raw-args --unsafe-allow-system-dir --allow-all --ssh-agent --containers --image-cache'
 
 _unsafe_cell_enum_values() {
     case $1 in

@@ -33,6 +33,8 @@ std::string format_access_record(const AccessRecord& r) {
     o["bytes_up"] = r.bytes_up;
     o["bytes_down"] = r.bytes_down;
     o["duration_ms"] = r.duration_ms;
+    if (!r.cache.empty())
+        o["cache"] = r.cache;
     return boost::json::serialize(o);
 }
 

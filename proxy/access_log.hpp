@@ -1,7 +1,8 @@
 // The access log: one JSON object per line with exactly the keys the cell
 // launcher reads to summarise denials: time, client, method, host, port,
 // decision ("allow"|"deny"), reason, status, bytes_up, bytes_down,
-// duration_ms. A log that cannot be written never stops the proxy; the
+// duration_ms; and `cache` ("hit", "miss" or "stored") on a registry blob
+// request when the image cache is on. A log that cannot be written never stops the proxy; the
 // problem is reported once on stderr.
 #pragma once
 
@@ -29,6 +30,7 @@ struct AccessRecord {
     std::uint64_t bytes_up = 0;
     std::uint64_t bytes_down = 0;
     std::uint64_t duration_ms = 0;
+    std::string cache; // the image cache's word on a blob request, else empty
 };
 
 // One line, without the newline. Time is RFC 3339 UTC with milliseconds.

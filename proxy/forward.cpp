@@ -25,17 +25,28 @@ std::optional<std::string> host_mismatch(const RequestHead& req, const Target& t
     if (hosts.size() > 1)
         return std::string("more than one Host header");
     auto h = std::string(hosts.front());
-    auto parsed = parse_absolute_form("http://" + h + "/");
+    auto parsed = parse_absolute_form((t.https ? "https://" : "http://") + h + "/", true);
     if (!parsed || parsed->host != t.host || parsed->port != t.port)
         return fmt::format("Host header '{}' differs from the request URI's host '{}'", h,
                            t.host_header());
     return std::nullopt;
 }
 
+// Inside an intercepted connection: the registry the client connected to,
+// over TLS, and the request's origin-form path.
+Parsed<Target> intercepted_target(const Target& registry, const std::string& origin) {
+    Target t = registry;
+    t.origin_form = origin;
+    t.https = true;
+    return t;
+}
+
 } // namespace
 
 boost::asio::awaitable<bool> Session::forward(const RequestHead& req) {
-    auto target = parse_absolute_form(req.target);
+    bool intercepted = service_.kind == Service::Kind::intercepted;
+    auto target = intercepted ? intercepted_target(*service_.to, req.target)
+                              : parse_absolute_form(req.target);
     begin_record(req.method, target ? target->host.name : "", target ? target->port : 0);
     Refusal bad{{400, "http_request_error", {}, {}}, "bad_request"};
     if (!target) {
@@ -56,10 +67,14 @@ boost::asio::awaitable<bool> Session::forward(const RequestHead& req) {
         co_await refuse(bad);
         co_return false;
     }
-    if (auto no = check_policy(*target, false)) {
+    // An intercepted request is a CONNECT's payload: the CONNECT rules
+    // (ports) apply, as they did to the tunnel it replaces.
+    if (auto no = check_policy(*target, intercepted)) {
         co_await refuse(*no);
         co_return false;
     }
+    if (std::string digest; is_cached_blob(req, *target, *framing, digest))
+        co_return co_await cached_blob(req, *target, digest);
     if (auto no = co_await open_upstream(*target)) {
         co_await refuse(*no);
         co_return false;

@@ -2,6 +2,7 @@
 // it with --check), bind every listener, then serve until a signal or the
 // lifeline stops us. The order matters: policy errors and bind errors reach
 // the caller before readiness is signalled.
+#include "proxy/image_cache.hpp"
 #include "proxy/policy_load.hpp"
 #include "proxy/proxy_cli.hpp"
 #include "proxy/proxy_context.hpp"
@@ -70,7 +71,7 @@ int run(proxy::Options options) {
             return 1;
         }
         listeners.push_back(std::move(*l));
-        services.push_back({proxy::Service::Kind::socks, std::nullopt});
+        services.push_back({proxy::Service::Kind::socks, std::nullopt, {}});
     }
     for (const auto& f : options.forwards) {
         auto l = relay::Listener::open(ioc.get_executor(), f.listen);
@@ -79,7 +80,7 @@ int run(proxy::Options options) {
             return 1;
         }
         listeners.push_back(std::move(*l));
-        services.push_back({proxy::Service::Kind::forward, f.to});
+        services.push_back({proxy::Service::Kind::forward, f.to, {}});
     }
     auto ctx = std::make_shared<proxy::ProxyContext>();
     if (!options.refusal_log.empty()) {
@@ -95,6 +96,15 @@ int run(proxy::Options options) {
             ctx->log = proxy::AccessLog(*fd, options.log_file);
         } else {
             fmt::print(stderr, "proxy: {}; serving on without an access log\n", fd.error().message);
+        }
+    }
+    // Before readiness: a cell binds the CA bundle this writes.
+    if (!options.image_cache.dir.empty()) {
+        try {
+            ctx->cache = std::make_shared<proxy::ImageCache>(options.image_cache);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "proxy: --image-cache {}: {}\n", options.image_cache.dir, e.what());
+            return 1;
         }
     }
     ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));

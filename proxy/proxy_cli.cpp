@@ -3,7 +3,10 @@
 #include "proxy/proxy_cli.hpp"
 
 #include "proxy/policy_names.hpp"
+#include "proxy/registry_path.hpp"
 #include "proxy/request_target.hpp"
+
+#include "common/syntax.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -79,6 +82,23 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "log", po::value<std::string>(&o.log_file)->value_name("FILE"),
         "append JSON-lines access log to FILE (a regular file, never reached through a "
         "symlink), or to fd:N")(
+        "image-cache", po::value<std::string>(&o.image_cache.dir)->value_name("DIR"),
+        "cache registry blobs (GET/HEAD /v2/NAME/blobs/sha256:D) of the --cache-registry "
+        "hosts in DIR, verified by digest when stored and on every read; TLS registries are "
+        "intercepted with a CA kept in DIR/ca, which cells trust via DIR/ca/bundle.crt")(
+        "image-cache-size", po::value<std::string>()->value_name("SIZE")->default_value("20G"),
+        "keep at most SIZE bytes of blobs (K, M, G, T suffixes), evicting the least recently "
+        "used")(
+        "cache-registry", po::value<std::vector<std::string>>()->value_name("HOST[:PORT]"),
+        "a registry whose blobs the image cache keeps and serves to any of this user's cells "
+        "(port 443 if left out: TLS, intercepted; another port: plain HTTP unless reached by "
+        "CONNECT); the policy must still allow it (repeatable)")(
+        "upstream-ca", po::value<std::string>(&o.image_cache.upstream_ca)->value_name("FILE"),
+        "also trust the CA certificates in FILE (PEM) when the image cache reaches a registry "
+        "over TLS")(
+        "ca-bundle-out", po::value<std::string>(&o.image_cache.ca_bundle_out)->value_name("FILE"),
+        "before saying ready, overwrite the existing FILE in place with DIR/ca/bundle.crt (a "
+        "file already bound into a cell, which sees the new bytes)")(
         "max-connections",
         po::value<std::size_t>(&o.max_connections)->value_name("N")->default_value(1024),
         "answer 503 past N clients at once")(
@@ -94,6 +114,33 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "check", po::bool_switch(&o.check),
         "validate the policy, print compiled rules and warnings, exit (binds nothing)");
     return d;
+}
+
+// The cache's flags come together: a cache with no registry would do
+// nothing, registries without a cache say the user expected one.
+void parse_image_cache(const po::variables_map& vm, ImageCacheOptions& o) {
+    auto size = common::parse_size(vm["image-cache-size"].as<std::string>());
+    if (!size)
+        usage_error("--image-cache-size: " + size.error());
+    o.size = *size;
+    if (vm.count("cache-registry")) {
+        for (const auto& text : vm["cache-registry"].as<std::vector<std::string>>()) {
+            auto r = parse_cache_registry(text);
+            if (!r)
+                usage_error("--cache-registry " + r.error());
+            o.registries.push_back(*r);
+        }
+    }
+    if (o.dir.empty()) {
+        for (const char* flag : {"cache-registry", "upstream-ca", "ca-bundle-out"})
+            if (vm.count(flag))
+                usage_error(fmt::format("--{} needs --image-cache DIR", flag));
+        if (!vm["image-cache-size"].defaulted())
+            usage_error("--image-cache-size needs --image-cache DIR");
+    } else if (o.registries.empty()) {
+        usage_error("--image-cache " + o.dir +
+                    ": name the registries to cache with --cache-registry HOST[:PORT]");
+    }
 }
 
 void parse_lists(const po::variables_map& vm, Options& o) {
@@ -134,6 +181,7 @@ void parse_lists(const po::variables_map& vm, Options& o) {
     }
     if (vm.count("filter"))
         o.filter_file = vm["filter"].as<std::string>();
+    parse_image_cache(vm, o.image_cache);
     auto type = parse_filter_type(vm["filter-type"].as<std::string>());
     if (!type)
         usage_error("--filter-type: " + type.error());

@@ -31,6 +31,15 @@ struct ForwardListen {
     Target to;
 };
 
+// `--image-cache DIR` and its companions (image_cache.hpp).
+struct ImageCacheOptions {
+    std::string dir; // empty: no cache
+    std::uint64_t size = 20ULL << 30;
+    std::vector<Target> registries; // --cache-registry: host and port
+    std::string upstream_ca;        // --upstream-ca: a further CA for reaching registries
+    std::string ca_bundle_out;      // --ca-bundle-out: a cell's bundle, written in place
+};
+
 struct Options {
     std::vector<relay::Endpoint> listen;
     std::vector<relay::Endpoint> socks_listen; // SOCKS5 clients, same policy
@@ -47,6 +56,7 @@ struct Options {
     std::string public_suffix_list;
     std::string log_file;
     std::string refusal_log; // refusals only, one JSON line each (FILE or fd:N)
+    ImageCacheOptions image_cache;
     std::size_t max_connections = 1024;
     Timeouts timeouts;
     relay::LifetimeOptions lifetime;

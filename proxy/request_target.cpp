@@ -11,7 +11,7 @@ namespace proxy {
 
 std::string Target::host_header() const {
     auto h = host.authority();
-    return port == 80 ? h : fmt::format("{}:{}", h, port);
+    return port == (https ? 443 : 80) ? h : fmt::format("{}:{}", h, port);
 }
 
 Parsed<Target> parse_authority_form(std::string_view text) {
@@ -44,14 +44,15 @@ Parsed<Target> parse_authority_form(std::string_view text) {
     auto h = normalize_host(host);
     if (!h)
         return fail(h.error());
-    return Target{*h, *port, {}};
+    return Target{*h, *port, {}, false};
 }
 
-Parsed<Target> parse_absolute_form(std::string_view text) {
+Parsed<Target> parse_absolute_form(std::string_view text, bool https_too) {
     auto url = boost::urls::parse_absolute_uri(text);
     if (!url)
         return fail(fmt::format("request target '{}' is not an absolute URI", text));
-    if (url->scheme_id() != boost::urls::scheme::http)
+    bool https = https_too && url->scheme_id() == boost::urls::scheme::https;
+    if (url->scheme_id() != boost::urls::scheme::http && !https)
         return fail(
             fmt::format("scheme '{}' is not forwarded; use CONNECT for https", url->scheme()));
     if (url->has_userinfo())
@@ -83,7 +84,7 @@ Parsed<Target> parse_absolute_form(std::string_view text) {
     auto h = normalize_host(host);
     if (!h)
         return fail(h.error());
-    std::uint16_t port = 80;
+    std::uint16_t port = https ? 443 : 80;
     if (!port_text.empty()) {
         auto p = parse_port(port_text);
         if (!p)
@@ -100,7 +101,7 @@ Parsed<Target> parse_absolute_form(std::string_view text) {
         origin.push_back('?');
         origin.append(url->encoded_query().data(), url->encoded_query().size());
     }
-    return Target{*h, port, std::move(origin)};
+    return Target{*h, port, std::move(origin), https};
 }
 
 } // namespace proxy

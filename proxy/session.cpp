@@ -58,10 +58,12 @@ std::string peer_name(const Socket& s) {
 
 Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, Service service)
     : ctx_(std::move(ctx)), service_(std::move(service)),
-      answers_http_(service_.kind == Service::Kind::http), client_(std::move(client)),
-      upstream_(client_.get_executor()), watchdog_(client_.get_executor()),
-      idle_(ctx_->options.timeouts.idle) {
-    client_name_ = peer_name(client_);
+      answers_http_(service_.kind == Service::Kind::http ||
+                    service_.kind == Service::Kind::intercepted),
+      client_(std::move(client)), upstream_(client_.get_executor()),
+      watchdog_(client_.get_executor()), idle_(ctx_->options.timeouts.idle) {
+    // An intercepted session's client is a socketpair: name the real one.
+    client_name_ = service_.client.empty() ? peer_name(client_) : service_.client;
     // Heads and small responses are single writes; Nagle would hold them.
     relay::set_no_delay_if_tcp(client_);
 }
@@ -77,6 +79,7 @@ boost::asio::awaitable<void> Session::run() {
     set_phase(Phase::head, ctx_->options.timeouts.head);
     switch (service_.kind) {
     case Service::Kind::http:
+    case Service::Kind::intercepted:
         co_await serve();
         break;
     case Service::Kind::socks:
@@ -231,6 +234,18 @@ boost::asio::awaitable<bool> Session::one_request() {
                  fmt::format("method '{}' is not supported by this proxy", req->method),
                  {}},
                 "unknown_method"};
+            co_await refuse(named);
+        }
+        co_return false;
+    }
+    if (service_.kind == Service::Kind::intercepted) {
+        // Requests inside an intercepted TLS connection are origin-form, to
+        // the one registry the client connected to.
+        if (req->method != "CONNECT" && req->target.starts_with('/'))
+            co_return co_await forward(*req);
+        {
+            const Refusal named =
+                bad_request("inside a TLS connection to a registry, send origin-form requests");
             co_await refuse(named);
         }
         co_return false;

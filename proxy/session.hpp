@@ -7,6 +7,8 @@
 #pragma once
 
 #include "proxy/access_log.hpp"
+#include "proxy/blob_store.hpp"
+#include "proxy/http_framing.hpp"
 #include "proxy/http_head.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/request_target.hpp"
@@ -64,6 +66,10 @@ private:
     // tunnel.cpp
     boost::asio::awaitable<void> tunnel(const RequestHead& req);
     boost::asio::awaitable<bool> sni_allows(const Target& target);
+    // A CONNECT to a registry the image cache keeps: TLS is terminated here
+    // and the decrypted requests served by a session of their own.
+    boost::asio::awaitable<void> intercept(const Target& target);
+    boost::asio::awaitable<bool> peek_sni_allows(const Target& target);
     // The established tunnel (CONNECT, SOCKS5, --forward): cbuf_ first, then
     // the pump until both directions end; bytes and the ending in the record.
     boost::asio::awaitable<void> pump_tunnel();
@@ -71,8 +77,20 @@ private:
     boost::asio::awaitable<bool> forward(const RequestHead& req);
     boost::asio::awaitable<bool> exchange(const RequestHead& req, Framing body);
     boost::asio::awaitable<bool> relay_response(const RequestHead& req, bool& response_started);
+    // cached_blob.cpp: registry blobs by digest, with the image cache on.
+    bool is_cached_blob(const RequestHead& req, const Target& t, Framing body,
+                        std::string& digest) const;
+    boost::asio::awaitable<bool> cached_blob(const RequestHead& req, const Target& t,
+                                             const std::string& digest);
+    boost::asio::awaitable<bool> serve_cached(const RequestHead& req, const std::string& digest,
+                                              const Blob& blob);
+    boost::asio::awaitable<bool> fetch_blob(const RequestHead& req, const Target& t,
+                                            const std::string& digest);
+    boost::asio::awaitable<bool> store_blob(const RequestHead& req, const ResponseHead& res,
+                                            Framing framing, const std::string& digest);
     // upstream.cpp
     boost::asio::awaitable<std::optional<Refusal>> open_upstream(const Target& t);
+    boost::asio::awaitable<std::optional<Refusal>> start_tls(const Target& t);
     std::optional<Refusal> check_policy(const Target& t, bool is_connect);
 
     // Not a coroutine: stores the refusal and returns send_refusal(). GCC 12

@@ -3,15 +3,23 @@
 // tunnel (with the bytes the client already sent after the head).
 #include "proxy/session.hpp"
 
+#include "proxy/image_cache.hpp"
+#include "proxy/tls_bridge.hpp"
 #include "proxy/tls_sni.hpp"
 
 #include "net/pump.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include <sys/socket.h>
 
 namespace proxy {
 namespace {
@@ -37,6 +45,10 @@ boost::asio::awaitable<void> Session::tunnel(const RequestHead& req) {
     }
     if (auto no = check_policy(*target, true)) {
         co_await refuse(*no);
+        co_return;
+    }
+    if (ctx_->cache && ctx_->cache->caches(*target)) {
+        co_await intercept(*target);
         co_return;
     }
     if (auto no = co_await open_upstream(*target)) {
@@ -110,6 +122,107 @@ boost::asio::awaitable<bool> Session::sni_allows(const Target& target) {
             co_await read_more(client_, cbuf_, std::min(chunk, max_client_hello - cbuf_.size()),
                                ec) == 0)
             co_return false;
+    }
+}
+
+// The image cache's side of a CONNECT to a registry it keeps: answer 200,
+// check the ClientHello's SNI as for any tunnel (peeked, so the TLS stack
+// reads it whole), complete the handshake with a leaf for the CONNECT host
+// signed by the user's CA, and hand the decrypted stream to a session of
+// its own. No upstream connection is made here: each request inside opens
+// one, through the same address policy.
+boost::asio::awaitable<void> Session::intercept(const Target& target) {
+    set_phase(Phase::streaming, idle_);
+    if (!cbuf_.empty()) {
+        // TLS bytes sent before our 200: a client that does not wait for
+        // the proxy's answer; nothing to intercept safely.
+        record_->allowed = false;
+        record_->reason = "intercept: client sent data before the CONNECT was answered";
+        co_return;
+    }
+    if (co_await write_all(client_, established))
+        co_return;
+    record_->status = 200;
+    record_->bytes_down = established.size();
+    if (!co_await peek_sni_allows(target))
+        co_return;
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    try {
+        tls = ctx_->cache->ca().server_context(target.host.name);
+    } catch (const std::exception& e) {
+        record_->reason += fmt::format("; intercept: {}", e.what());
+        co_return;
+    }
+    set_phase(Phase::tunnel, Clock::duration::max()); // accept_tls has its own deadline
+    std::string problem;
+    auto plain = co_await accept_tls(client_, *tls, problem);
+    if (!plain) {
+        record_->reason += fmt::format("; intercept: {}", problem);
+        co_return;
+    }
+    record_->reason += "; intercepted for the image cache";
+    ++ctx_->active; // the new session ends with --active, like any other
+    Service inner{Service::Kind::intercepted, target, client_name_};
+    boost::asio::co_spawn(client_.get_executor(),
+                          run_session(ctx_, std::move(*plain), std::move(inner)),
+                          boost::asio::detached);
+}
+
+// sni_allows for an intercepted CONNECT: the same rules, but read with
+// MSG_PEEK, since the ClientHello must reach the TLS handshake intact, and
+// the client must speak TLS (the proxy is about to).
+boost::asio::awaitable<bool> Session::peek_sni_allows(const Target& target) {
+    using boost::asio::as_tuple;
+    using boost::asio::use_awaitable;
+    set_phase(Phase::streaming, ctx_->options.timeouts.head);
+    std::string peeked(max_client_hello, '\0');
+    std::size_t last = 0;
+    boost::asio::steady_timer pause(client_.get_executor());
+    for (;;) {
+        auto [ec] = co_await client_.async_wait(Socket::wait_read, as_tuple(use_awaitable));
+        if (ec)
+            co_return false;
+        auto n =
+            ::recv(client_.native_handle(), peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
+        if (n <= 0) {
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            co_return false;
+        }
+        auto got = static_cast<std::size_t>(n);
+        auto hello = inspect_client_hello(
+            std::span(reinterpret_cast<const std::uint8_t*>(peeked.data()), got));
+        using S = SniResult::Status;
+        switch (hello.status) {
+        case S::no_sni:
+            co_return true;
+        case S::sni:
+            if (hello.name == target.host.name)
+                co_return true;
+            record_->allowed = false;
+            record_->reason = fmt::format("sni_mismatch: {}", hello.name);
+            co_return false;
+        case S::not_tls:
+            record_->allowed = false;
+            record_->reason = "intercept: not TLS, and the image cache terminates TLS here";
+            co_return false;
+        case S::malformed:
+            record_->allowed = false;
+            record_->reason = fmt::format("tls_malformed: {}", hello.problem);
+            co_return false;
+        case S::need_more:
+            break;
+        }
+        if (got >= max_client_hello)
+            co_return false;
+        // Peeked bytes stay readable, so a wait would return at once: pause
+        // until more of the hello can have arrived (it is one segment but
+        // for the rarest clients).
+        if (got == last) {
+            pause.expires_after(std::chrono::milliseconds(5));
+            co_await pause.async_wait(as_tuple(use_awaitable));
+        }
+        last = got;
     }
 }
 

@@ -4,6 +4,9 @@
 // between check and connect (rebinding) cannot redirect it.
 #include "proxy/session.hpp"
 
+#include "proxy/image_cache.hpp"
+#include "proxy/tls_bridge.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -49,8 +52,32 @@ std::optional<Refusal> Session::check_policy(const Target& t, bool is_connect) {
                    d.reason};
 }
 
+// Only the image cache reaches a registry over TLS (an intercepted one, or
+// a registry's redirect to https storage): the certificate must be valid for
+// the name under the system's CAs and --upstream-ca.
+boost::asio::awaitable<std::optional<Refusal>> Session::start_tls(const Target& t) {
+    std::string problem;
+    std::optional<Socket> plain;
+    if (ctx_->cache)
+        plain = co_await connect_tls(upstream_, ctx_->cache->upstream_tls(), t.host.name, problem);
+    else
+        problem = "https is only reached by the image cache";
+    if (!plain) {
+        boost::system::error_code ec;
+        upstream_.close(ec);
+        co_return Refusal{{502,
+                           "tls_protocol_error",
+                           fmt::format("TLS to {}:{}: {}", t.host.name, t.port, problem),
+                           {}},
+                          "tls_error",
+                          false};
+    }
+    upstream_ = std::move(*plain);
+    co_return std::nullopt;
+}
+
 boost::asio::awaitable<std::optional<Refusal>> Session::open_upstream(const Target& t) {
-    auto key = fmt::format("{}:{}", t.host.authority(), t.port);
+    auto key = fmt::format("{}{}:{}", t.https ? "https://" : "", t.host.authority(), t.port);
     // The staleness probe is a syscall; a connection used within the last
     // second cannot have hit any server's keep-alive timeout yet.
     bool recent = Clock::now() - upstream_used_ < std::chrono::seconds(1);
@@ -103,6 +130,10 @@ boost::asio::awaitable<std::optional<Refusal>> Session::open_upstream(const Targ
         auto [cec] = co_await upstream_.async_connect(e, as_tuple(use_awaitable));
         if (!cec) {
             upstream_.set_option(tcp::no_delay(true), ec);
+            if (t.https) {
+                if (auto no = co_await start_tls(t))
+                    co_return no;
+            }
             upstream_key_ = key;
             co_return std::nullopt;
         }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 want=(g++ pkg-config meson ninja-build libboost1.81-dev
       libboost-program-options1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-      libfmt-dev catch2 bubblewrap ca-certificates curl git iproute2 python3
+      libfmt-dev libssl-dev catch2 bubblewrap ca-certificates curl git iproute2 python3
       bash-builtins) # mkdir/rm as bash builtins: the launcher script forks less
 if [[ ${1:-build} == test ]]; then
     # Real peers the integration tests run: a nix daemon and client, the

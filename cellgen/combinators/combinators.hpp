@@ -17,6 +17,7 @@ std::vector<Combinator> nix_combinators();         // nix.cpp
 std::vector<Combinator> proxy_combinators();       // proxy.cpp
 std::vector<Combinator> ssh_agent_combinators();   // ssh_agent.cpp
 std::vector<Combinator> container_combinators();   // containers.cpp
+std::vector<Combinator> image_cache_combinators(); // image_cache.cpp
 std::vector<Combinator> cell_dir_combinators();    // cell_dirs.cpp
 std::vector<Combinator> raw_combinators();         // raw_args.cpp
 

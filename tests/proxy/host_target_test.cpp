@@ -1,9 +1,15 @@
 // Host normalisation and request-target parsing: the bypass spellings a
 // filter must never see differently from the resolver.
 #include "proxy/policy_names.hpp"
+#include "proxy/registry_path.hpp"
 #include "proxy/request_target.hpp"
 
+#include "common/syntax.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
 
 using namespace proxy;
 
@@ -146,4 +152,56 @@ TEST_CASE("parse_absolute_form", "[target]") {
     CHECK(t->port == c.port);
     CHECK(t->origin_form == c.origin);
     CHECK(t->host_header() == c.host_header);
+}
+
+TEST_CASE("the image cache recognises blobs by digest and nothing else", "[image_cache]") {
+    const std::string d(64, 'a');
+    CHECK(proxy::blob_digest("/v2/library/debian/blobs/sha256:" + d) == d);
+    CHECK(proxy::blob_digest("/v2/x/blobs/sha256:" + d + "?ns=docker.io") == d);
+    CHECK(proxy::blob_digest("/v2/a.b/c_d/e-f/blobs/sha256:" + d) == d);
+    for (const std::string& path : std::vector<std::string>{
+             "/v2/x/manifests/latest",
+             "/v2/x/blobs/uploads/",
+             "/v2/x/blobs/sha512:" + d,
+             "/v2/x/blobs/sha256:" + d.substr(1),
+             "/v2/x/blobs/sha256:" + std::string(64, 'A'),
+             "/v2//blobs/sha256:" + d,
+             "/v2/blobs/sha256:" + d,
+             "/v2/x/../y/blobs/sha256:" + d,
+             "/v2/x/%2e%2e/blobs/sha256:" + d,
+             "/v3/x/blobs/sha256:" + d,
+             "/v2/x//blobs/sha256:" + d,
+         }) {
+        INFO(path);
+        CHECK_FALSE(proxy::blob_digest(path).has_value());
+    }
+}
+
+TEST_CASE("--cache-registry takes HOST[:PORT], 443 by default", "[image_cache]") {
+    auto r = proxy::parse_cache_registry("Registry.Example");
+    REQUIRE(r.has_value());
+    CHECK(r->host.name == "registry.example");
+    CHECK(r->port == 443);
+    r = proxy::parse_cache_registry("127.0.0.1:5000");
+    REQUIRE(r.has_value());
+    CHECK(r->port == 5000);
+    r = proxy::parse_cache_registry("[::1]:5000");
+    REQUIRE(r.has_value());
+    CHECK(r->host.name == "::1");
+    CHECK_FALSE(proxy::parse_cache_registry("host:0").has_value());
+    CHECK_FALSE(proxy::parse_cache_registry("a@b").has_value());
+}
+
+TEST_CASE("sizes take binary units", "[image_cache]") {
+    CHECK(*common::parse_size("1") == 1);
+    CHECK(*common::parse_size("1K") == 1024);
+    CHECK(*common::parse_size("20G") == 20ULL << 30);
+    CHECK(*common::parse_size("20GiB") == 20ULL << 30);
+    CHECK(*common::parse_size("3mb") == 3ULL << 20);
+    CHECK(*common::parse_size("2T") == 2ULL << 40);
+    for (const char* bad :
+         {"", "0", "G", "1X", "1GG", "-1", "1.5G", "99999999999999999999", "17179869184T"}) {
+        INFO(bad);
+        CHECK_FALSE(common::parse_size(bad).has_value());
+    }
 }
