@@ -191,6 +191,13 @@ boost::asio::awaitable<bool> Session::fetch_blob(const RequestHead& req, const T
                 at = std::move(*next);
                 auto reason = record_->reason;
                 if (auto no = check_policy(at, false)) {
+                    // The refused host is the storage host: name it, so the
+                    // refusal log's fix and the launcher's summary allow
+                    // what was refused, not the registry.
+                    no->reason =
+                        fmt::format("redirected to {}:{}: {}", at.host.name, at.port, no->reason);
+                    record_->host = at.host.name;
+                    record_->port = at.port;
                     co_await refuse(*no);
                     co_return false;
                 }
