@@ -80,7 +80,9 @@ boost::asio::awaitable<bool> Session::cached_blob(const RequestHead& req, const 
         co_return false;
     }
     record_->bytes_up += head.size();
+    exchanging_ = true;
     bool keep = co_await exchange(req, Framing{});
+    exchanging_ = false;
     finish_record();
     co_return keep;
 }

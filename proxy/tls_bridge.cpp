@@ -79,10 +79,13 @@ boost::asio::awaitable<void> plain_to_tls(std::shared_ptr<Bridge> b) {
         if (ec)
             break;
     }
+    // The other direction's read is cancelled first: close_notify may read
+    // too, and a TLS stream takes one read at a time.
+    boost::system::error_code ignored;
+    b->tls.next_layer().cancel(ignored);
     boost::asio::steady_timer timer(b->plain.get_executor(), std::chrono::seconds(1));
     co_await (b->tls.async_shutdown(as_tuple(use_awaitable)) ||
               timer.async_wait(as_tuple(use_awaitable)));
-    boost::system::error_code ignored;
     b->tls.next_layer().close(ignored);
     b->plain.close(ignored);
 }
