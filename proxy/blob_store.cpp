@@ -1,6 +1,8 @@
 // See blob_store.hpp.
 #include "proxy/blob_store.hpp"
 
+#include "common/fd.hpp"
+
 #include <fmt/format.h>
 
 #include <openssl/evp.h>
@@ -31,21 +33,7 @@ constexpr std::size_t hash_chunk = 1 << 20;
 // this long belongs to a process that died mid-download.
 constexpr std::time_t stale_tmp_seconds = 60 * 60;
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
+using common::Fd;
 
 class Dir {
 public:

@@ -65,21 +65,8 @@ boost::asio::awaitable<bool> Session::cached_blob(const RequestHead& req, const 
     // digest, and HEAD has no bytes to keep: both go upstream as they are.
     if (req.method == "GET" && field_values(req.fields, "Range").empty())
         co_return co_await fetch_blob(req, t, digest);
-    if (auto no = co_await open_upstream(t)) {
-        co_await refuse(*no);
+    if (!co_await send_request_head(req, t))
         co_return false;
-    }
-    auto head = upstream_request_head(req, t);
-    set_phase(Phase::awaiting_response, idle_);
-    if (co_await write_all(upstream_, head)) {
-        const Refusal named = {
-            {502, "connection_terminated", "the destination closed the connection", {}},
-            "upstream_closed",
-            false};
-        co_await refuse(named);
-        co_return false;
-    }
-    record_->bytes_up += head.size();
     exchanging_ = true;
     bool keep = co_await exchange(req, Framing{});
     exchanging_ = false;
@@ -134,21 +121,8 @@ boost::asio::awaitable<bool> Session::fetch_blob(const RequestHead& req, const T
     RequestHead r = req;
     Target at = t;
     for (int hop = 0;; ++hop) {
-        if (auto no = co_await open_upstream(at)) {
-            co_await refuse(*no);
+        if (!co_await send_request_head(r, at))
             co_return false;
-        }
-        auto head = upstream_request_head(r, at);
-        set_phase(Phase::awaiting_response, idle_);
-        if (co_await write_all(upstream_, head)) {
-            const Refusal named = {
-                {502, "connection_terminated", "the destination closed the connection", {}},
-                "upstream_closed",
-                false};
-            co_await refuse(named);
-            co_return false;
-        }
-        record_->bytes_up += head.size();
         std::optional<ResponseHead> res;
         while (!res || res->status < 200) {
             auto got = co_await read_head(upstream_, ubuf_, max_head_bytes, upstream_have_);

@@ -75,28 +75,32 @@ boost::asio::awaitable<bool> Session::forward(const RequestHead& req) {
     }
     if (std::string digest; is_cached_blob(req, *target, *framing, digest))
         co_return co_await cached_blob(req, *target, digest);
-    if (auto no = co_await open_upstream(*target)) {
-        co_await refuse(*no);
+    if (!co_await send_request_head(req, *target))
         co_return false;
-    }
-    auto head = upstream_request_head(req, *target);
-    set_phase(Phase::awaiting_response, idle_);
-    if (co_await write_all(upstream_, head)) {
-        {
-            const Refusal named = {
-                {502, "connection_terminated", "the destination closed the connection", {}},
-                "upstream_closed",
-                false};
-            co_await refuse(named);
-        }
-        co_return false;
-    }
-    record_->bytes_up += head.size();
     exchanging_ = true;
     bool keep = co_await exchange(req, *framing);
     exchanging_ = false;
     finish_record();
     co_return keep;
+}
+
+boost::asio::awaitable<bool> Session::send_request_head(const RequestHead& req, const Target& t) {
+    if (auto no = co_await open_upstream(t)) {
+        co_await refuse(*no);
+        co_return false;
+    }
+    auto head = upstream_request_head(req, t);
+    set_phase(Phase::awaiting_response, idle_);
+    if (co_await write_all(upstream_, head)) {
+        const Refusal named = {
+            {502, "connection_terminated", "the destination closed the connection", {}},
+            "upstream_closed",
+            false};
+        co_await refuse(named);
+        co_return false;
+    }
+    record_->bytes_up += head.size();
+    co_return true;
 }
 
 boost::asio::awaitable<bool> Session::exchange(const RequestHead& req, Framing body) {

@@ -1,6 +1,8 @@
 // See mitm_ca.hpp.
 #include "proxy/mitm_ca.hpp"
 
+#include "common/fd.hpp"
+
 #include <boost/asio/ssl/context.hpp>
 
 #include <openssl/bn.h>
@@ -57,22 +59,7 @@ using Bignum = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    // Closes now, reporting the error a deferred write may surface here.
-    int close() { return ::close(std::exchange(fd_, -1)); }
-
-private:
-    int fd_;
-};
+using common::Fd;
 
 // OpenSSL queues errors per thread; drain the queue so the message says
 // what actually failed and nothing stale is blamed on the next call.

@@ -75,6 +75,9 @@ private:
     boost::asio::awaitable<void> pump_tunnel();
     // forward.cpp
     boost::asio::awaitable<bool> forward(const RequestHead& req);
+    // Opens (or reuses) the upstream for t and sends req's head there;
+    // false once the client has been answered with why not.
+    boost::asio::awaitable<bool> send_request_head(const RequestHead& req, const Target& t);
     boost::asio::awaitable<bool> exchange(const RequestHead& req, Framing body);
     boost::asio::awaitable<bool> relay_response(const RequestHead& req, bool& response_started);
     // cached_blob.cpp: registry blobs by digest, with the image cache on.

@@ -42,4 +42,25 @@ std::string env_name_arg(const Invocation& inv, const std::string& name) {
     return name;
 }
 
+std::string user_cache_dir(const Invocation& inv, const Context& ctx,
+                           const std::optional<std::string>& given, std::string_view flag,
+                           std::string_view leaf) {
+    if (given) {
+        return *given;
+    }
+    if (ctx.renderer_env) {
+        fail(inv, fmt::format("a wrapper script needs {} DIR (the directory of whoever runs it; "
+                              "the renderer's home is not theirs)",
+                              flag));
+    }
+    if (auto cache = ctx.env("XDG_CACHE_HOME"); cache && cache->starts_with('/')) {
+        return fmt::format("{}/unsafe-cell/{}", *cache, leaf);
+    }
+    auto home = ctx.env("HOME");
+    if (!home || !home->starts_with('/')) {
+        fail(inv, fmt::format("neither XDG_CACHE_HOME nor HOME is set: give {} DIR", flag));
+    }
+    return fmt::format("{}/.cache/unsafe-cell/{}", *home, leaf);
+}
+
 } // namespace cellgen

@@ -3,6 +3,9 @@
 
 #include "cellgen/combinator.hpp"
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace cellgen {
@@ -29,5 +32,11 @@ std::string jail_path_arg(const Invocation& inv, const std::string& path);
 // An absolute host directory, recorded in jail.required_dirs for the launcher.
 std::string host_dir_arg(Jail& jail, const Invocation& inv, const std::string& path);
 std::string env_name_arg(const Invocation& inv, const std::string& name);
+// A per-user directory on the host: `given` (the FLAG's value), else
+// $XDG_CACHE_HOME/unsafe-cell/LEAF, else ~/.cache/unsafe-cell/LEAF; a
+// wrapper script (rendered for someone else) must be given FLAG.
+std::string user_cache_dir(const Invocation& inv, const Context& ctx,
+                           const std::optional<std::string>& given, std::string_view flag,
+                           std::string_view leaf);
 
 } // namespace cellgen

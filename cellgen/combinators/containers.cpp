@@ -111,25 +111,6 @@ std::string registries_conf(const std::vector<std::string>& insecure) {
     return out;
 }
 
-// Where the user's images live on the host.
-std::string store_dir(const Invocation& inv, const Context& ctx) {
-    if (ctx.settings.container_store) {
-        return *ctx.settings.container_store;
-    }
-    if (ctx.renderer_env) {
-        fail(inv, "a wrapper script needs --container-store DIR (the image store of whoever "
-                  "runs it; the renderer's home is not theirs)");
-    }
-    if (auto cache = ctx.env("XDG_CACHE_HOME"); cache && cache->starts_with('/')) {
-        return *cache + "/unsafe-cell/containers";
-    }
-    auto home = ctx.env("HOME");
-    if (!home || !home->starts_with('/')) {
-        fail(inv, "neither XDG_CACHE_HOME nor HOME is set: give --container-store DIR");
-    }
-    return *home + "/.cache/unsafe-cell/containers";
-}
-
 void apply_containers(Jail& jail, const Invocation& inv, const Context& ctx) {
     if (!ctx.settings.engine_bin) {
         fail(inv, "cell-engine was not found next to cellgen or in the build tree");
@@ -172,7 +153,8 @@ void apply_containers(Jail& jail, const Invocation& inv, const Context& ctx) {
                           "# unsafe-cell: no DNS in the cell; names go to the proxy.\n"
                           "nameserver 127.0.0.1\n");
     jail.mount("--ro-bind", {RuntimePath{"etc/resolv.conf"}, std::string("/etc/resolv.conf")});
-    auto store = store_dir(inv, ctx);
+    auto store =
+        user_cache_dir(inv, ctx, ctx.settings.container_store, "--container-store", "containers");
     jail.required_dirs.push_back({culprit(inv), store, false, true});
     jail.mount("--bind", {store, std::string(kJailStore)});
     jail.mount("--ro-bind", {*ctx.settings.engine_bin, std::string(kJailEngine)});

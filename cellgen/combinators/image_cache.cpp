@@ -10,25 +10,6 @@ namespace cellgen {
 
 namespace {
 
-// Where the user's blobs live on the host.
-std::string cache_dir(const Invocation& inv, const Context& ctx) {
-    if (ctx.settings.image_cache_dir) {
-        return *ctx.settings.image_cache_dir;
-    }
-    if (ctx.renderer_env) {
-        fail(inv, "a wrapper script needs --image-cache-dir DIR (the cache of whoever runs it; "
-                  "the renderer's home is not theirs)");
-    }
-    if (auto cache = ctx.env("XDG_CACHE_HOME"); cache && cache->starts_with('/')) {
-        return *cache + "/unsafe-cell/images";
-    }
-    auto home = ctx.env("HOME");
-    if (!home || !home->starts_with('/')) {
-        fail(inv, "neither XDG_CACHE_HOME nor HOME is set: give --image-cache-dir DIR");
-    }
-    return *home + "/.cache/unsafe-cell/images";
-}
-
 void apply_image_cache(Jail& jail, const Invocation& inv, const Context& ctx) {
     if (!jail.proxy) {
         fail(inv, "needs the proxy (the cache lives in it): drop --no-proxy or add proxy "
@@ -41,7 +22,8 @@ void apply_image_cache(Jail& jail, const Invocation& inv, const Context& ctx) {
         fail(inv, "name the registries to cache with --cache-registry HOST[:PORT] (e.g. "
                   "registry-1.docker.io and its blob storage host's registry)");
     }
-    auto dir = cache_dir(inv, ctx);
+    auto dir =
+        user_cache_dir(inv, ctx, ctx.settings.image_cache_dir, "--image-cache-dir", "images");
     jail.required_dirs.push_back({culprit(inv), dir, false, true});
     jail.image_cache = ImageCacheSpec{dir, ctx.settings.image_cache_size,
                                       ctx.settings.cache_registries, ctx.settings.upstream_ca};
