@@ -100,11 +100,12 @@ void remove_stale(const fs::path& tmp) {
     }
 }
 
-// Deletes the least recently used blobs until those left fit in `limit`,
+// Deletes the least recently used blobs (and their seals) until those left fit in `limit`,
 // sparing `keep` (just stored). Other processes evict concurrently: a file
 // that vanished has left the total all the same. Best effort: what cannot
 // be listed or removed now is tried again after the next commit.
-void evict(const fs::path& blobs, std::uint64_t limit, std::string_view keep) {
+void evict(const fs::path& blobs, const fs::path& markers, std::uint64_t limit,
+           std::string_view keep) {
     struct Entry {
         struct timespec mtime;
         std::uint64_t size;
@@ -124,7 +125,11 @@ void evict(const fs::path& blobs, std::uint64_t limit, std::string_view keep) {
             continue;
         auto size = static_cast<std::uint64_t>(st.st_size);
         total += size;
-        entries.push_back({st.st_mtim, size, e->d_name});
+        // A sealed blob's last use is its marker's mtime; an unsealed one's,
+        // its own (when it was written).
+        struct stat mark {};
+        auto used = ::stat((markers / e->d_name).c_str(), &mark) == 0 ? mark.st_mtim : st.st_mtim;
+        entries.push_back({used, size, e->d_name});
     }
     if (total <= limit)
         return;
@@ -136,8 +141,10 @@ void evict(const fs::path& blobs, std::uint64_t limit, std::string_view keep) {
             break;
         if (e.name == keep)
             continue;
-        if (::unlinkat(dfd, e.name.c_str(), 0) == 0 || errno == ENOENT)
+        if (::unlinkat(dfd, e.name.c_str(), 0) == 0 || errno == ENOENT) {
             total -= e.size;
+            ::unlink((markers / e.name).c_str());
+        }
     }
 }
 
@@ -170,6 +177,55 @@ std::string final_hex(EVP_MD_CTX* ctx) {
     return to_hex(md, n);
 }
 
+// The seal: a blob hashed once is not hashed on every read. Sealing sets
+// the blob's mtime to a fixed past instant (no write can produce it: a
+// write stamps the current time) and records in DIR/verified/<hex> the
+// inode, size and change time (ctime) that result. A read trusts the blob
+// without hashing only while all of those still match: any write,
+// truncation, replacement or time change through the kernel breaks the
+// seal, and the blob is hashed again (and dropped if wrong). What a seal
+// cannot see is a change that bypasses the kernel (a disk's bit rot);
+// engines check every blob's digest themselves, so that would fail a pull,
+// never change an image. The marker's own mtime is the blob's last use,
+// which eviction goes by.
+constexpr struct timespec sealed_mtime = {946684800, 0}; // 2000-01-01T00:00:00Z
+
+std::string seal_text(const struct stat& st) {
+    return fmt::format("{} {} {} {}\n", static_cast<unsigned long long>(st.st_ino),
+                       static_cast<long long>(st.st_size),
+                       static_cast<long long>(st.st_ctim.tv_sec),
+                       static_cast<long>(st.st_ctim.tv_nsec));
+}
+
+bool is_sealed(const struct stat& st, const fs::path& marker) {
+    if (st.st_mtim.tv_sec != sealed_mtime.tv_sec || st.st_mtim.tv_nsec != sealed_mtime.tv_nsec)
+        return false;
+    Fd fd(::open(marker.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.get() < 0)
+        return false;
+    char buf[128];
+    auto n = ::read(fd.get(), buf, sizeof buf);
+    return n > 0 && std::string_view(buf, static_cast<std::size_t>(n)) == seal_text(st);
+}
+
+// Seals the blob open on `fd` (just hashed and found right): best effort, an
+// unsealed blob is only hashed again on its next read. The marker is
+// written whole and renamed in, so a reader never sees half of one.
+void seal(int fd, const fs::path& marker, const fs::path& tmp_dir) {
+    const struct timespec times[2] = {{0, UTIME_OMIT}, sealed_mtime};
+    struct stat st {};
+    if (::futimens(fd, times) != 0 || ::fstat(fd, &st) != 0)
+        return;
+    std::string pattern = (tmp_dir / marker.filename()).string() + ".seal.XXXXXX";
+    Fd out(::mkostemp(pattern.data(), O_CLOEXEC));
+    if (out.get() < 0)
+        return;
+    auto text = seal_text(st);
+    bool ok = ::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (out.close() != 0 || !ok || ::rename(pattern.c_str(), marker.c_str()) != 0)
+        ::unlink(pattern.c_str());
+}
+
 } // namespace
 
 void BlobStore::Writer::CtxFree::operator()(evp_md_ctx_st* c) const {
@@ -194,11 +250,13 @@ Blob::~Blob() {
 }
 
 BlobStore::BlobStore(fs::path dir, std::uint64_t limit)
-    : dir_(std::move(dir)), blobs_(dir_ / "sha256"), tmp_(dir_ / "tmp"), limit_(limit) {
+    : dir_(std::move(dir)), blobs_(dir_ / "sha256"), markers_(dir_ / "verified"),
+      tmp_(dir_ / "tmp"), limit_(limit) {
     if (dir_.empty())
         throw std::runtime_error("image cache: no directory given");
     make_private_dirs(dir_);
     make_private_dirs(blobs_);
+    make_private_dirs(markers_);
     make_private_dirs(tmp_);
     remove_stale(tmp_);
 }
@@ -231,6 +289,13 @@ std::optional<Blob> BlobStore::open_verified(std::string_view hex, std::string& 
         problem = path.string() + " is not a regular file";
         return std::nullopt;
     }
+    const fs::path marker = markers_ / hex;
+    if (is_sealed(st, marker)) {
+        // A hit is a use: eviction goes by the marker's mtime. Failing to
+        // mark it only makes the blob an earlier candidate for eviction.
+        ::utimensat(AT_FDCWD, marker.c_str(), nullptr, 0);
+        return Blob(fd.release(), static_cast<std::uint64_t>(st.st_size));
+    }
     std::unique_ptr<EVP_MD_CTX, Writer::CtxFree> ctx(new_sha256());
     if (!ctx) {
         problem = path.string() + ": cannot start SHA-256 (OpenSSL)";
@@ -261,6 +326,7 @@ std::optional<Blob> BlobStore::open_verified(std::string_view hex, std::string& 
         struct stat now {};
         if (::lstat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev &&
             now.st_ino == st.st_ino) {
+            ::unlink(marker.c_str());
             if (::unlink(path.c_str()) == 0)
                 problem += "; removed it";
             else if (errno != ENOENT)
@@ -268,9 +334,7 @@ std::optional<Blob> BlobStore::open_verified(std::string_view hex, std::string& 
         }
         return std::nullopt;
     }
-    // A hit is a use: eviction goes by mtime. Failing to mark it only makes
-    // the blob an earlier candidate for eviction.
-    ::futimens(fd.get(), nullptr);
+    seal(fd.get(), marker, tmp_);
     return Blob(fd.release(), size);
 }
 
@@ -300,25 +364,27 @@ std::optional<BlobStore::Writer> BlobStore::begin(std::string_view hex, std::uin
         return std::nullopt;
     }
     ::fchmod(fd, 0600); // mkostemp's mode already; the umask could only narrow it
-    return Writer(blobs_, fs::path(pattern), std::string(hex), expected_size, limit_, fd,
+    return Writer(blobs_, markers_, fs::path(pattern), std::string(hex), expected_size, limit_, fd,
                   std::move(ctx));
 }
 
-BlobStore::Writer::Writer(fs::path blobs, fs::path tmp_path, std::string hex,
+BlobStore::Writer::Writer(fs::path blobs, fs::path markers, fs::path tmp_path, std::string hex,
                           std::uint64_t expected, std::uint64_t limit, int fd,
                           std::unique_ptr<evp_md_ctx_st, CtxFree> ctx)
-    : blobs_(std::move(blobs)), tmp_path_(std::move(tmp_path)), hex_(std::move(hex)),
-      expected_(expected), limit_(limit), fd_(fd), ctx_(std::move(ctx)) {}
+    : blobs_(std::move(blobs)), markers_(std::move(markers)), tmp_path_(std::move(tmp_path)),
+      hex_(std::move(hex)), expected_(expected), limit_(limit), fd_(fd), ctx_(std::move(ctx)) {}
 
 BlobStore::Writer::Writer(Writer&& o) noexcept
-    : blobs_(std::move(o.blobs_)), tmp_path_(std::move(o.tmp_path_)), hex_(std::move(o.hex_)),
-      expected_(o.expected_), limit_(o.limit_), written_(o.written_), fd_(std::exchange(o.fd_, -1)),
+    : blobs_(std::move(o.blobs_)), markers_(std::move(o.markers_)),
+      tmp_path_(std::move(o.tmp_path_)), hex_(std::move(o.hex_)), expected_(o.expected_),
+      limit_(o.limit_), written_(o.written_), fd_(std::exchange(o.fd_, -1)),
       ctx_(std::move(o.ctx_)), failure_(std::move(o.failure_)) {}
 
 BlobStore::Writer& BlobStore::Writer::operator=(Writer&& o) noexcept {
     if (this != &o) {
         discard();
         blobs_ = std::move(o.blobs_);
+        markers_ = std::move(o.markers_);
         tmp_path_ = std::move(o.tmp_path_);
         hex_ = std::move(o.hex_);
         expected_ = o.expected_;
@@ -393,12 +459,6 @@ bool BlobStore::Writer::commit(std::string& problem) {
         if (actual != hex_)
             fail("its bytes hash to sha256:" + actual);
     }
-    if (failure_.empty() && ::close(std::exchange(fd_, -1)) != 0) {
-        // Closed either way; the file may still hold what close reported.
-        int err = errno;
-        ::unlink(tmp_path_.c_str());
-        fail(tmp_path_.string() + ": cannot close: " + std::strerror(err));
-    }
     const fs::path target = blobs_ / hex_;
     if (failure_.empty() && ::rename(tmp_path_.c_str(), target.c_str()) != 0) {
         int err = errno;
@@ -406,12 +466,24 @@ bool BlobStore::Writer::commit(std::string& problem) {
         fail("cannot rename " + tmp_path_.string() + " to " + target.string() + ": " +
              std::strerror(err));
     }
+    // Sealed after the rename (a rename changes the file's ctime), through
+    // the fd that wrote it: hashed on the way in, it need not be hashed on
+    // its first read.
+    if (failure_.empty())
+        seal(fd_, markers_ / hex_, tmp_path_.parent_path());
+    if (failure_.empty() && ::close(std::exchange(fd_, -1)) != 0) {
+        // A deferred write error: what is under the name may be wrong.
+        int err = errno;
+        ::unlink((markers_ / hex_).c_str());
+        ::unlink(target.c_str());
+        fail(target.string() + ": cannot close: " + std::strerror(err));
+    }
     if (!failure_.empty()) {
         discard();
         problem = prefix + failure_;
         return false;
     }
-    evict(blobs_, limit_, hex_);
+    evict(blobs_, markers_, limit_, hex_);
     return true;
 }
 

@@ -5,11 +5,13 @@
 //     and renamed into DIR/sha256 only when its bytes hash to its name, so
 //     no partial or wrong blob is ever visible there; two writers of the
 //     same digest both rename identical bytes, and the last one wins;
-//   - every read hashes the whole file again before it is served, and a
-//     file that does not match its name is removed (it is fetched again).
+//   - a blob is served only while it is sealed (blob_store.cpp: a marker
+//     in DIR/verified that any change to the file through the kernel
+//     invalidates) or after it is hashed again, and a file that does not
+//     match its name is removed (it is fetched again).
 // Nothing is fsynced: a crash may leave a torn or empty blob behind, but the
 // read check drops it, so durability would buy nothing but slow commits.
-// Eviction (least recently used by mtime, which a hit refreshes) runs after
+// Eviction (least recently used by the seal's mtime, which a hit refreshes) runs after
 // each commit and tolerates other processes evicting the same files.
 #pragma once
 
@@ -92,13 +94,14 @@ public:
             void operator()(evp_md_ctx_st* c) const;
         };
 
-        Writer(std::filesystem::path blobs, std::filesystem::path tmp_path, std::string hex,
-               std::uint64_t expected, std::uint64_t limit, int fd,
-               std::unique_ptr<evp_md_ctx_st, CtxFree> ctx);
+        Writer(std::filesystem::path blobs, std::filesystem::path markers,
+               std::filesystem::path tmp_path, std::string hex, std::uint64_t expected,
+               std::uint64_t limit, int fd, std::unique_ptr<evp_md_ctx_st, CtxFree> ctx);
         void fail(std::string reason);
         void discard();
 
-        std::filesystem::path blobs_; // DIR/sha256
+        std::filesystem::path blobs_;   // DIR/sha256
+        std::filesystem::path markers_; // DIR/verified
         std::filesystem::path tmp_path_;
         std::string hex_;
         std::uint64_t expected_ = 0;
@@ -119,8 +122,9 @@ public:
 
 private:
     std::filesystem::path dir_;
-    std::filesystem::path blobs_; // DIR/sha256
-    std::filesystem::path tmp_;   // DIR/tmp
+    std::filesystem::path blobs_;   // DIR/sha256
+    std::filesystem::path markers_; // DIR/verified: the seals
+    std::filesystem::path tmp_;     // DIR/tmp
     std::uint64_t limit_;
 };
 

@@ -87,6 +87,7 @@ private:
                                              const std::string& digest);
     boost::asio::awaitable<bool> serve_cached(const RequestHead& req, const std::string& digest,
                                               const Blob& blob);
+    boost::asio::awaitable<void> send_blob(const Blob& blob, const std::string& digest);
     boost::asio::awaitable<bool> fetch_blob(const RequestHead& req, const Target& t,
                                             const std::string& digest);
     boost::asio::awaitable<bool> store_blob(const RequestHead& req, const ResponseHead& res,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <utility>
 
@@ -302,21 +303,23 @@ TEST_CASE("the least recently used blob is evicted over the limit", "[blob_store
     TempDir t;
     BlobStore bs(t.path(), 2 * 1000);
     auto blobs = t.path() / "sha256";
+    auto marks = t.path() / "verified"; // a seal's mtime is its blob's last use
     auto a = store(bs, content(1000, 10));
     auto b = store(bs, content(1000, 11));
-    // A is the older one on disk; only the hit below makes it recent.
-    set_mtime_ago(blobs / a, 300);
-    set_mtime_ago(blobs / b, 200);
+    // A is the older one; only the hit below makes it recent.
+    set_mtime_ago(marks / a, 300);
+    set_mtime_ago(marks / b, 200);
     std::string problem;
     REQUIRE(bs.open_verified(a, problem));
-    CHECK(mtime_of(blobs / a) >= std::time(nullptr) - 5);
+    CHECK(mtime_of(marks / a) >= std::time(nullptr) - 5);
     auto c = store(bs, content(1000, 12));
     CHECK(fs::exists(blobs / a));
     CHECK_FALSE(fs::exists(blobs / b));
+    CHECK_FALSE(fs::exists(marks / b)); // its seal goes with it
     CHECK(fs::exists(blobs / c));
 
     // The blob just stored is never the one evicted, however old it looks.
-    set_mtime_ago(blobs / a, 100);
+    set_mtime_ago(marks / a, 100);
     auto d_bytes = content(1000, 13);
     auto d = sha256_hex(d_bytes);
     auto w = bs.begin(d, d_bytes.size(), problem);
@@ -327,6 +330,62 @@ TEST_CASE("the least recently used blob is evicted over the limit", "[blob_store
     CHECK(fs::exists(blobs / d));
     CHECK_FALSE(fs::exists(blobs / a));
     CHECK(fs::exists(blobs / c));
+}
+
+TEST_CASE("a stored blob is sealed; a read trusts the seal only while the file is unchanged",
+          "[blob_store]") {
+    TempDir t;
+    BlobStore bs(t.path(), 1 << 20);
+    auto bytes = content(5000, 7);
+    auto hex = store(bs, bytes);
+    auto blob_path = t.path() / "sha256" / hex;
+    auto mark = t.path() / "verified" / hex;
+    REQUIRE(fs::exists(mark));
+    // Sealed as it stands after the rename, so its first read is not a hash.
+    struct stat st {};
+    REQUIRE(::stat(blob_path.c_str(), &st) == 0);
+    {
+        std::ifstream in(mark);
+        unsigned long long ino = 0;
+        long long size = 0, csec = 0, cnsec = 0;
+        in >> ino >> size >> csec >> cnsec;
+        CHECK(ino == st.st_ino);
+        CHECK(size == st.st_size);
+        CHECK(csec == st.st_ctim.tv_sec);
+        CHECK(cnsec == st.st_ctim.tv_nsec);
+    }
+    std::string problem;
+    auto blob = bs.open_verified(hex, problem);
+    REQUIRE(blob);
+    CHECK(blob->size() == bytes.size());
+
+    // No seal: hashed again, served, sealed again.
+    fs::remove(mark);
+    blob = bs.open_verified(hex, problem);
+    REQUIRE(blob);
+    CHECK(problem.empty());
+    CHECK(fs::exists(mark));
+
+    // A write, with the mtime put back as the seal had it: the change time
+    // still gives it away, and the blob is hashed, found wrong, removed.
+    struct stat before {};
+    REQUIRE(::stat(blob_path.c_str(), &before) == 0);
+    // Timestamps move in clock ticks (a few ms): a tamperer who also puts
+    // the mtime back within the seal's own tick would go unseen.
+    ::usleep(50 * 1000);
+    {
+        int fd = ::open(blob_path.c_str(), O_WRONLY);
+        REQUIRE(fd >= 0);
+        REQUIRE(::pwrite(fd, "Z", 1, 10) == 1);
+        const struct timespec times[2] = {before.st_atim, before.st_mtim};
+        REQUIRE(::futimens(fd, times) == 0);
+        ::close(fd);
+    }
+    blob = bs.open_verified(hex, problem);
+    CHECK_FALSE(blob);
+    CHECK(contains(problem, "is corrupt"));
+    CHECK_FALSE(fs::exists(blob_path));
+    CHECK_FALSE(fs::exists(mark));
 }
 
 TEST_CASE("an uncommitted writer leaves nothing behind", "[blob_store]") {
