@@ -84,7 +84,8 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "symlink), or to fd:N")(
         "image-cache", po::value<std::string>(&o.image_cache.dir)->value_name("DIR"),
         "cache registry blobs (GET/HEAD /v2/NAME/blobs/sha256:D) of the --cache-registry "
-        "hosts in DIR, verified by digest when stored and on every read; TLS registries are "
+        "hosts in DIR, verified by digest when stored and sealed; a changed file is hashed "
+        "again before it is served; TLS registries are "
         "intercepted with a CA kept in DIR/ca, which cells trust via DIR/ca/bundle.crt")(
         "image-cache-size", po::value<std::string>()->value_name("SIZE")->default_value("20G"),
         "keep at most SIZE bytes of blobs (K, M, G, T suffixes), evicting the least recently "

@@ -40,8 +40,9 @@ std::vector<Combinator> image_cache_combinators() {
     return {{"image-cache", "",
              "Off by default. The proxy keeps registry blobs (GET/HEAD "
              "/v2/NAME/blobs/sha256:D) of the --cache-registry hosts in --image-cache-dir, "
-             "shared by the user's cells: stored only when the bytes hash to D, verified again "
-             "on every read, least recently used evicted past --image-cache-size. TLS "
+             "shared by the user's cells: stored only when the bytes hash to D, served only "
+             "while sealed as verified (a change to the file breaks the seal and it is "
+             "hashed again), least recently used evicted past --image-cache-size. TLS "
              "registries are intercepted with a CA of the user's (key on the host only); the "
              "cell's CA bundle (/etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE) trusts it. "
              "The access log says hit, miss or stored per blob. See docs/containers.md.",
