@@ -3,6 +3,8 @@
 // then base's read-only /) and the host daemons.
 #include "cellgen/plan.hpp"
 
+#include "cellgen/usage_error.hpp"
+
 #include "cellgen/jail.hpp"
 
 #include <algorithm>
@@ -71,6 +73,46 @@ void add_fs_and_env_args(const Jail& jail, Args& out) {
     // read-only; tmpfs and bind mounts below it stay writable as they were made.
     if (jail.readonly_root) {
         out.insert(out.end(), {std::string("--remount-ro"), std::string("/")});
+    }
+}
+
+// The image cache dir holds the CA key and the blobs every cell of the user
+// trusts: a cell that could read it could mint certificates for any name,
+// one that could write it could plant blobs and seals. So it must not be
+// inside anything bound into the cell (checked on the paths as given: a
+// symlink into a bound tree is the user's own doing).
+void check_cache_dir_outside(const Jail& jail) {
+    const std::string& dir = jail.image_cache->dir;
+    auto inside = [&](const std::string& src) {
+        if (src.empty() || src.front() != '/')
+            return false;
+        auto base = src.size() > 1 && src.back() == '/' ? src.substr(0, src.size() - 1) : src;
+        return dir == base || base == "/" || dir.starts_with(base + "/");
+    };
+    std::vector<std::string> sources;
+    for (const auto& op : jail.mounts) {
+        bool is_bind = op.flag.find("bind") != std::string::npos;
+        if (is_bind && !op.args.empty()) {
+            if (const auto* src = std::get_if<std::string>(&op.args.front())) {
+                sources.push_back(*src);
+            }
+        }
+    }
+    if (jail.worktree) {
+        sources.push_back(*jail.worktree);
+    }
+    if (jail.log_dir) {
+        if (const auto* src = std::get_if<std::string>(&*jail.log_dir)) {
+            sources.push_back(*src);
+        }
+    }
+    for (const auto& src : sources) {
+        if (inside(src)) {
+            throw UsageError(fmt::format(
+                "--image-cache-dir {}: inside {}, which is bound into the cell; the cache holds "
+                "the CA key the cell's TLS trusts: keep it outside every bind",
+                dir, src));
+        }
     }
 }
 
@@ -249,6 +291,7 @@ Plan make_plan(const Jail& given, const ProxySettings& proxy, const Binaries& bi
     // by the proxy (--ca-bundle-out) before it says ready, so before the
     // command starts. Nothing of the cache dir itself enters the cell.
     if (jail.proxy && jail.image_cache) {
+        check_cache_dir_outside(jail);
         jail.add_runtime_file(kCaBundleFile, "");
         jail.mount("--ro-bind", {RuntimePath{kCaBundleFile}, std::string(kJailCaBundle)});
     }

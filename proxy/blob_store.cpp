@@ -208,14 +208,17 @@ bool is_sealed(const struct stat& st, const fs::path& marker) {
     return n > 0 && std::string_view(buf, static_cast<std::size_t>(n)) == seal_text(st);
 }
 
-// Seals the blob open on `fd` (just hashed and found right): best effort, an
-// unsealed blob is only hashed again on its next read. The marker is
-// written whole and renamed in, so a reader never sees half of one.
-void seal(int fd, const fs::path& marker, const fs::path& tmp_dir) {
+// Sets the sealed mtime on the blob open on `fd` and returns its stat as it
+// then stands: what a seal records, if the blob still stands so once hashed.
+bool stamp(int fd, struct stat& st) {
     const struct timespec times[2] = {{0, UTIME_OMIT}, sealed_mtime};
-    struct stat st {};
-    if (::futimens(fd, times) != 0 || ::fstat(fd, &st) != 0)
-        return;
+    return ::futimens(fd, times) == 0 && ::fstat(fd, &st) == 0;
+}
+
+// Writes the seal for a blob whose stat is `st`: best effort, an unsealed
+// blob is only hashed again on its next read. The marker is written whole
+// and renamed in, so a reader never sees half of one.
+void write_seal(const struct stat& st, const fs::path& marker, const fs::path& tmp_dir) {
     std::string pattern = (tmp_dir / marker.filename()).string() + ".seal.XXXXXX";
     Fd out(::mkostemp(pattern.data(), O_CLOEXEC));
     if (out.get() < 0)
@@ -301,6 +304,10 @@ std::optional<Blob> BlobStore::open_verified(std::string_view hex, std::string& 
         problem = path.string() + ": cannot start SHA-256 (OpenSSL)";
         return std::nullopt;
     }
+    // Stamped before the hash, sealed after it only if nothing changed the
+    // file meanwhile: a write during the hash is never sealed as verified.
+    struct stat stamped {};
+    bool sealable = stamp(fd.get(), stamped);
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     auto buf = std::make_unique_for_overwrite<char[]>(hash_chunk);
     std::uint64_t size = 0;
@@ -334,7 +341,9 @@ std::optional<Blob> BlobStore::open_verified(std::string_view hex, std::string& 
         }
         return std::nullopt;
     }
-    seal(fd.get(), marker, tmp_);
+    struct stat after {};
+    if (sealable && ::fstat(fd.get(), &after) == 0 && seal_text(after) == seal_text(stamped))
+        write_seal(after, marker, tmp_);
     return Blob(fd.release(), size);
 }
 
@@ -469,8 +478,8 @@ bool BlobStore::Writer::commit(std::string& problem) {
     // Sealed after the rename (a rename changes the file's ctime), through
     // the fd that wrote it: hashed on the way in, it need not be hashed on
     // its first read.
-    if (failure_.empty())
-        seal(fd_, markers_ / hex_, tmp_path_.parent_path());
+    if (struct stat st{}; failure_.empty() && stamp(fd_, st))
+        write_seal(st, markers_ / hex_, tmp_path_.parent_path());
     if (failure_.empty() && ::close(std::exchange(fd_, -1)) != 0) {
         // A deferred write error: what is under the name may be wrong.
         int err = errno;

@@ -31,7 +31,8 @@ bool is_redirect(int status) {
 }
 
 // Credentials are for the registry: a redirect to its storage host (S3, a
-// CDN) carries its own signed URL and must not see them.
+// CDN) carries its own signed URL and must not see them, and a redirect to
+// plain http must not carry them in the clear.
 void drop_credentials(RequestHead& r) {
     std::erase_if(r.fields, [](const HeaderField& f) {
         return iequals(f.name, "Authorization") || iequals(f.name, "Cookie");
@@ -172,11 +173,13 @@ boost::asio::awaitable<bool> Session::fetch_blob(const RequestHead& req, const T
                 // not reused, so it need not be read.
                 upstream_reusable_ = false;
                 ubuf_.clear();
-                if (next->host != at.host || next->port != at.port)
+                if (next->host != at.host || next->port != at.port || next->https != at.https)
                     drop_credentials(r);
                 at = std::move(*next);
                 auto reason = record_->reason;
-                if (auto no = check_policy(at, false)) {
+                // An https hop is a TLS connection the proxy opens itself:
+                // the CONNECT rules (ports) apply to it, as to a client's.
+                if (auto no = check_policy(at, at.https)) {
                     // The refused host is the storage host: name it, so the
                     // refusal log's fix and the launcher's summary allow
                     // what was refused, not the registry.

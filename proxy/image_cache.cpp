@@ -4,13 +4,17 @@
 #include "proxy/tls_bridge.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,8 +22,26 @@
 namespace proxy {
 namespace {
 
-// Debian's bundle: what the cell would trust without the cache.
-constexpr const char* system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+// What the cell would trust without the cache: SSL_CERT_FILE, else the
+// first bundle of the usual layouts (Debian, Fedora, Alpine/BSD).
+std::filesystem::path system_bundle() {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("SSL_CERT_FILE"); env && *env)
+        candidates.emplace_back(env);
+    for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                          "/etc/ssl/cert.pem"})
+        candidates.emplace_back(p);
+    for (const auto& c : candidates) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(c, ec))
+            return c;
+    }
+    fmt::print(stderr,
+               "proxy: --image-cache: no system CA bundle found (tried {}): cells trust "
+               "only the cache CA\n",
+               fmt::join(candidates, ", "));
+    return candidates.back();
+}
 
 // The cell binds its bundle before the proxy starts (bwrap makes the jail
 // first, the proxy then listens in it), so the launcher makes an empty file
@@ -59,7 +81,7 @@ std::filesystem::path cell_ca_bundle(const std::filesystem::path& dir) {
 ImageCache::ImageCache(const ImageCacheOptions& o)
     : registries_(o.registries), blobs_(o.dir, o.size), ca_(std::filesystem::path(o.dir) / "ca"),
       upstream_tls_(make_client_context(o.upstream_ca)) {
-    ca_.write_bundle(system_bundle, cell_ca_bundle(o.dir));
+    ca_.write_bundle(system_bundle(), cell_ca_bundle(o.dir));
     if (!o.ca_bundle_out.empty())
         copy_in_place(cell_ca_bundle(o.dir), o.ca_bundle_out);
 }

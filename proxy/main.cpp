@@ -17,6 +17,7 @@
 
 #include <iostream>
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 namespace {
@@ -100,6 +101,10 @@ int run(proxy::Options options) {
     }
     // Before readiness: a cell binds the CA bundle this writes.
     if (!options.image_cache.dir.empty()) {
+        // The CA key is in this process's memory: no core dumps, and no
+        // ptrace or /proc/PID/mem from a same-uid process (a cell sharing
+        // the host's pid and user namespaces would otherwise reach it).
+        ::prctl(PR_SET_DUMPABLE, 0);
         try {
             ctx->cache = std::make_shared<proxy::ImageCache>(options.image_cache);
         } catch (const std::exception& e) {

@@ -34,10 +34,22 @@ using TlsStream = ssl::stream<Socket>;
 constexpr std::size_t shuttle_buffer = 16 * 1024;
 
 struct Bridge {
-    Bridge(Socket raw, ssl::context& ctx, Socket p)
-        : tls(std::move(raw), ctx), plain(std::move(p)) {}
+    Bridge(Socket raw, ssl::context& ctx, Socket p, const BridgeLimits& limits)
+        : tls(std::move(raw), ctx), plain(std::move(p)), idle(limits.idle), slot(limits.slot) {}
     TlsStream tls;
     Socket plain;
+    // Both directions silent this long: closed (a peer that stops reading
+    // must not hold two descriptors forever).
+    std::chrono::steady_clock::duration idle;
+    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+    bool closing = false; // close_notify under way: no further TLS reads
+    std::shared_ptr<void> slot;
+
+    void close() {
+        boost::system::error_code ignored;
+        tls.next_layer().close(ignored);
+        plain.close(ignored);
+    }
 };
 
 // Decrypted bytes to the session; TLS EOF (close_notify or a plain close:
@@ -45,10 +57,11 @@ struct Bridge {
 // the session whether a message was cut short) half-closes the plain end.
 boost::asio::awaitable<void> tls_to_plain(std::shared_ptr<Bridge> b) {
     std::array<char, shuttle_buffer> buf;
-    for (;;) {
+    while (!b->closing) {
         auto [ec, n] =
             co_await b->tls.async_read_some(boost::asio::buffer(buf), as_tuple(use_awaitable));
         if (n > 0) {
+            b->last = std::chrono::steady_clock::now();
             auto [wec, w] = co_await boost::asio::async_write(
                 b->plain, boost::asio::buffer(buf.data(), n), as_tuple(use_awaitable));
             if (wec)
@@ -71,6 +84,7 @@ boost::asio::awaitable<void> plain_to_tls(std::shared_ptr<Bridge> b) {
         auto [ec, n] =
             co_await b->plain.async_read_some(boost::asio::buffer(buf), as_tuple(use_awaitable));
         if (n > 0) {
+            b->last = std::chrono::steady_clock::now();
             auto [wec, w] = co_await boost::asio::async_write(
                 b->tls, boost::asio::buffer(buf.data(), n), as_tuple(use_awaitable));
             if (wec)
@@ -79,20 +93,38 @@ boost::asio::awaitable<void> plain_to_tls(std::shared_ptr<Bridge> b) {
         if (ec)
             break;
     }
-    // The other direction's read is cancelled first: close_notify may read
-    // too, and a TLS stream takes one read at a time.
+    // The other direction's read is cancelled first (and no new one
+    // starts): close_notify may read too, and a TLS stream takes one read at
+    // a time.
+    b->closing = true;
     boost::system::error_code ignored;
     b->tls.next_layer().cancel(ignored);
     boost::asio::steady_timer timer(b->plain.get_executor(), std::chrono::seconds(1));
     co_await (b->tls.async_shutdown(as_tuple(use_awaitable)) ||
               timer.async_wait(as_tuple(use_awaitable)));
-    b->tls.next_layer().close(ignored);
-    b->plain.close(ignored);
+    b->close();
+}
+
+// Ends the bridge when neither direction has moved a byte for b->idle:
+// closing both sockets ends every pending operation.
+boost::asio::awaitable<void> watchdog(std::shared_ptr<Bridge> b) {
+    boost::asio::steady_timer timer(b->plain.get_executor());
+    for (;;) {
+        timer.expires_at(b->last + b->idle);
+        auto [ec] = co_await timer.async_wait(as_tuple(use_awaitable));
+        if (ec)
+            co_return; // the shuttle ended first
+        if (std::chrono::steady_clock::now() >= b->last + b->idle) {
+            b->close();
+            co_return;
+        }
+    }
 }
 
 boost::asio::awaitable<void> shuttle(std::shared_ptr<Bridge> b) {
     using namespace boost::asio::experimental::awaitable_operators;
-    co_await (tls_to_plain(b) && plain_to_tls(b));
+    co_await ((tls_to_plain(b) && plain_to_tls(b)) || watchdog(b));
+    b->close();
 }
 
 // A connected pair: [0] for the session, [1] for the shuttle.
@@ -121,16 +153,15 @@ std::string tls_message(const boost::system::error_code& ec) {
 
 // Handshake with a deadline, then the shuttle; `raw` is consumed either way
 // once the handshake starts (a failed one closes it).
-boost::asio::awaitable<std::optional<Socket>> bridge(Socket& raw, ssl::context& ctx,
-                                                     TlsStream::handshake_type role,
-                                                     const std::string* host,
-                                                     std::string& problem) {
+boost::asio::awaitable<std::optional<Socket>>
+bridge(Socket& raw, ssl::context& ctx, TlsStream::handshake_type role, const std::string* host,
+       const BridgeLimits& limits, std::string& problem) {
     using namespace boost::asio::experimental::awaitable_operators;
     auto ex = raw.get_executor();
     auto pair = socket_pair(ex, problem);
     if (!pair)
         co_return std::nullopt;
-    auto b = std::make_shared<Bridge>(std::move(raw), ctx, std::move((*pair)[1]));
+    auto b = std::make_shared<Bridge>(std::move(raw), ctx, std::move((*pair)[1]), limits);
     SSL_set_mode(b->tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     if (host) {
         if (!SSL_set_tlsext_host_name(b->tls.native_handle(), host->c_str())) {
@@ -161,16 +192,17 @@ boost::asio::awaitable<std::optional<Socket>> bridge(Socket& raw, ssl::context& 
 
 } // namespace
 
-boost::asio::awaitable<std::optional<Socket>>
-accept_tls(Socket& raw, boost::asio::ssl::context& ctx, std::string& problem) {
-    return bridge(raw, ctx, TlsStream::server, nullptr, problem);
+boost::asio::awaitable<std::optional<Socket>> accept_tls(Socket& raw,
+                                                         boost::asio::ssl::context& ctx,
+                                                         const BridgeLimits& limits,
+                                                         std::string& problem) {
+    return bridge(raw, ctx, TlsStream::server, nullptr, limits, problem);
 }
 
-boost::asio::awaitable<std::optional<Socket>> connect_tls(Socket& raw,
-                                                          boost::asio::ssl::context& ctx,
-                                                          const std::string& host,
-                                                          std::string& problem) {
-    return bridge(raw, ctx, TlsStream::client, &host, problem);
+boost::asio::awaitable<std::optional<Socket>>
+connect_tls(Socket& raw, boost::asio::ssl::context& ctx, const std::string& host,
+            const BridgeLimits& limits, std::string& problem) {
+    return bridge(raw, ctx, TlsStream::client, &host, limits, problem);
 }
 
 std::unique_ptr<boost::asio::ssl::context> make_client_context(const std::string& extra_ca) {

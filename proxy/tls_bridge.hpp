@@ -23,18 +23,28 @@ namespace proxy {
 // How long either handshake may take before the connection is dropped.
 constexpr std::chrono::seconds tls_handshake_timeout{10};
 
+struct BridgeLimits {
+    // Both directions silent this long: the bridge closes both sides (the
+    // proxy's --idle-timeout).
+    std::chrono::steady_clock::duration idle;
+    // Held until the bridge ends: whatever it owns (a connection slot) is
+    // released with it.
+    std::shared_ptr<void> slot;
+};
+
 // Server side: `raw` is the client's connection (after `200 Connection
 // established`, its ClientHello unread). On success `raw` is consumed and the
 // returned socket carries the decrypted stream; otherwise `problem` says why.
-boost::asio::awaitable<std::optional<Socket>>
-accept_tls(Socket& raw, boost::asio::ssl::context& ctx, std::string& problem);
+boost::asio::awaitable<std::optional<Socket>> accept_tls(Socket& raw,
+                                                         boost::asio::ssl::context& ctx,
+                                                         const BridgeLimits& limits,
+                                                         std::string& problem);
 
 // Client side: `raw` is connected to the registry. The certificate must be
 // valid for `host` (sent as SNI too) under ctx's trust store.
-boost::asio::awaitable<std::optional<Socket>> connect_tls(Socket& raw,
-                                                          boost::asio::ssl::context& ctx,
-                                                          const std::string& host,
-                                                          std::string& problem);
+boost::asio::awaitable<std::optional<Socket>>
+connect_tls(Socket& raw, boost::asio::ssl::context& ctx, const std::string& host,
+            const BridgeLimits& limits, std::string& problem);
 
 // The trust store for registries: the system's (OpenSSL's default paths,
 // SSL_CERT_FILE honoured) plus `extra_ca` (a PEM file) when not empty.

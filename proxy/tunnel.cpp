@@ -154,8 +154,13 @@ boost::asio::awaitable<void> Session::intercept(const Target& target) {
         co_return;
     }
     set_phase(Phase::tunnel, Clock::duration::max()); // accept_tls has its own deadline
+    // The bridge holds a connection slot of its own until it ends, so
+    // --max-connections bounds the descriptors intercepted clients hold.
+    ++ctx_->active;
+    const BridgeLimits limits{
+        idle_, std::shared_ptr<void>(nullptr, [ctx = ctx_](void*) { --ctx->active; })};
     std::string problem;
-    auto plain = co_await accept_tls(client_, *tls, problem);
+    auto plain = co_await accept_tls(client_, *tls, limits, problem);
     if (!plain) {
         record_->reason += fmt::format("; intercept: {}", problem);
         co_return;

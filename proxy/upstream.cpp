@@ -58,8 +58,10 @@ std::optional<Refusal> Session::check_policy(const Target& t, bool is_connect) {
 boost::asio::awaitable<std::optional<Refusal>> Session::start_tls(const Target& t) {
     std::string problem;
     std::optional<Socket> plain;
+    const BridgeLimits limits{idle_, nullptr};
     if (ctx_->cache)
-        plain = co_await connect_tls(upstream_, ctx_->cache->upstream_tls(), t.host.name, problem);
+        plain = co_await connect_tls(upstream_, ctx_->cache->upstream_tls(), t.host.name, limits,
+                                     problem);
     else
         problem = "https is only reached by the image cache";
     if (!plain) {

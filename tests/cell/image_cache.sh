@@ -16,7 +16,8 @@
 #    runtime dir); the CA key stays on the host (0600), the cache dir is
 #    not in the cell at all;
 #  - a registry the policy does not allow is refused as before;
-#  - the flags are refused without their companions.
+#  - the flags are refused without their companions, and a cache dir inside
+#    a bind of the cell (the worktree) is refused.
 set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
 
@@ -225,4 +226,10 @@ out=$("$build_root/cellgen/cellgen" --print script --nix off --image-cache \
     --cache-registry "$REG:$REG_PORT" -- true 2>&1)
 check "a wrapper without --image-cache-dir is refused, naming it ($(flat "$out"))" \
     grep -q 'needs --image-cache-dir DIR' <<<"$out"
+mkdir -p "$SCRATCH/wt-overlap"
+out=$("$CELL" --nix off --worktree "$SCRATCH/wt-overlap" --image-cache \
+    --image-cache-dir "$SCRATCH/wt-overlap/.cache" --cache-registry "$REG:$REG_PORT" -- true 2>&1)
+check "a cache dir inside the worktree is refused: the cell could read the CA key ($(flat "$out"))" \
+    grep -q 'inside .*wt-overlap, which is bound into the cell' <<<"$out"
+check "... and nothing was made there" test ! -e "$SCRATCH/wt-overlap/.cache"
 tap_done

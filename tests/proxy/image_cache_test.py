@@ -458,6 +458,35 @@ key_mode = os.stat(os.path.join(cache, "ca", "ca.key")).st_mode & 0o777
 expect(key_mode == 0o600, "DIR/ca/ca.key has mode 0600", oct(key_mode))
 
 
+# 9b. A client that stops reading inside an intercepted connection does not
+# hold the proxy's descriptors past --idle-timeout (the TLS bridge has a
+# deadline of its own).
+idle_cache = os.path.join(d, "idle")
+px_idle = Proxy("--allow-private", "--image-cache", idle_cache, "--idle-timeout", "1",
+                "--cache-registry", f"127.0.0.1:{tls_reg.port}", "--connect-port", str(tls_reg.port),
+                "--upstream-ca", test_ca)
+h9b, b9b = new_blob(16 << 20)
+fds = lambda: len(os.listdir(f"/proc/{px_idle.proc.pid}/fd"))  # noqa: E731
+baseline = fds()
+stuck = socket.create_connection(("127.0.0.1", px_idle.port), timeout=10)
+stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+stuck.sendall(f"CONNECT 127.0.0.1:{tls_reg.port} HTTP/1.1\r\n\r\n".encode())
+answer = b""
+while b"\r\n\r\n" not in answer:
+    answer += stuck.recv(1)
+tls_stuck = ssl.create_default_context(cafile=os.path.join(idle_cache, "ca", "ca.crt")).wrap_socket(
+    stuck, server_hostname="127.0.0.1")
+tls_stuck.sendall(f"GET {blob_path(h9b)} HTTP/1.1\r\nHost: 127.0.0.1:{tls_reg.port}\r\n\r\n"
+                  .encode())
+busy = wait_for(lambda: fds() > baseline, 5)
+released = wait_for(lambda: fds() <= baseline, 8)
+expect(busy and released,
+       "a stalled intercepted client's descriptors are released after --idle-timeout",
+       (baseline, fds()))
+tls_stuck.close()
+px_idle.stop()
+
+
 # 10. The flags.
 def usage(*args):
     argv = [PROXY, "--listen", f"tcp:127.0.0.1:{free_port()}", *args]
