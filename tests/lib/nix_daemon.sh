@@ -27,8 +27,12 @@ start_nix_daemon() {
     # group: nix-bin creates none, and nix refuses to build without it) and
     # without nix's build sandbox: the tests' derivations run host programs
     # (/bin/sh, /bin/sleep), which a sandbox would not have.
+    # NIX_REMOTE=local: the daemon serves the host's store itself. Left to
+    # "auto", a daemon on a host with no /nix/var/nix yet (a fresh machine)
+    # finds its own socket and becomes a client of itself, forking a worker
+    # per recursive connection until the machine runs out of processes.
     NIX_CONFIG="build-users-group ="$'\n'"sandbox = false${NIX_CONFIG:+$'\n'$NIX_CONFIG}" \
-        NIX_DAEMON_SOCKET_PATH=$NIX_DAEMON_SOCKET setsid nix-daemon \
+        NIX_REMOTE=local NIX_DAEMON_SOCKET_PATH=$NIX_DAEMON_SOCKET setsid nix-daemon \
         >"$dir/nix-daemon.log" 2>&1 </dev/null &
     NIX_DAEMON_PID=$!
     local i

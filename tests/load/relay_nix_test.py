@@ -143,7 +143,10 @@ async def main(relay_sock, valid):
 d = tmpdir()
 raise_nofile(4 * N + 200)
 sock = os.path.join(d, "nix-daemon.sock")
-daemon = spawn(["setsid", "nix-daemon"], env={**os.environ, "NIX_DAEMON_SOCKET_PATH": sock},
+# NIX_REMOTE=local: see tests/lib/nix_daemon.sh (a daemon left on "auto" on
+# a host without /nix/var/nix connects to itself, recursively).
+daemon = spawn(["setsid", "nix-daemon"],
+               env={**os.environ, "NIX_DAEMON_SOCKET_PATH": sock, "NIX_REMOTE": "local"},
                stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "nix-daemon.log"), "w"),
                stdin=subprocess.DEVNULL)
 
