@@ -73,8 +73,10 @@ env_leaks() {
     # that shares the host's pid namespace sees them).
     "${runas[@]}" "BOUNDARY_TOKEN=$MARK" "$cell_bin" --worktree "$wt" --nix off -- sleep 3 &
     local bg=$! pid="" i
+    # This cell's proxy: a descendant of the launcher started above (the
+    # host may run other proxies of the same user).
     for ((i = 0; i < 50; i++)); do
-        pid=$(pgrep -n -x -u "$owner" proxy) && break
+        pid=$(descendant_named "$bg" proxy) && break
         sleep 0.05
     done
     out=$(tr '\0' '\n' <"/proc/$pid/environ" 2>&1 | grep -c .)

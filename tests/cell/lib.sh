@@ -79,3 +79,19 @@ leftovers() {
     leftover_procs
     ls -d "$XDG_RUNTIME_DIR"/cell-* 2>/dev/null
 }
+
+# descendant_named PID NAME: a process called NAME below PID (the newest).
+descendant_named() {
+    local p q
+    for p in $(pgrep -n -x "$2"; pgrep -x "$2"); do
+        q=$p
+        while [[ -n $q && $q != 0 && $q != 1 ]]; do
+            if [[ $q == "$1" ]]; then
+                echo "$p"
+                return 0
+            fi
+            q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null)
+        done
+    done
+    return 1
+}
