@@ -1,5 +1,6 @@
 // See blob_store.hpp.
 #include "proxy/blob_store.hpp"
+#include "proxy/private_dir.hpp"
 
 #include "common/fd.hpp"
 
@@ -52,28 +53,6 @@ private:
 
 [[noreturn]] void fail_errno(const fs::path& path, std::string_view what, int err) {
     throw std::runtime_error(path.string() + ": " + std::string(what) + ": " + std::strerror(err));
-}
-
-// Creates each missing component of `dir` 0700 (chmod, so the umask has no
-// say), tolerating a concurrent creator; existing directories keep their
-// mode (the launcher made DIR 0700, or the user chose otherwise).
-void make_private_dirs(const fs::path& dir) {
-    fs::path so_far;
-    for (const auto& part : dir) {
-        so_far /= part;
-        struct stat st {};
-        if (::stat(so_far.c_str(), &st) == 0) {
-            if (!S_ISDIR(st.st_mode))
-                fail_errno(so_far, "cannot hold the image cache", ENOTDIR);
-            continue;
-        }
-        if (::mkdir(so_far.c_str(), 0700) == 0) {
-            if (::chmod(so_far.c_str(), 0700) != 0)
-                fail_errno(so_far, "cannot chmod 0700", errno);
-        } else if (errno != EEXIST) {
-            fail_errno(so_far, "cannot create the directory", errno);
-        }
-    }
 }
 
 bool older(const struct timespec& a, const struct timespec& b) {

@@ -1,5 +1,6 @@
 // See mitm_ca.hpp.
 #include "proxy/mitm_ca.hpp"
+#include "proxy/private_dir.hpp"
 
 #include "common/fd.hpp"
 
@@ -91,25 +92,6 @@ std::string octal_mode(mode_t mode) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
     return buf;
-}
-
-// Creates each missing component of `dir` 0700 (chmod, so the umask has no
-// say), tolerating a concurrent creator. Existing directories are left as
-// they are; check_dir then judges the last one.
-void make_private_dirs(const fs::path& dir) {
-    fs::path so_far;
-    for (const auto& part : dir) {
-        so_far /= part;
-        struct stat st {};
-        if (::stat(so_far.c_str(), &st) == 0)
-            continue;
-        if (::mkdir(so_far.c_str(), 0700) == 0) {
-            if (::chmod(so_far.c_str(), 0700) != 0)
-                fail_errno(so_far, "cannot chmod 0700", errno);
-        } else if (errno != EEXIST) {
-            fail_errno(so_far, "cannot create the directory", errno);
-        }
-    }
 }
 
 // Whoever can write DIR can swap the CA's files, so DIR must be the euid's
