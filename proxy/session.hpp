@@ -15,6 +15,7 @@
 #include "proxy/service.hpp"
 #include "proxy/status_page.hpp"
 #include "proxy/stream_io.hpp"
+#include "proxy/tls_sni.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,6 +71,8 @@ private:
     // and the decrypted requests served by a session of their own.
     boost::asio::awaitable<void> intercept(const Target& target);
     boost::asio::awaitable<bool> peek_sni_allows(const Target& target);
+    std::optional<bool> judge_hello(const SniResult& hello, const Target& target,
+                                    bool intercepting);
     // The established tunnel (CONNECT, SOCKS5, --forward): cbuf_ first, then
     // the pump until both directions end; bytes and the ending in the record.
     boost::asio::awaitable<void> pump_tunnel();

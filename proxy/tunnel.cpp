@@ -80,6 +80,36 @@ boost::asio::awaitable<void> Session::pump_tunnel() {
         record_->reason += fmt::format("; {}", result.error.message());
 }
 
+// The SNI rule of every tunnel: a ClientHello must name the CONNECT host
+// (or no host at all). Bytes that are not TLS pass through a plain tunnel,
+// but not an intercepted one, where the proxy is about to speak TLS.
+// Nullopt: the hello is not complete yet.
+std::optional<bool> Session::judge_hello(const SniResult& hello, const Target& target,
+                                         bool intercepting) {
+    using S = SniResult::Status;
+    switch (hello.status) {
+    case S::need_more:
+        return std::nullopt;
+    case S::no_sni:
+        return true;
+    case S::not_tls:
+        if (!intercepting)
+            return true;
+        record_->reason = "intercept: not TLS, and the image cache terminates TLS here";
+        break;
+    case S::sni:
+        if (hello.name == target.host.name)
+            return true;
+        record_->reason = fmt::format("sni_mismatch: {}", hello.name);
+        break;
+    case S::malformed:
+        record_->reason = fmt::format("tls_malformed: {}", hello.problem);
+        break;
+    }
+    record_->allowed = false;
+    return false;
+}
+
 // Waits for whoever speaks first. A client that speaks first must send a
 // TLS ClientHello naming the CONNECT host, or something that is not TLS at
 // all; a server that speaks first (SSH, SMTP on an allowed port) has no SNI.
@@ -96,24 +126,8 @@ boost::asio::awaitable<bool> Session::sni_allows(const Target& target) {
     for (;;) {
         auto hello = inspect_client_hello(
             std::span(reinterpret_cast<const std::uint8_t*>(cbuf_.data()), cbuf_.size()));
-        using S = SniResult::Status;
-        switch (hello.status) {
-        case S::not_tls:
-        case S::no_sni:
-            co_return true;
-        case S::sni:
-            if (hello.name == target.host.name)
-                co_return true;
-            record_->allowed = false;
-            record_->reason = fmt::format("sni_mismatch: {}", hello.name);
-            co_return false;
-        case S::malformed:
-            record_->allowed = false;
-            record_->reason = fmt::format("tls_malformed: {}", hello.problem);
-            co_return false;
-        case S::need_more:
-            break;
-        }
+        if (auto verdict = judge_hello(hello, target, false))
+            co_return *verdict;
         // Small reads: a ClientHello is usually under 2 KiB, and whatever
         // capacity this buffer gets, the tunnel keeps for its lifetime.
         boost::system::error_code ec;
@@ -197,27 +211,8 @@ boost::asio::awaitable<bool> Session::peek_sni_allows(const Target& target) {
         auto got = static_cast<std::size_t>(n);
         auto hello = inspect_client_hello(
             std::span(reinterpret_cast<const std::uint8_t*>(peeked.data()), got));
-        using S = SniResult::Status;
-        switch (hello.status) {
-        case S::no_sni:
-            co_return true;
-        case S::sni:
-            if (hello.name == target.host.name)
-                co_return true;
-            record_->allowed = false;
-            record_->reason = fmt::format("sni_mismatch: {}", hello.name);
-            co_return false;
-        case S::not_tls:
-            record_->allowed = false;
-            record_->reason = "intercept: not TLS, and the image cache terminates TLS here";
-            co_return false;
-        case S::malformed:
-            record_->allowed = false;
-            record_->reason = fmt::format("tls_malformed: {}", hello.problem);
-            co_return false;
-        case S::need_more:
-            break;
-        }
+        if (auto verdict = judge_hello(hello, target, true))
+            co_return *verdict;
         if (got >= max_client_hello)
             co_return false;
         // Peeked bytes stay readable, so a wait would return at once: pause
