@@ -18,52 +18,14 @@
 #    sysctl, /sys, the cell's own net sysctls or links.
 set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
-
-for tool in podman crun conmon slirp4netns docker-registry busybox; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "Bail out! $tool is not installed (scripts/setup.sh test installs it)"
-        exit 1
-    fi
-done
+source "$(dirname -- "$0")/registry.sh"
+need_engine_tools
 
 REG=registry.cell-test
 DENIED=denied.cell-test
-hosts_backup=$SCRATCH/hosts.orig
-cp /etc/hosts "$hosts_backup"
-tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null)
-restore_host() {
-    cat "$hosts_backup" >/etc/hosts
-    [[ -n $tun_mode ]] && chmod "$tun_mode" /dev/net/tun
-    # A registry started by this test, and nothing of the cells (checked below).
-    pkill -f "$SCRATCH/registry.yml" 2>/dev/null
-    cleanup_scratch
-}
-trap restore_host EXIT
-printf '127.0.0.1 %s\n127.0.0.1 %s\n' "$REG" "$DENIED" >>/etc/hosts
-# slirp4netns needs /dev/net/tun; Debian's udev makes it 0666, these VMs 0600.
-chmod 0666 /dev/net/tun
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+registry_hosts "$REG" "$DENIED"
 REG_PORT=$(free_port)
-mkdir -p "$SCRATCH/registry"
-cat >"$SCRATCH/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $SCRATCH/registry
-http:
-  addr: 127.0.0.1:$REG_PORT
-YML
-docker-registry serve "$SCRATCH/registry.yml" >"$SCRATCH/registry.log" 2>&1 &
-BG_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-    curl -sf "http://127.0.0.1:$REG_PORT/v2/" >/dev/null && break
-    sleep 0.05
-done
+start_registry plain "$REG_PORT" "$SCRATCH/registry"
 IMG=$REG:$REG_PORT/bb:1
 
 # The image: busybox and its applets, and a file of another owner.

@@ -20,33 +20,14 @@
 #    a bind of the cell (the worktree) is refused.
 set -uo pipefail
 source "$(dirname -- "$0")/lib.sh"
-
-for tool in podman crun conmon slirp4netns docker-registry busybox openssl; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "Bail out! $tool is not installed (scripts/setup.sh test installs it)"
-        exit 1
-    fi
-done
+source "$(dirname -- "$0")/registry.sh"
+need_engine_tools openssl
 
 REG=registry.cache-test
 TLSREG=tls.cache-test
 DENIED=denied.cache-test
-hosts_backup=$SCRATCH/hosts.orig
-cp /etc/hosts "$hosts_backup"
-tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null)
-restore_host() {
-    cat "$hosts_backup" >/etc/hosts
-    [[ -n $tun_mode ]] && chmod "$tun_mode" /dev/net/tun
-    pkill -f "$SCRATCH/registry-" 2>/dev/null
-    cleanup_scratch
-}
-trap restore_host EXIT
-printf '127.0.0.1 %s\n127.0.0.1 %s\n127.0.0.1 %s\n' "$REG" "$TLSREG" "$DENIED" >>/etc/hosts
-chmod 0666 /dev/net/tun
+registry_hosts "$REG" "$TLSREG" "$DENIED"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 flat() { tr '\n' ' ' <<<"$1"; }
 
 # The TLS registry's certificate: self-signed for tls.cache-test, the trust
@@ -59,24 +40,8 @@ chmod 644 "$SCRATCH/reg.key" "$SCRATCH/reg.crt"
 REG_PORT=$(free_port)
 TLS_PORT=$(free_port)
 storage=$SCRATCH/registry
-mkdir -p "$storage"
-start_registry() { # NAME PORT [tls]
-    local conf=$SCRATCH/registry-$1.yml i
-    {
-        printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n'
-        printf '    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$storage" "$2"
-        [[ ${3:-} == tls ]] && printf '  tls:\n    certificate: %s\n    key: %s\n' \
-            "$SCRATCH/reg.crt" "$SCRATCH/reg.key"
-    } >"$conf"
-    docker-registry serve "$conf" >"$SCRATCH/registry-$1.log" 2>&1 &
-    BG_PIDS+=($!)
-    for ((i = 0; i < 100; i++)); do
-        curl -sfk "http${3:+s}://127.0.0.1:$2/v2/" >/dev/null && return
-        sleep 0.05
-    done
-}
-start_registry plain "$REG_PORT"
-start_registry tls "$TLS_PORT" tls
+start_registry plain "$REG_PORT" "$storage"
+start_registry tls "$TLS_PORT" "$storage" "$SCRATCH/reg.crt" "$SCRATCH/reg.key"
 
 # The image: busybox plus 4 MiB of random bytes, so a layer is big enough to
 # matter and unlike any other test's.
