@@ -251,8 +251,10 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
     Daemon d{"nix",
              // --drop-root: the daemon must see an ordinary user, not a root
              // caller's trust (SECURITY: post-build-hook runs as root).
-             {bins.relay.value_or("relay"), "--drop-root", RuntimePath{"nix/socket", "unix:"},
-              "unix:" + host_socket},
+             // --threads 1: a handful of client connections, where a loop
+             // per core (relay's default) buys nothing.
+             {bins.relay.value_or("relay"), "--drop-root", "--threads", "1",
+              RuntimePath{"nix/socket", "unix:"}, "unix:" + host_socket},
              nix.mode,
              host_socket,
              {},
@@ -265,8 +267,8 @@ void add_nix_daemon(Plan& plan, const NixDaemonSpec& nix, const Binaries& bins) 
 // another uid, so no --drop-root here (unlike the nix relay).
 void add_ssh_agent(Plan& plan, const std::string& host_socket, const Binaries& bins) {
     Daemon d{"ssh-agent",
-             {bins.relay.value_or("relay"), RuntimePath{"ssh-agent/socket", "unix:"},
-              "unix:" + host_socket},
+             {bins.relay.value_or("relay"), "--threads", "1",
+              RuntimePath{"ssh-agent/socket", "unix:"}, "unix:" + host_socket},
              "on",
              host_socket,
              {},

@@ -3,6 +3,7 @@
 // the proxy port). The order here is the whole program: parse, bind (so bind
 // errors reach the caller even in --background), detach if asked, then serve
 // until a signal, the lifeline or an error stops us.
+#include "net/event_loops.hpp"
 #include "net/lifetime.hpp"
 #include "net/listener.hpp"
 #include "relay/background.hpp"
@@ -15,17 +16,12 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace {
 
@@ -52,27 +48,18 @@ struct Loop {
 
 boost::system::result<std::vector<std::unique_ptr<Loop>>, relay::Failure>
 extra_loops(unsigned threads, relay::Listener& listener, relay::ServerOptions const& options,
-            relay::ConnLog& log) {
+            relay::ConnLog& log, std::shared_ptr<relay::ConnectionCap> const& cap) {
     std::vector<std::unique_ptr<Loop>> loops;
     for (unsigned i = 1; i < threads; ++i) {
         auto loop = std::make_unique<Loop>();
-        relay::Endpoint copy;
-        copy.kind = relay::Endpoint::Kind::inherited;
-        copy.fd = ::fcntl(listener.acceptor().native_handle(), F_DUPFD_CLOEXEC, 3);
-        copy.text = listener.endpoint().text;
-        if (copy.fd < 0) {
-            return relay::Failure{fmt::format("--threads: cannot copy the listening socket: {}",
-                                              std::strerror(errno))};
-        }
-        auto l = relay::Listener::open(loop->ioc.get_executor(), copy);
+        auto l = relay::duplicate_listener(listener, loop->ioc.get_executor());
         if (!l) {
-            ::close(copy.fd);
             return l.error();
         }
         auto o = options;
         o.first_id = 1 + i;
         o.log_stop = false;
-        loop->server.emplace(loop->ioc, std::move(*l), std::move(o), log);
+        loop->server.emplace(loop->ioc, std::move(*l), std::move(o), log, cap);
         loops.push_back(std::move(loop));
     }
     return loops;
@@ -107,14 +94,15 @@ int run(relay::Options const& options) {
         connect = std::move(*dropped);
     }
 
-    relay::ServerOptions server_options{std::move(connect), options.max_connections,
+    relay::ServerOptions server_options{std::move(connect),
                                         relay::PumpOptions{options.idle_timeout}};
+    auto cap = std::make_shared<relay::ConnectionCap>(options.max_connections);
     server_options.id_step = options.threads;
-    auto loops = extra_loops(options.threads, *listener, server_options, *log);
+    auto loops = extra_loops(options.threads, *listener, server_options, *log, cap);
     if (!loops) {
         return failed(link, loops.error().message);
     }
-    relay::Server server(ioc, std::move(*listener), server_options, *log);
+    relay::Server server(ioc, std::move(*listener), server_options, *log, cap);
     relay::Lifetime lifetime(ioc, options.lifetime, [&](std::string const& reason) {
         server.stop(reason);
         for (auto& loop : *loops) {

@@ -3,6 +3,8 @@
 // cross-option checks. Every error names the flag or argument at fault.
 #include "relay/relay_cli.hpp"
 
+#include "net/event_loops.hpp"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -44,11 +46,12 @@ po::options_description describe_options() {
         "write \"ready\\n\" to fd N once listening, then close it")(
         "lifeline-fd", po::value<int>()->value_name("N"), "exit as soon as fd N reads EOF")(
         "max-connections", po::value<std::size_t>()->value_name("N"),
-        "serve at most N connections at once (per event loop); more wait in the backlog")(
-        "threads", po::value<unsigned>()->value_name("N"),
-        "run N event loops, each a thread accepting from the one listening socket "
-        "(default 1; 1 to 64)")("idle-timeout", po::value<double>()->value_name("SECONDS"),
-                                "close a connection after SECONDS with no bytes either way")(
+        "serve at most N connections at once; more wait in the backlog")(
+        "threads", po::value<std::string>()->value_name("N|auto"),
+        "run N event loops (1 to 64), each a thread accepting from the one listening "
+        "socket; auto (the default): one per CPU this process may use, at most 8")(
+        "idle-timeout", po::value<double>()->value_name("SECONDS"),
+        "close a connection after SECONDS with no bytes either way")(
         "mode", po::value<std::string>()->value_name("OCTAL"),
         "permissions of a Unix listening socket (octal, e.g. 660)")(
         "log", po::value<std::string>()->value_name("FILE"),
@@ -101,12 +104,12 @@ void fill_options(po::variables_map const& vm, Options& o) {
     if (vm.count("max-connections")) {
         o.max_connections = vm["max-connections"].as<std::size_t>();
     }
-    if (vm.count("threads")) {
-        o.threads = vm["threads"].as<unsigned>();
-        if (o.threads < 1 || o.threads > 64) {
-            usage_error(fmt::format("--threads {}: must be 1 to 64", o.threads));
-        }
+    auto threads = parse_event_loops(
+        vm.count("threads") ? vm["threads"].as<std::string>() : std::string("auto"), "--threads");
+    if (!threads) {
+        usage_error(threads.error().message);
     }
+    o.threads = *threads;
     if (vm.count("idle-timeout")) {
         double seconds = vm["idle-timeout"].as<double>();
         if (!(seconds > 0)) {

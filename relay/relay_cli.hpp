@@ -20,7 +20,7 @@ struct Options {
     std::vector<std::string> command; // after `--`; only with --background
     LifetimeOptions lifetime;
     std::size_t max_connections = 0; // 0 = no limit
-    unsigned threads = 1;            // event loops accepting from the one listener
+    unsigned threads = 1;            // event loops accepting from the one listener (--threads)
     std::chrono::steady_clock::duration idle_timeout{};
     std::optional<mode_t> mode;
     std::string log_file;

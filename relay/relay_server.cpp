@@ -24,11 +24,13 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
 } // namespace
 
-Server::Slots::Slots(boost::asio::io_context& ioc) : freed(ioc) {}
-
-Server::Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log)
+Server::Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log,
+               std::shared_ptr<ConnectionCap> cap)
     : ioc_(ioc), listener_(std::move(listener)), options_(std::move(options)), log_(log),
-      slots_(std::make_shared<Slots>(ioc)), next_id_(options_.first_id) {}
+      cap_(std::move(cap)), waiter_(std::make_shared<ConnectionCap::Waiter>(ioc.get_executor())),
+      next_id_(options_.first_id) {
+    cap_->add_waiter(waiter_);
+}
 
 void Server::start() {
     boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
@@ -42,28 +44,37 @@ void Server::stop(std::string const& reason) {
     if (options_.log_stop) {
         log_.stopped(reason);
     }
+    cap_->close();
     listener_.close();
-    slots_->freed.cancel();
+    waiter_->freed.cancel();
     ioc_.stop();
 }
 
-boost::asio::awaitable<void> Server::wait_for_free_slot() {
-    while (options_.max_connections != 0 && slots_->active >= options_.max_connections &&
-           !stopping_) {
-        slots_->freed.expires_at(boost::asio::steady_timer::time_point::max());
-        co_await slots_->freed.async_wait(as_tuple(use_awaitable));
+// Takes a slot for the next connection, waiting while every slot is in use
+// (false when stopping instead). A slot freed on another loop wakes this one
+// by a cancel posted here, which cannot run before the wait below is armed.
+boost::asio::awaitable<bool> Server::take_slot() {
+    while (!stopping_) {
+        if (cap_->try_take()) {
+            co_return true;
+        }
+        waiter_->freed.expires_at(boost::asio::steady_timer::time_point::max());
+        co_await waiter_->freed.async_wait(as_tuple(use_awaitable));
     }
+    co_return false;
 }
 
 boost::asio::awaitable<void> Server::accept_loop() {
     boost::asio::steady_timer backoff(ioc_);
     std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
-        co_await wait_for_free_slot();
-        if (stopping_) {
+        if (!co_await take_slot()) {
             break;
         }
         auto [ec, client] = co_await listener_.acceptor().async_accept(as_tuple(use_awaitable));
+        if (stopping_ || ec) {
+            cap_->release(); // the slot goes to the next accept
+        }
         if (stopping_) {
             break;
         }
@@ -91,15 +102,12 @@ boost::asio::awaitable<void> Server::accept_loop() {
 }
 
 boost::asio::awaitable<void> Server::session(Listener::socket_type client, std::uint64_t id) {
-    // Keeps the slot count right on every exit path, including teardown.
+    // Gives back the slot the accept loop took, on every exit path, including
+    // teardown (the cap outlives this frame: the guard shares it).
     struct SlotGuard {
-        std::shared_ptr<Slots> slots;
-        explicit SlotGuard(std::shared_ptr<Slots> s) : slots(std::move(s)) { ++slots->active; }
-        ~SlotGuard() {
-            --slots->active;
-            slots->freed.cancel();
-        }
-    } guard(slots_);
+        std::shared_ptr<ConnectionCap> cap;
+        ~SlotGuard() { cap->release(); }
+    } guard{cap_};
     auto started = std::chrono::steady_clock::now();
     log_.opened(id, listener_.endpoint().text, options_.target.text);
     Listener::socket_type upstream(ioc_);

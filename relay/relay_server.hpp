@@ -8,10 +8,10 @@
 #include "net/listener.hpp"
 #include "net/pump.hpp"
 #include "relay/conn_log.hpp"
+#include "relay/connection_cap.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +22,6 @@ namespace relay {
 
 struct ServerOptions {
     Endpoint target;
-    std::size_t max_connections = 0; // 0 = no limit (per server)
     PumpOptions pump;
     // Connection ids are first_id, first_id + id_step, ...: servers on other
     // event loops (--threads) take the other residues, so ids stay unique.
@@ -33,7 +32,9 @@ struct ServerOptions {
 
 class Server {
 public:
-    Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log);
+    // `cap` (--max-connections) is shared by the servers of every event loop.
+    Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log,
+           std::shared_ptr<ConnectionCap> cap);
 
     // Spawns the accept loop; the listener is already listening.
     void start();
@@ -43,23 +44,16 @@ public:
     void stop(std::string const& reason);
 
 private:
-    // Counts live sessions; shared with them so that a session frame destroyed
-    // after the Server (at io_context teardown) never touches a dead object.
-    struct Slots {
-        explicit Slots(boost::asio::io_context& ioc);
-        std::size_t active = 0;
-        boost::asio::steady_timer freed; // cancelled when a session ends
-    };
-
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> wait_for_free_slot();
+    boost::asio::awaitable<bool> take_slot();
     boost::asio::awaitable<void> session(Listener::socket_type client, std::uint64_t id);
 
     boost::asio::io_context& ioc_;
     Listener listener_;
     ServerOptions options_;
     ConnLog& log_;
-    std::shared_ptr<Slots> slots_;
+    std::shared_ptr<ConnectionCap> cap_;
+    std::shared_ptr<ConnectionCap::Waiter> waiter_; // this loop's wait for a slot
     std::uint64_t next_id_;
     bool stopping_ = false;
 };

@@ -253,9 +253,9 @@ TEST_CASE("nix-store and nix-daemon") {
                   "experimental-features = nix-command flakes\nsubstitute = true"});
     REQUIRE(plan.daemons.size() == 1);
     CHECK(plan.daemons[0].name == "nix");
-    CHECK(cellgen_test::texts(plan.daemons[0].argv) == Strings{"/opt/cell/relay", "--drop-root",
-                                                               "unix:/rt/nix/socket",
-                                                               "unix:/var/nixd/socket"});
+    CHECK(cellgen_test::texts(plan.daemons[0].argv) ==
+          Strings{"/opt/cell/relay", "--drop-root", "--threads", "1", "unix:/rt/nix/socket",
+                  "unix:/var/nixd/socket"});
     CHECK(plan.daemons[0].mode == "auto");
     CHECK(plan.daemons[0].needs == "/var/nixd/socket");
     CHECK(plan.runtime_dirs == Strings{"nix"});

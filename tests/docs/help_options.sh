@@ -43,9 +43,10 @@ section() {
 }
 
 # "--name ARG" per option of `PROG --help` (boost's layout: two spaces, an
-# optional "-x [ " alias, the long name, a space and an upper-case argument).
+# optional "-x [ " alias, the long name, a space and an upper-case argument,
+# which may name literal alternatives after a bar: "N|auto").
 help_options() {
-    grep -oE '^  (-[a-zA-Z0-9] \[ )?--[a-z0-9-]+( [A-Z][][A-Z0-9_=:]*)?' <<<"$1" |
+    grep -oE '^  (-[a-zA-Z0-9] \[ )?--[a-z0-9-]+( [A-Z][][A-Z0-9_=:]*(\|[a-z][a-z0-9-]*)*)?' <<<"$1" |
         sed -E 's/^ *(-[a-zA-Z0-9] \[ )?//' | sort -u
 }
 # "-x --name" per short alias in --help.
