@@ -14,9 +14,17 @@
 #include "net/listener.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/result.hpp>
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace relay {
 
@@ -35,5 +43,66 @@ boost::system::result<unsigned, Failure> parse_event_loops(std::string_view text
 // original owns it.
 boost::system::result<Listener, Failure> duplicate_listener(Listener& listener,
                                                             boost::asio::any_io_executor ex);
+
+// The event loops besides the main one (the caller's thread): each its own
+// io_context, a Server on it (relay's or proxy's: start() and
+// stop(reason)) and, once started, a thread running it. The main loop keeps
+// the lifetime (signals, lifeline) and stops these with stop(); the
+// destructor stops and joins whatever still runs, before any loop's
+// io_context and server are destroyed.
+template <class Server>
+class EventLoops {
+public:
+    EventLoops() = default;
+    EventLoops(EventLoops const&) = delete;
+    EventLoops& operator=(EventLoops const&) = delete;
+    ~EventLoops() { join(); }
+
+    // A new loop's io_context, to build its server on (emplace next).
+    boost::asio::io_context& add() {
+        loops_.push_back(std::make_unique<Loop>());
+        return loops_.back()->ioc;
+    }
+    // The last added loop's server.
+    template <class... Args>
+    void emplace(Args&&... args) {
+        loops_.back()->server.emplace(std::forward<Args>(args)...);
+    }
+
+    // Starts every server and the thread that runs its loop.
+    void start() {
+        for (auto& l : loops_) {
+            Loop* loop = l.get();
+            loop->server->start();
+            loop->thread = std::thread([loop] { loop->ioc.run(); });
+        }
+    }
+
+    // Asks every loop to stop (from any thread); join() waits for them.
+    void stop(std::string const& reason) {
+        for (auto& l : loops_) {
+            Loop* loop = l.get();
+            boost::asio::post(loop->ioc, [loop, reason] { loop->server->stop(reason); });
+        }
+    }
+
+    void join() {
+        for (auto& l : loops_) {
+            Loop* loop = l.get();
+            if (loop->thread.joinable()) {
+                boost::asio::post(loop->ioc, [loop] { loop->server->stop("stopping"); });
+                loop->thread.join();
+            }
+        }
+    }
+
+private:
+    struct Loop {
+        boost::asio::io_context ioc{1};
+        std::optional<Server> server;
+        std::thread thread;
+    };
+    std::vector<std::unique_ptr<Loop>> loops_;
+};
 
 } // namespace relay

@@ -52,10 +52,11 @@ AccessLog::AccessLog(int fd, const std::string& name) : path_(name) {
 // to a torn one. A line is written whole or not at all: what a failing write
 // managed to append is cut off again.
 void AccessLog::write(const AccessRecord& r) {
-    if (!file_)
-        return;
     auto line = format_access_record(r);
     line += '\n';
+    std::lock_guard lock(*mutex_);
+    if (!file_)
+        return;
     int fd = ::fileno(file_.get());
     std::size_t done = 0;
     while (done < line.size()) {

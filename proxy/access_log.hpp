@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace proxy {
@@ -53,6 +54,9 @@ private:
     std::string path_;
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
     bool complained_ = false;
+    // A line at a time from every event loop (--threads); held by pointer so
+    // the log stays movable.
+    std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
 };
 
 } // namespace proxy

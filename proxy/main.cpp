@@ -8,6 +8,7 @@
 #include "proxy/proxy_context.hpp"
 #include "proxy/server.hpp"
 
+#include "net/event_loops.hpp"
 #include "net/lifetime.hpp"
 #include "net/listener.hpp"
 #include "net/log_file.hpp"
@@ -31,6 +32,27 @@ void raise_fd_limit() {
         r.rlim_cur = r.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &r);
     }
+}
+
+// --threads N: N - 1 event loops besides the main one, each with a copy of
+// every listening socket (the kernel gives each connection to one loop) and
+// a Server of its own; a session never leaves its loop. They share the
+// context: the policy, the connection count, the logs and the image cache.
+boost::system::result<void, relay::Failure>
+add_loops(relay::EventLoops<proxy::Server>& loops, const std::shared_ptr<proxy::ProxyContext>& ctx,
+          std::vector<relay::Listener>& listeners, const std::vector<proxy::Service>& services) {
+    for (unsigned i = 1; i < ctx->options.threads; ++i) {
+        auto& ioc = loops.add();
+        std::vector<relay::Listener> copies;
+        for (auto& l : listeners) {
+            auto copy = relay::duplicate_listener(l, ioc.get_executor());
+            if (!copy)
+                return copy.error();
+            copies.push_back(std::move(*copy));
+        }
+        loops.emplace(ioc, std::move(copies), services, ctx, proxy::Server::Role::extra);
+    }
+    return {};
 }
 
 int check(const proxy::Options& options) {
@@ -114,16 +136,27 @@ int run(proxy::Options options) {
     }
     ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
     ctx->options = std::move(options);
+    relay::EventLoops<proxy::Server> loops;
+    if (auto added = add_loops(loops, ctx, listeners, services); !added) {
+        fmt::print(stderr, "proxy: --threads {}: {}\n", ctx->options.threads,
+                   added.error().message);
+        return 1;
+    }
     proxy::Server server(ioc, std::move(listeners), std::move(services), ctx);
     relay::Lifetime lifetime(ioc, ctx->options.lifetime,
-                             [&server](const std::string& reason) { server.stop(reason); });
+                             [&server, &loops](const std::string& reason) {
+                                 server.stop(reason);
+                                 loops.stop(reason);
+                             });
     if (auto started = lifetime.start(); !started) {
         fmt::print(stderr, "proxy: {}\n", started.error().message);
         return 1;
     }
     server.start();
+    loops.start();
     lifetime.ready();
     ioc.run();
+    loops.join();
     return 0;
 }
 

@@ -434,6 +434,7 @@ MitmCa::Leaf MitmCa::mint(const std::string& host) const {
     return Leaf{std::move(tls), cert_pem(cert.get(), context), now + leaf_days * day};
 }
 
+// Under the lock: sessions on every event loop (--threads) share the CA.
 const MitmCa::Leaf& MitmCa::leaf(const std::string& host) {
     auto it = leaves_.find(host);
     if (it == leaves_.end() || it->second.not_after - std::time(nullptr) < leaf_renew_before) {
@@ -445,10 +446,12 @@ const MitmCa::Leaf& MitmCa::leaf(const std::string& host) {
 }
 
 std::shared_ptr<boost::asio::ssl::context> MitmCa::server_context(const std::string& host) {
+    std::lock_guard lock(leaves_mutex_);
     return leaf(host).context;
 }
 
 std::string MitmCa::leaf_pem(const std::string& host) {
+    std::lock_guard lock(leaves_mutex_);
     return leaf(host).pem;
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace proxy {
@@ -77,6 +78,7 @@ private:
     // Hosts are the few registries allowlisted for caching, so the map
     // stays small. Unlocked: each MitmCa is used from one thread only (the
     // proxy's io_context), which is why it can be a plain member.
+    std::mutex leaves_mutex_; // guards leaves_: every event loop mints and reads
     std::map<std::string, Leaf> leaves_;
 };
 

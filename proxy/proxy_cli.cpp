@@ -7,6 +7,7 @@
 #include "proxy/request_target.hpp"
 
 #include "common/syntax.hpp"
+#include "net/event_loops.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -40,7 +41,8 @@ std::optional<int> fd_flag(const po::variables_map& vm, const char* name) {
     return fd;
 }
 
-po::options_description option_table(Options& o, double& head, double& connect, double& idle) {
+po::options_description option_table(Options& o, double& head, double& connect, double& idle,
+                                     std::string& threads) {
     po::options_description d("options");
     d.add_options()("help,h", "print this help and exit")(
         "listen", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
@@ -103,6 +105,9 @@ po::options_description option_table(Options& o, double& head, double& connect, 
         "max-connections",
         po::value<std::size_t>(&o.max_connections)->value_name("N")->default_value(1024),
         "answer 503 past N clients at once")(
+        "threads", po::value<std::string>(&threads)->value_name("N|auto")->default_value("auto"),
+        "run N event loops (1 to 64), each a thread accepting from every listening socket; "
+        "auto: one per CPU this process may use, at most 8")(
         "head-timeout", po::value<double>(&head)->value_name("SECONDS")->default_value(10),
         "seconds to receive a request head (408)")(
         "connect-timeout", po::value<double>(&connect)->value_name("SECONDS")->default_value(10),
@@ -199,7 +204,8 @@ void parse_lists(const po::variables_map& vm, Options& o) {
 Options parse_cli(int argc, char** argv) {
     Options o;
     double head = 0, connect = 0, idle = 0;
-    auto table = option_table(o, head, connect, idle);
+    std::string threads;
+    auto table = option_table(o, head, connect, idle, threads);
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(table).run(), vm);
@@ -217,6 +223,10 @@ Options parse_cli(int argc, char** argv) {
     o.lifetime = {fd_flag(vm, "ready-fd"), fd_flag(vm, "lifeline-fd")};
     if (o.max_connections == 0)
         usage_error("--max-connections 0: must be at least 1");
+    auto loops = relay::parse_event_loops(threads, "--threads");
+    if (!loops)
+        usage_error(loops.error().message);
+    o.threads = *loops;
     if (o.listen.empty() && o.socks_listen.empty() && o.forwards.empty() && !o.check)
         usage_error("--listen ENDPOINT is required (or --socks-listen, --forward; try --help)");
     return o;

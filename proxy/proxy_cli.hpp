@@ -58,6 +58,7 @@ struct Options {
     std::string refusal_log; // refusals only, one JSON line each (FILE or fd:N)
     ImageCacheOptions image_cache;
     std::size_t max_connections = 1024;
+    unsigned threads = 1; // event loops (--threads N|auto)
     Timeouts timeouts;
     relay::LifetimeOptions lifetime;
     bool check = false;

@@ -2,7 +2,10 @@
 // SIGHUP recompiles), the current policy (a snapshot per request, swapped
 // whole on reload so open tunnels are untouched), the access log and the
 // live-session count, and the image cache when there is one. Sessions hold it by shared_ptr: a
-// session frame destroyed at io_context teardown must not outlive it.
+// session frame destroyed at io_context teardown must not outlive it. With
+// several event loops (--threads) every loop's sessions share it: what
+// changes after start-up (the policy, the count, the log, the CA's leaves)
+// is atomic or locked.
 #pragma once
 
 #include "proxy/access_log.hpp"
@@ -10,6 +13,7 @@
 #include "proxy/proxy_cli.hpp"
 #include "proxy/refusal_log.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 
@@ -19,11 +23,12 @@ class ImageCache; // image_cache.hpp: only the files that use it pull in OpenSSL
 
 struct ProxyContext {
     Options options;
-    std::shared_ptr<const CompiledPolicy> policy;
+    // Read (a snapshot) by sessions on every event loop, swapped by SIGHUP.
+    std::atomic<std::shared_ptr<const CompiledPolicy>> policy;
     AccessLog log;
     RefusalLog refusals;
-    std::shared_ptr<ImageCache> cache; // --image-cache, else null
-    std::size_t active = 0;
+    std::shared_ptr<ImageCache> cache;  // --image-cache, else null
+    std::atomic<std::size_t> active{0}; // sessions and bridges, on every loop
 };
 
 } // namespace proxy

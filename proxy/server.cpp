@@ -27,22 +27,27 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 } // namespace
 
 Server::Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
-               std::vector<Service> services, std::shared_ptr<ProxyContext> ctx)
+               std::vector<Service> services, std::shared_ptr<ProxyContext> ctx, Role role)
     : ioc_(ioc), listeners_(std::move(listeners)), services_(std::move(services)),
-      ctx_(std::move(ctx)), hangup_(ioc, SIGHUP) {}
+      ctx_(std::move(ctx)), role_(role), hangup_(ioc) {
+    if (role_ == Role::main)
+        hangup_.add(SIGHUP);
+}
 
 void Server::start() {
     for (std::size_t i = 0; i < listeners_.size(); ++i)
         boost::asio::co_spawn(ioc_, accept_loop(listeners_[i], services_.at(i)),
                               boost::asio::detached);
-    watch_reload();
+    if (role_ == Role::main)
+        watch_reload();
 }
 
 void Server::stop(const std::string& reason) {
     if (stopping_)
         return;
     stopping_ = true;
-    fmt::print(stderr, "proxy: stopping ({})\n", reason);
+    if (role_ == Role::main)
+        fmt::print(stderr, "proxy: stopping ({})\n", reason);
     for (auto& l : listeners_)
         l.close();
     boost::system::error_code ignored;
@@ -73,7 +78,12 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
                        listener.endpoint().text, failures);
             failures = 0;
         }
-        if (ctx_->active >= ctx_->options.max_connections && service.kind != Service::Kind::http) {
+        // Taken here, not in the session: the next accept, on any loop, must
+        // see it. A session gives it back when it ends.
+        const bool full = ctx_->active.fetch_add(1) >= ctx_->options.max_connections;
+        if (full)
+            --ctx_->active;
+        if (full && service.kind != Service::Kind::http) {
             // SOCKS5 has no way to say "busy" before the greeting, a forward
             // none at all: close.
             AccessRecord r;
@@ -85,7 +95,7 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
             ctx_->log.write(r);
             continue;
         }
-        if (ctx_->active >= ctx_->options.max_connections) {
+        if (full) {
             // Answer at once rather than leaving the client to time out.
             auto text = render_error({503,
                                       "connection_limit_reached",
@@ -111,7 +121,6 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
             ctx_->log.write(r);
             continue;
         }
-        ++ctx_->active; // here, not in the session: the next accept must see it
         boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), service),
                               boost::asio::detached);
     }

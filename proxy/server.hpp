@@ -21,9 +21,14 @@ namespace proxy {
 
 class Server {
 public:
+    // The main loop's server reloads the policy on SIGHUP and says when it
+    // stops; the servers of the other event loops (--threads) only serve.
+    enum class Role { main, extra };
+
     // listeners[i] serves services[i].
     Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listeners,
-           std::vector<Service> services, std::shared_ptr<ProxyContext> ctx);
+           std::vector<Service> services, std::shared_ptr<ProxyContext> ctx,
+           Role role = Role::main);
 
     void start();
     // Stops accepting, removes socket files, stops the io_context. Idempotent.
@@ -38,7 +43,8 @@ private:
     std::vector<relay::Listener> listeners_;
     std::vector<Service> services_;
     std::shared_ptr<ProxyContext> ctx_;
-    boost::asio::signal_set hangup_;
+    Role role_;
+    boost::asio::signal_set hangup_; // SIGHUP, on the main loop only
     bool stopping_ = false;
 };
 

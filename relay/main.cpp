@@ -13,15 +13,12 @@
 #include "relay/relay_server.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace {
 
@@ -36,33 +33,25 @@ int failed(std::optional<relay::DaemonLink>& link, std::string const& message) {
     return 1;
 }
 
-// --threads N: N - 1 event loops besides the main one, each a thread with
-// its own io_context, a copy of the listening socket (the kernel gives each
-// connection to one of them) and a Server; sessions never cross loops. The
-// main loop keeps the lifetime (signals, lifeline) and stops the others.
-struct Loop {
-    boost::asio::io_context ioc{1};
-    std::optional<relay::Server> server;
-    std::thread thread;
-};
-
-boost::system::result<std::vector<std::unique_ptr<Loop>>, relay::Failure>
-extra_loops(unsigned threads, relay::Listener& listener, relay::ServerOptions const& options,
-            relay::ConnLog& log, std::shared_ptr<relay::ConnectionCap> const& cap) {
-    std::vector<std::unique_ptr<Loop>> loops;
+// --threads N: N - 1 event loops besides the main one, each with a copy of
+// the listening socket (the kernel gives each connection to one of them)
+// and a Server; sessions never cross loops.
+boost::system::result<void, relay::Failure>
+add_loops(relay::EventLoops<relay::Server>& loops, unsigned threads, relay::Listener& listener,
+          relay::ServerOptions const& options, relay::ConnLog& log,
+          std::shared_ptr<relay::ConnectionCap> const& cap) {
     for (unsigned i = 1; i < threads; ++i) {
-        auto loop = std::make_unique<Loop>();
-        auto l = relay::duplicate_listener(listener, loop->ioc.get_executor());
+        auto& ioc = loops.add();
+        auto l = relay::duplicate_listener(listener, ioc.get_executor());
         if (!l) {
             return l.error();
         }
         auto o = options;
         o.first_id = 1 + i;
         o.log_stop = false;
-        loop->server.emplace(loop->ioc, std::move(*l), std::move(o), log, cap);
-        loops.push_back(std::move(loop));
+        loops.emplace(ioc, std::move(*l), std::move(o), log, cap);
     }
-    return loops;
+    return {};
 }
 
 int run(relay::Options const& options) {
@@ -98,36 +87,27 @@ int run(relay::Options const& options) {
                                         relay::PumpOptions{options.idle_timeout}};
     auto cap = std::make_shared<relay::ConnectionCap>(options.max_connections);
     server_options.id_step = options.threads;
-    auto loops = extra_loops(options.threads, *listener, server_options, *log, cap);
-    if (!loops) {
-        return failed(link, loops.error().message);
+    relay::EventLoops<relay::Server> loops;
+    if (auto added = add_loops(loops, options.threads, *listener, server_options, *log, cap);
+        !added) {
+        return failed(link, added.error().message);
     }
     relay::Server server(ioc, std::move(*listener), server_options, *log, cap);
     relay::Lifetime lifetime(ioc, options.lifetime, [&](std::string const& reason) {
         server.stop(reason);
-        for (auto& loop : *loops) {
-            boost::asio::post(loop->ioc, [&loop, reason] { loop->server->stop(reason); });
-        }
+        loops.stop(reason);
     });
     if (auto started = lifetime.start(); !started) {
         return failed(link, started.error().message);
     }
     server.start();
-    for (auto& loop : *loops) {
-        loop->server->start();
-        loop->thread = std::thread([&loop] { loop->ioc.run(); });
-    }
+    loops.start();
     lifetime.ready();
     if (link) {
         link->ready();
     }
     ioc.run();
-    for (auto& loop : *loops) {
-        if (loop->thread.joinable()) {
-            boost::asio::post(loop->ioc, [&loop] { loop->server->stop("stopping"); });
-            loop->thread.join();
-        }
-    }
+    loops.join();
     return 0;
 }
 
