@@ -3,9 +3,10 @@
 # in one run, on this machine, all on 127.0.0.1 in front of one nginx
 # (issue 19):
 #   direct         the client to nginx (the ceiling)
-#   relay          our relay, tcp -> tcp
-#   relay2         the same with --threads 2
-#   proxy          our proxy, a CONNECT tunnel per connection
+#   relay          our relay, tcp -> tcp (its default: a loop per CPU)
+#   relay1         the same with --threads 1
+#   proxy          our proxy, a CONNECT tunnel per connection (default loops)
+#   proxy1         the same with --threads 1
 #   haproxy        Debian's haproxy, mode tcp, splice-request/-response on
 #   socat          fork per connection
 #   tinyproxy      a CONNECT tunnel per connection
@@ -76,18 +77,23 @@ target[relay]=0
 start "$RELAY" --quiet "tcp:127.0.0.1:${port[relay]}" "tcp:127.0.0.1:$nginx_port"
 group[relay]=${groups[-1]}
 
-# The same relay with two event loops (--threads 2), as haproxy runs a
-# thread per core.
-port[relay2]=$(free_port)
-target[relay2]=0
-start "$RELAY" --quiet --threads 2 "tcp:127.0.0.1:${port[relay2]}" "tcp:127.0.0.1:$nginx_port"
-group[relay2]=${groups[-1]}
+# The same relay with one event loop (--threads 1), what a cell's relays run.
+port[relay1]=$(free_port)
+target[relay1]=0
+start "$RELAY" --quiet --threads 1 "tcp:127.0.0.1:${port[relay1]}" "tcp:127.0.0.1:$nginx_port"
+group[relay1]=${groups[-1]}
 
 port[proxy]=$(free_port)
 target[proxy]=$nginx_port
 start "$PROXY" --listen "tcp:127.0.0.1:${port[proxy]}" --allow-cidr 127.0.0.0/8 \
     --connect-port "$nginx_port"
 group[proxy]=${groups[-1]}
+
+port[proxy1]=$(free_port)
+target[proxy1]=$nginx_port
+start "$PROXY" --listen "tcp:127.0.0.1:${port[proxy1]}" --allow-cidr 127.0.0.0/8 \
+    --connect-port "$nginx_port" --threads 1
+group[proxy1]=${groups[-1]}
 
 port[haproxy]=$(free_port)
 target[haproxy]=0
@@ -130,7 +136,7 @@ CONF
 start tinyproxy -d -c "$tmp/tinyproxy.conf"
 group[tinyproxy]=${groups[-1]}
 
-names=(direct relay relay2 proxy haproxy socat tinyproxy)
+names=(direct relay relay1 proxy proxy1 haproxy socat tinyproxy)
 for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 
 declare -A mbs cps rps
@@ -159,7 +165,7 @@ idle_rss() {
     python3 -c "print(f'{$kib / 1024:.1f}')"
 }
 declare -A rss
-for n in relay relay2 proxy haproxy socat tinyproxy; do rss[$n]=$(idle_rss "$n"); done
+for n in relay relay1 proxy proxy1 haproxy socat tinyproxy; do rss[$n]=$(idle_rss "$n"); done
 rss[direct]=-
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}' if $2 else '-')"; }

@@ -134,7 +134,7 @@ int run(proxy::Options options) {
             return 1;
         }
     }
-    ctx->policy = std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled));
+    ctx->policy.store(std::make_shared<const proxy::CompiledPolicy>(std::move(*compiled)));
     ctx->options = std::move(options);
     relay::EventLoops<proxy::Server> loops;
     if (auto added = add_loops(loops, ctx, listeners, services); !added) {

@@ -9,7 +9,7 @@
 namespace proxy {
 
 boost::asio::awaitable<void> Session::port_forward() {
-    policy_ = ctx_->policy; // one snapshot per connection; SIGHUP swaps the pointer
+    policy_ = ctx_->policy.load(); // one snapshot per connection; SIGHUP swaps the pointer
     const Target& to = *service_.to;
     begin_record("FORWARD", to.host.name, to.port);
     record_->allowed = true;

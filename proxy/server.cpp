@@ -143,7 +143,7 @@ void Server::reload() {
     }
     for (const auto& w : compiled->warnings)
         fmt::print(stderr, "proxy: {}\n", w);
-    ctx_->policy = std::make_shared<const CompiledPolicy>(std::move(*compiled));
+    ctx_->policy.store(std::make_shared<const CompiledPolicy>(std::move(*compiled)));
     fmt::print(stderr, "proxy: SIGHUP: policy reloaded\n");
 }
 

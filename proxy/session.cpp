@@ -225,7 +225,7 @@ boost::asio::awaitable<bool> Session::one_request() {
         }
         co_return false;
     }
-    policy_ = ctx_->policy; // one snapshot per request; SIGHUP swaps the pointer
+    policy_ = ctx_->policy.load(); // one snapshot per request; SIGHUP swaps the pointer
     if (std::find(known_methods.begin(), known_methods.end(), req->method) == known_methods.end()) {
         {
             const Refusal named = {

@@ -53,7 +53,7 @@ static boost::asio::awaitable<bool> read_message(Socket& s, std::string& buf, Pa
 }
 
 boost::asio::awaitable<void> Session::socks() {
-    policy_ = ctx_->policy; // one snapshot per connection; SIGHUP swaps the pointer
+    policy_ = ctx_->policy.load(); // one snapshot per connection; SIGHUP swaps the pointer
     socks5::Greeting greeting;
     // Named, not temporaries in the co_await (see refuse() in session.hpp).
     auto parse_greeting = [&](std::span<const std::uint8_t> b) {
