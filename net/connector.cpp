@@ -65,24 +65,13 @@ boost::asio::awaitable<boost::system::error_code> connect_unix(generic::socket& 
     }
 }
 
-boost::asio::awaitable<boost::system::error_code> connect_one(generic::socket& socket,
-                                                              generic::endpoint const& to) {
-    boost::system::error_code ec;
-    socket.close(ec);
-    if (socket.open(to.protocol(), ec); ec) {
-        co_return ec;
-    }
-    auto [connect_ec] = co_await socket.async_connect(to, as_tuple(use_awaitable));
-    co_return connect_ec;
-}
-
 boost::asio::awaitable<boost::system::error_code> connect_tcp(generic::socket& socket,
                                                               Endpoint const& target) {
     boost::system::error_code ec;
     auto address = boost::asio::ip::make_address(target.host, ec);
     if (!ec) {
-        co_return co_await connect_one(socket,
-                                       boost::asio::ip::tcp::endpoint(address, target.port));
+        co_return co_await connect_socket(socket,
+                                          boost::asio::ip::tcp::endpoint(address, target.port));
     }
     boost::asio::ip::tcp::resolver resolver(socket.get_executor());
     auto [resolve_ec, results] = co_await resolver.async_resolve(
@@ -92,7 +81,7 @@ boost::asio::awaitable<boost::system::error_code> connect_tcp(generic::socket& s
     }
     ec = boost::asio::error::host_not_found;
     for (auto const& entry : results) {
-        ec = co_await connect_one(socket, entry.endpoint());
+        ec = co_await connect_socket(socket, entry.endpoint());
         if (!ec) {
             break;
         }
@@ -101,6 +90,36 @@ boost::asio::awaitable<boost::system::error_code> connect_tcp(generic::socket& s
 }
 
 } // namespace
+
+boost::asio::awaitable<boost::system::error_code> connect_socket(generic::socket& socket,
+                                                                 generic::endpoint const& to) {
+    boost::system::error_code ec;
+    socket.close(ec);
+    if (socket.open(to.protocol(), ec); ec) {
+        co_return ec;
+    }
+    if (socket.native_non_blocking(true, ec); ec) {
+        co_return ec;
+    }
+    int const fd = socket.native_handle();
+    if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) {
+        co_return boost::system::error_code{};
+    }
+    if (errno != EINPROGRESS && errno != EINTR) { // EINTR: the connect goes on regardless
+        co_return boost::system::error_code(errno, boost::system::system_category());
+    }
+    auto [wait_ec] =
+        co_await socket.async_wait(generic::socket::wait_write, as_tuple(use_awaitable));
+    if (wait_ec) {
+        co_return wait_ec;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+        err = errno;
+    }
+    co_return boost::system::error_code(err, boost::system::system_category());
+}
 
 boost::asio::awaitable<boost::system::error_code> connect_endpoint(generic::socket& socket,
                                                                    Endpoint const& target) {

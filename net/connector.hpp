@@ -18,6 +18,14 @@ namespace relay {
 boost::asio::awaitable<boost::system::error_code>
 connect_endpoint(boost::asio::generic::stream_protocol::socket& socket, Endpoint const& target);
 
+// Connects `socket` (closed or open; reopened for `to`'s protocol) to one
+// address: a non-blocking connect, a wait for writability, SO_ERROR. Asio's
+// async_connect less the poll(2) it adds (one call per connection). The
+// wait can be cancelled like any operation on the socket.
+boost::asio::awaitable<boost::system::error_code>
+connect_socket(boost::asio::generic::stream_protocol::socket& socket,
+               boost::asio::generic::stream_protocol::endpoint const& to);
+
 // Sets TCP_NODELAY when `socket` is a TCP socket; harmless for Unix ones.
 void set_no_delay_if_tcp(boost::asio::generic::stream_protocol::socket& socket);
 

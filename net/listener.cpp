@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -101,6 +103,14 @@ int socket_option(int fd, int name) {
     return ::getsockopt(fd, SOL_SOCKET, name, &value, &len) == 0 ? value : -1;
 }
 
+// TCP_NODELAY on a listening socket: Linux copies it to every connection
+// accepted from it, so sessions need no setsockopt(2) of their own (the pump
+// forwards what it read at once; Nagle would delay every small reply).
+void set_no_delay(int fd) {
+    int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 // Takes over a listening socket made by whoever started us. It must already
 // listen: we never bind or listen for it, so what it is bound to stays the
 // caller's decision (the cell launcher's is in the jail's network namespace).
@@ -118,6 +128,9 @@ boost::system::result<Listener::acceptor_type, Failure> adopt(boost::asio::any_i
     int family = socket_option(e.fd, SO_DOMAIN);
     int protocol = socket_option(e.fd, SO_PROTOCOL);
     ::fcntl(e.fd, F_SETFD, FD_CLOEXEC); // ours alone, as any socket we open
+    if (family == AF_INET || family == AF_INET6) {
+        set_no_delay(e.fd);
+    }
     Listener::acceptor_type acceptor(ex);
     boost::system::error_code ec;
     if (acceptor.assign(generic(family, protocol), e.fd, ec); ec) {
@@ -154,6 +167,7 @@ boost::system::result<Listener, Failure> Listener::open(boost::asio::any_io_exec
     }
     if (!endpoint.is_unix()) {
         acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
+        set_no_delay(acceptor.native_handle());
     }
     {
         ScopedUmask umask(endpoint.is_unix() ? options.mode : std::nullopt);

@@ -8,7 +8,7 @@
 // bind(2) (no window in which the socket is connectable with looser modes, as
 // with a chmod after bind); and close() removes the file if it is still the
 // one we bound. TCP listeners set SO_REUSEADDR so a restart does not wait for
-// TIME_WAIT.
+// TIME_WAIT, and TCP_NODELAY, which every accepted connection inherits.
 #pragma once
 
 #include "net/endpoint.hpp"

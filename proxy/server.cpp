@@ -60,7 +60,9 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
     boost::asio::steady_timer backoff(ioc_);
     std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
-        auto [ec, client] = co_await listener.acceptor().async_accept(as_tuple(use_awaitable));
+        Socket::endpoint_type peer; // filled by accept(2) itself
+        auto [ec, client] =
+            co_await listener.acceptor().async_accept(peer, as_tuple(use_awaitable));
         if (stopping_)
             break;
         if (ec) {
@@ -88,7 +90,7 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
             // none at all: close.
             AccessRecord r;
             r.time = std::chrono::system_clock::now();
-            r.client = peer_name(client);
+            r.client = endpoint_name(peer);
             r.method = service.method();
             r.reason = "max_connections";
             r.status = 503;
@@ -113,7 +115,7 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
             }
             AccessRecord r;
             r.time = std::chrono::system_clock::now();
-            r.client = peer_name(client);
+            r.client = endpoint_name(peer);
             r.method = "-";
             r.reason = "max_connections";
             r.status = 503;
@@ -121,7 +123,9 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
             ctx_->log.write(r);
             continue;
         }
-        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), service),
+        Service named = service;
+        named.client = endpoint_name(peer);
+        boost::asio::co_spawn(ioc_, run_session(ctx_, std::move(client), std::move(named)),
                               boost::asio::detached);
     }
 }

@@ -20,7 +20,9 @@ struct Service {
     enum class Kind { http, socks, forward, intercepted };
     Kind kind = Kind::http;
     std::optional<Target> to; // Kind::forward, intercepted: the destination
-    std::string client;       // intercepted: the client's name, for the log
+    // The client's name for the log: the address accept(2) gave (so no
+    // getpeername(2) per connection), or an intercepted session's real client.
+    std::string client;
 
     // The access log's method for a connection refused before it said
     // anything (the connection cap).

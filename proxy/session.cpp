@@ -46,6 +46,10 @@ std::string peer_name(const Socket& s) {
     auto ep = s.remote_endpoint(ec);
     if (ec)
         return "unknown";
+    return endpoint_name(ep);
+}
+
+std::string endpoint_name(const Socket::endpoint_type& ep) {
     if (ep.protocol().family() == AF_INET || ep.protocol().family() == AF_INET6) {
         boost::asio::ip::tcp::endpoint tcp;
         std::memcpy(tcp.data(), ep.data(), std::min<std::size_t>(ep.size(), sizeof(sockaddr_in6)));
@@ -64,8 +68,8 @@ Session::Session(std::shared_ptr<ProxyContext> ctx, Socket client, Service servi
       watchdog_(client_.get_executor()), idle_(ctx_->options.timeouts.idle) {
     // An intercepted session's client is a socketpair: name the real one.
     client_name_ = service_.client.empty() ? peer_name(client_) : service_.client;
-    // Heads and small responses are single writes; Nagle would hold them.
-    relay::set_no_delay_if_tcp(client_);
+    // Heads and small responses are single writes, which Nagle would hold:
+    // the client socket has TCP_NODELAY from the listener (net/listener).
 }
 
 boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Socket client,

@@ -143,5 +143,7 @@ boost::asio::awaitable<void> run_session(std::shared_ptr<ProxyContext> ctx, Sock
 
 // Name of a peer for the log: "127.0.0.1:5555", "[::1]:5555" or "unix".
 std::string peer_name(const Socket& s);
+// The same for an address already known (from accept): "HOST:PORT" or "unix".
+std::string endpoint_name(const Socket::endpoint_type& ep);
 
 } // namespace proxy

@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <memory>
+
+#include <sys/socket.h>
 
 namespace proxy {
 namespace {
@@ -100,6 +103,20 @@ boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::siz
             co_return HeadRead{buf.empty() ? HeadStatus::closed_clean : HeadStatus::closed_partial,
                                0};
     }
+}
+
+ReadNow read_now(Socket& s, std::string& buf, std::size_t max) {
+    auto old = buf.size();
+    buf.resize(old + max);
+    ssize_t n;
+    do
+        n = ::recv(s.native_handle(), buf.data() + old, max, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    const int err = errno;
+    buf.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n > 0)
+        return ReadNow::got;
+    return n < 0 && (err == EAGAIN || err == EWOULDBLOCK) ? ReadNow::nothing : ReadNow::closed;
 }
 
 boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::string_view bytes) {

@@ -38,6 +38,13 @@ boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::siz
 boost::asio::awaitable<std::size_t> read_more(Socket& s, std::string& buf, std::size_t max,
                                               boost::system::error_code& ec);
 
+enum class ReadNow { got, nothing, closed };
+
+// One read that never waits: appends what `s` holds now (at most `max`
+// bytes) to buf: `got`; `nothing` when it holds nothing yet; `closed` at EOF
+// or on an error.
+ReadNow read_now(Socket& s, std::string& buf, std::size_t max);
+
 boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::string_view bytes);
 
 struct CopyResult {

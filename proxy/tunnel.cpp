@@ -117,10 +117,20 @@ boost::asio::awaitable<bool> Session::sni_allows(const Target& target) {
     using namespace boost::asio::experimental::awaitable_operators;
     using boost::asio::use_awaitable;
     if (cbuf_.empty()) {
-        auto first = co_await (client_.async_wait(Socket::wait_read, use_awaitable) ||
-                               upstream_.async_wait(Socket::wait_read, use_awaitable));
-        if (first.index() == 1)
-            co_return true;
+        // A client usually speaks right after the 200: one recv(2) finds
+        // its bytes, where arming two waits costs two epoll_ctl(2) calls.
+        switch (read_now(client_, cbuf_, 2048)) {
+        case ReadNow::got:
+            break;
+        case ReadNow::closed:
+            co_return false;
+        case ReadNow::nothing: {
+            auto first = co_await (client_.async_wait(Socket::wait_read, use_awaitable) ||
+                                   upstream_.async_wait(Socket::wait_read, use_awaitable));
+            if (first.index() == 1)
+                co_return true;
+        }
+        }
     }
     set_phase(Phase::streaming, ctx_->options.timeouts.head);
     for (;;) {

@@ -7,6 +7,8 @@
 #include "proxy/image_cache.hpp"
 #include "proxy/tls_bridge.hpp"
 
+#include "net/connector.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -122,14 +124,8 @@ boost::asio::awaitable<std::optional<Refusal>> Session::open_upstream(const Targ
 
     boost::system::error_code last;
     for (const auto& e : candidates) {
-        upstream_.close(ec);
-        upstream_.open(boost::asio::generic::stream_protocol(e.protocol().family(), IPPROTO_TCP),
-                       ec);
-        if (ec) {
-            last = ec;
-            continue;
-        }
-        auto [cec] = co_await upstream_.async_connect(e, as_tuple(use_awaitable));
+        auto cec = co_await relay::connect_socket(
+            upstream_, boost::asio::generic::stream_protocol::endpoint(e));
         if (!cec) {
             upstream_.set_option(tcp::no_delay(true), ec);
             if (t.https) {

@@ -118,7 +118,6 @@ boost::asio::awaitable<void> Server::session(Listener::socket_type client, std::
                     fmt::format("connect {}: {}", options_.target.text, ec.message()));
         co_return;
     }
-    set_no_delay_if_tcp(client);
     auto result = co_await pump(client, upstream, options_.pump);
     std::string error;
     if (result.error) {
