@@ -11,7 +11,8 @@
 #   socat          fork per connection
 #   tinyproxy      a CONNECT tunnel per connection
 # Figures (bench/fwd_load.cpp, CONNS connections, SECONDS each, the best of
-# RUNS rounds, the forwarders interleaved within a round):
+# RUNS rounds, the forwarders interleaved within a round, each round in
+# another order):
 #   MB/s           keep-alive GETs of a 64 MiB file
 #   conn/s         a new connection (and tunnel) per GET of a small file
 #   req/s          keep-alive GETs of the small file on CONNS connections
@@ -142,8 +143,13 @@ for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 declare -A mbs cps rps
 for n in "${names[@]}"; do mbs[$n]=0 cps[$n]=0 rps[$n]=0; done
 one() { "$tmp/load" "$1" "${port[$2]}" "${target[$2]}" "$CONNS" "$SECONDS_EACH" "$3" | awk '{print $1}'; }
+# Each round starts at another forwarder: a conn/s figure taken right after
+# another one's tens of thousands of connections meets their TIME_WAIT
+# sockets when it connects to nginx, so no forwarder keeps one place.
 for ((r = 1; r <= RUNS; r++)); do
-    for n in "${names[@]}"; do
+    shift_by=$(((r - 1) * ${#names[@]} / RUNS))
+    order=("${names[@]:shift_by}" "${names[@]:0:shift_by}")
+    for n in "${order[@]}"; do
         v=$(one bulk "$n" /big) && ((v > mbs[$n])) && mbs[$n]=$v
         v=$(one close "$n" /small) && ((v > cps[$n])) && cps[$n]=$v
         v=$(one keep "$n" /small) && ((v > rps[$n])) && rps[$n]=$v
