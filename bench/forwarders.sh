@@ -17,6 +17,11 @@
 #   conn/s         a new connection (and tunnel) per GET of a small file
 #   req/s          keep-alive GETs of the small file on CONNS connections
 #   idle RSS       MiB of the forwarder's processes holding IDLE connections
+#   CPU/GB, CPU/conn  the forwarder's own CPU time (user + system, all its
+#                  threads and reaped children) per GB moved in the MB/s
+#                  runs and per connection in the conn/s runs, over all
+#                  rounds: what each costs, apart from the share of the two
+#                  cores the scheduler happened to give it
 # Prints a table and the ratios to haproxy; exit 1 if relay or proxy is
 # below haproxy on MB/s, or relay on conn/s or req/s (the issue's goals).
 # Usage: bench/forwarders.sh [BUILD_DIR]   (default build); installs haproxy,
@@ -140,9 +145,17 @@ group[tinyproxy]=${groups[-1]}
 names=(direct relay relay1 proxy proxy1 haproxy socat tinyproxy)
 for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 
-declare -A mbs cps rps
-for n in "${names[@]}"; do mbs[$n]=0 cps[$n]=0 rps[$n]=0; done
+declare -A mbs cps rps cpu_bulk work_bulk cpu_close work_close
+for n in "${names[@]}"; do
+    mbs[$n]=0 cps[$n]=0 rps[$n]=0 cpu_bulk[$n]=0 work_bulk[$n]=0 cpu_close[$n]=0 work_close[$n]=0
+done
 one() { "$tmp/load" "$1" "${port[$2]}" "${target[$2]}" "$CONNS" "$SECONDS_EACH" "$3" | awk '{print $1}'; }
+# CPU clock ticks (utime + stime + cutime + cstime) of process group $1.
+ticks() {
+    [[ -n ${1:-} ]] || { echo 0; return; }
+    awk -v g="$1" '$5 == g { t += $14 + $15 + $16 + $17 } END { print t + 0 }' \
+        /proc/[0-9]*/stat 2>/dev/null
+}
 # Each round starts at another forwarder: a conn/s figure taken right after
 # another one's tens of thousands of connections meets their TIME_WAIT
 # sockets when it connects to nginx, so no forwarder keeps one place.
@@ -150,8 +163,13 @@ for ((r = 1; r <= RUNS; r++)); do
     shift_by=$(((r - 1) * ${#names[@]} / RUNS))
     order=("${names[@]:shift_by}" "${names[@]:0:shift_by}")
     for n in "${order[@]}"; do
+        t0=$(ticks "${group[$n]:-}")
         v=$(one bulk "$n" /big) && ((v > mbs[$n])) && mbs[$n]=$v
+        t1=$(ticks "${group[$n]:-}")
+        cpu_bulk[$n]=$((cpu_bulk[$n] + t1 - t0)) work_bulk[$n]=$((work_bulk[$n] + v * SECONDS_EACH))
         v=$(one close "$n" /small) && ((v > cps[$n])) && cps[$n]=$v
+        t2=$(ticks "${group[$n]:-}")
+        cpu_close[$n]=$((cpu_close[$n] + t2 - t1)) work_close[$n]=$((work_close[$n] + v * SECONDS_EACH))
         v=$(one keep "$n" /small) && ((v > rps[$n])) && rps[$n]=$v
     done
 done
@@ -175,12 +193,20 @@ for n in relay relay1 proxy proxy1 haproxy socat tinyproxy; do rss[$n]=$(idle_rs
 rss[direct]=-
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}' if $2 else '-')"; }
+hz=$(getconf CLK_TCK)
+# CPU seconds per GB moved, CPU microseconds per connection.
+declare -A per_gb per_conn
+for n in "${names[@]}"; do
+    if [[ $n == direct ]]; then per_gb[$n]=- per_conn[$n]=-; continue; fi
+    per_gb[$n]=$(python3 -c "print(f'{${cpu_bulk[$n]} / $hz / (${work_bulk[$n]} / 1000):.2f}' if ${work_bulk[$n]} else '-')")
+    per_conn[$n]=$(python3 -c "print(f'{${cpu_close[$n]} / $hz * 1e6 / ${work_close[$n]}:.0f}' if ${work_close[$n]} else '-')")
+done
 echo "bench/forwarders.sh: $CONNS connections, ${SECONDS_EACH}s each, best of $RUNS, $(nproc) cores"
 echo
-echo "| forwarder | MB/s | conn/s | keep-alive req/s | idle RSS, MiB ($IDLE conns) | MB/s vs haproxy | conn/s vs haproxy | req/s vs haproxy |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| forwarder | MB/s | conn/s | keep-alive req/s | idle RSS, MiB ($IDLE conns) | MB/s vs haproxy | conn/s vs haproxy | req/s vs haproxy | CPU s/GB | CPU us/conn |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in "${names[@]}"; do
-    echo "| $n | ${mbs[$n]} | ${cps[$n]} | ${rps[$n]} | ${rss[$n]} | $(ratio "${mbs[$n]}" "${mbs[haproxy]}")x | $(ratio "${cps[$n]}" "${cps[haproxy]}")x | $(ratio "${rps[$n]}" "${rps[haproxy]}")x |"
+    echo "| $n | ${mbs[$n]} | ${cps[$n]} | ${rps[$n]} | ${rss[$n]} | $(ratio "${mbs[$n]}" "${mbs[haproxy]}")x | $(ratio "${cps[$n]}" "${cps[haproxy]}")x | $(ratio "${rps[$n]}" "${rps[haproxy]}")x | ${per_gb[$n]} | ${per_conn[$n]} |"
 done
 ok=1
 ((mbs[relay] >= mbs[haproxy] && mbs[proxy] >= mbs[haproxy])) || ok=0

@@ -106,17 +106,18 @@ boost::asio::awaitable<HeadRead> read_head(Socket& s, std::string& buf, std::siz
 }
 
 ReadNow read_now(Socket& s, std::string& buf, std::size_t max) {
-    auto old = buf.size();
-    buf.resize(old + max);
+    // Through the stack: a tunnel whose client has not spoken yet (most of
+    // a thousand idle ones) must not keep a buffer for it.
+    std::array<char, 2048> chunk;
     ssize_t n;
     do
-        n = ::recv(s.native_handle(), buf.data() + old, max, MSG_DONTWAIT);
+        n = ::recv(s.native_handle(), chunk.data(), std::min(max, chunk.size()), MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
-    const int err = errno;
-    buf.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n > 0)
+    if (n > 0) {
+        buf.append(chunk.data(), static_cast<std::size_t>(n));
         return ReadNow::got;
-    return n < 0 && (err == EAGAIN || err == EWOULDBLOCK) ? ReadNow::nothing : ReadNow::closed;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? ReadNow::nothing : ReadNow::closed;
 }
 
 boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::string_view bytes) {

@@ -41,8 +41,8 @@ boost::asio::awaitable<std::size_t> read_more(Socket& s, std::string& buf, std::
 enum class ReadNow { got, nothing, closed };
 
 // One read that never waits: appends what `s` holds now (at most `max`
-// bytes) to buf: `got`; `nothing` when it holds nothing yet; `closed` at EOF
-// or on an error.
+// bytes, at most 2 KiB) to buf: `got`; `nothing` when it holds nothing yet
+// (buf untouched); `closed` at EOF or on an error.
 ReadNow read_now(Socket& s, std::string& buf, std::size_t max);
 
 boost::asio::awaitable<boost::system::error_code> write_all(Socket& s, std::string_view bytes);
