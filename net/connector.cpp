@@ -108,6 +108,16 @@ boost::asio::awaitable<boost::system::error_code> connect_socket(generic::socket
     if (errno != EINPROGRESS && errno != EINTR) { // EINTR: the connect goes on regardless
         co_return boost::system::error_code(errno, boost::system::system_category());
     }
+    // On loopback the handshake has run inside connect(2), which still says
+    // EINPROGRESS: a peer name means connected. Waiting would also leave
+    // EPOLLOUT in the socket's epoll registration for good (Asio adds it for
+    // a write wait and never takes it off), and every ACK would then wake
+    // the loop.
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+        co_return boost::system::error_code{};
+    }
     auto [wait_ec] =
         co_await socket.async_wait(generic::socket::wait_write, as_tuple(use_awaitable));
     if (wait_ec) {

@@ -19,8 +19,9 @@ boost::asio::awaitable<boost::system::error_code>
 connect_endpoint(boost::asio::generic::stream_protocol::socket& socket, Endpoint const& target);
 
 // Connects `socket` (closed or open; reopened for `to`'s protocol) to one
-// address: a non-blocking connect, a wait for writability, SO_ERROR. Asio's
-// async_connect less the poll(2) it adds (one call per connection). The
+// address: a non-blocking connect, then, unless the peer is already there
+// (loopback), a wait for writability and SO_ERROR. Asio's async_connect
+// without the poll(2) it adds and without a wait where none is needed. The
 // wait can be cancelled like any operation on the socket.
 boost::asio::awaitable<boost::system::error_code>
 connect_socket(boost::asio::generic::stream_protocol::socket& socket,
