@@ -106,6 +106,7 @@ int run(proxy::Options options) {
         services.push_back({proxy::Service::Kind::forward, f.to, {}});
     }
     auto ctx = std::make_shared<proxy::ProxyContext>();
+    ctx->accept_failures = std::vector<relay::AcceptFailures>(listeners.size());
     if (!options.refusal_log.empty()) {
         if (auto fd = relay::open_log_file(options.refusal_log, "--refusal-log")) {
             ctx->refusals = proxy::RefusalLog(*fd);

@@ -13,10 +13,13 @@
 #include "proxy/proxy_cli.hpp"
 #include "proxy/refusal_log.hpp"
 
+#include "net/accept_failures.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace proxy {
 
@@ -50,6 +53,9 @@ struct ProxyContext {
     RefusalLog refusals;
     std::shared_ptr<ImageCache> cache;  // --image-cache, else null
     std::atomic<std::size_t> active{0}; // sessions and bridges, on every loop
+    // Per listening socket, in the servers' order: its failed accepts over
+    // every loop, reported once a run.
+    std::vector<relay::AcceptFailures> accept_failures;
 };
 
 } // namespace proxy

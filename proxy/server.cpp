@@ -36,8 +36,9 @@ Server::Server(boost::asio::io_context& ioc, std::vector<relay::Listener> listen
 
 void Server::start() {
     for (std::size_t i = 0; i < listeners_.size(); ++i)
-        boost::asio::co_spawn(ioc_, accept_loop(listeners_[i], services_.at(i)),
-                              boost::asio::detached);
+        boost::asio::co_spawn(
+            ioc_, accept_loop(listeners_[i], services_.at(i), ctx_->accept_failures.at(i)),
+            boost::asio::detached);
     if (role_ == Role::main)
         watch_reload();
 }
@@ -55,10 +56,9 @@ void Server::stop(const std::string& reason) {
     ioc_.stop();
 }
 
-boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
-                                                 const Service& service) {
+boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, const Service& service,
+                                                 relay::AcceptFailures& failures) {
     boost::asio::steady_timer backoff(ioc_);
-    std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
         Socket::endpoint_type peer; // filled by accept(2) itself
         auto [ec, client] =
@@ -66,20 +66,17 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener,
         if (stopping_)
             break;
         if (ec) {
-            // Once per run of failures: EMFILE can last for hours, and a line
-            // per retry would fill the log directory.
-            if (failures++ == 0)
+            // Once per run of failures over every loop (net/accept_failures).
+            if (failures.failed())
                 fmt::print(stderr, "proxy: accept on {}: {}; retrying every {} ms\n",
                            listener.endpoint().text, ec.message(), accept_backoff.count());
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
         }
-        if (failures > 0) {
+        if (auto run = failures.succeeded(); run > 0)
             fmt::print(stderr, "proxy: accept on {}: accepting again after {} failed attempts\n",
-                       listener.endpoint().text, failures);
-            failures = 0;
-        }
+                       listener.endpoint().text, run);
         // Taken here, not in the session: the next accept, on any loop, must
         // see it. A session gives it back when it ends.
         const bool full = ctx_->active.fetch_add(1) >= ctx_->options.max_connections;

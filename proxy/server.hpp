@@ -7,6 +7,7 @@
 #include "proxy/proxy_context.hpp"
 #include "proxy/service.hpp"
 
+#include "net/accept_failures.hpp"
 #include "net/listener.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -35,7 +36,8 @@ public:
     void stop(const std::string& reason);
 
 private:
-    boost::asio::awaitable<void> accept_loop(relay::Listener& listener, const Service& service);
+    boost::asio::awaitable<void> accept_loop(relay::Listener& listener, const Service& service,
+                                             relay::AcceptFailures& failures);
     void watch_reload();
     void reload();
 

@@ -39,7 +39,8 @@ int failed(std::optional<relay::DaemonLink>& link, std::string const& message) {
 boost::system::result<void, relay::Failure>
 add_loops(relay::EventLoops<relay::Server>& loops, unsigned threads, relay::Listener& listener,
           relay::ServerOptions const& options, relay::ConnLog& log,
-          std::shared_ptr<relay::ConnectionCap> const& cap) {
+          std::shared_ptr<relay::ConnectionCap> const& cap,
+          std::shared_ptr<relay::AcceptFailures> const& failures) {
     for (unsigned i = 1; i < threads; ++i) {
         auto& ioc = loops.add();
         auto l = relay::duplicate_listener(listener, ioc.get_executor());
@@ -49,7 +50,7 @@ add_loops(relay::EventLoops<relay::Server>& loops, unsigned threads, relay::List
         auto o = options;
         o.first_id = 1 + i;
         o.log_stop = false;
-        loops.emplace(ioc, std::move(*l), std::move(o), log, cap);
+        loops.emplace(ioc, std::move(*l), std::move(o), log, cap, failures);
     }
     return {};
 }
@@ -86,13 +87,15 @@ int run(relay::Options const& options) {
     relay::ServerOptions server_options{std::move(connect),
                                         relay::PumpOptions{options.idle_timeout}};
     auto cap = std::make_shared<relay::ConnectionCap>(options.max_connections);
+    auto failures = std::make_shared<relay::AcceptFailures>();
     server_options.id_step = options.threads;
     relay::EventLoops<relay::Server> loops;
-    if (auto added = add_loops(loops, options.threads, *listener, server_options, *log, cap);
+    if (auto added =
+            add_loops(loops, options.threads, *listener, server_options, *log, cap, failures);
         !added) {
         return failed(link, added.error().message);
     }
-    relay::Server server(ioc, std::move(*listener), server_options, *log, cap);
+    relay::Server server(ioc, std::move(*listener), server_options, *log, cap, failures);
     relay::Lifetime lifetime(ioc, options.lifetime, [&](std::string const& reason) {
         server.stop(reason);
         loops.stop(reason);

@@ -25,9 +25,10 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 } // namespace
 
 Server::Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log,
-               std::shared_ptr<ConnectionCap> cap)
+               std::shared_ptr<ConnectionCap> cap, std::shared_ptr<AcceptFailures> failures)
     : ioc_(ioc), listener_(std::move(listener)), options_(std::move(options)), log_(log),
-      cap_(std::move(cap)), waiter_(std::make_shared<ConnectionCap::Waiter>(ioc.get_executor())),
+      cap_(std::move(cap)), failures_(std::move(failures)),
+      waiter_(std::make_shared<ConnectionCap::Waiter>(ioc.get_executor())),
       next_id_(options_.first_id) {
     cap_->add_waiter(waiter_);
 }
@@ -66,7 +67,6 @@ boost::asio::awaitable<bool> Server::take_slot() {
 
 boost::asio::awaitable<void> Server::accept_loop() {
     boost::asio::steady_timer backoff(ioc_);
-    std::uint64_t failures = 0; // accept errors since the last success
     while (!stopping_) {
         if (!co_await take_slot()) {
             break;
@@ -79,9 +79,7 @@ boost::asio::awaitable<void> Server::accept_loop() {
             break;
         }
         if (ec) {
-            // Once per run of failures: EMFILE can last for hours, and a
-            // warning per retry would fill the log.
-            if (failures++ == 0) {
+            if (failures_->failed()) {
                 log_.warn(fmt::format("accept on {}: {}; retrying every {} ms",
                                       listener_.endpoint().text, ec.message(),
                                       accept_backoff.count()));
@@ -90,10 +88,9 @@ boost::asio::awaitable<void> Server::accept_loop() {
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
         }
-        if (failures > 0) {
+        if (auto run = failures_->succeeded(); run > 0) {
             log_.warn(fmt::format("accept on {}: accepting again after {} failed attempts",
-                                  listener_.endpoint().text, failures));
-            failures = 0;
+                                  listener_.endpoint().text, run));
         }
         boost::asio::co_spawn(
             ioc_, session(std::move(client), std::exchange(next_id_, next_id_ + options_.id_step)),

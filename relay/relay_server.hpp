@@ -4,6 +4,7 @@
 // pump. No fork and no thread per connection.
 #pragma once
 
+#include "net/accept_failures.hpp"
 #include "net/endpoint.hpp"
 #include "net/listener.hpp"
 #include "net/pump.hpp"
@@ -32,9 +33,10 @@ struct ServerOptions {
 
 class Server {
 public:
-    // `cap` (--max-connections) is shared by the servers of every event loop.
+    // `cap` (--max-connections) and `failures` (of the one listening
+    // socket) are shared by the servers of every event loop.
     Server(boost::asio::io_context& ioc, Listener listener, ServerOptions options, ConnLog& log,
-           std::shared_ptr<ConnectionCap> cap);
+           std::shared_ptr<ConnectionCap> cap, std::shared_ptr<AcceptFailures> failures);
 
     // Spawns the accept loop; the listener is already listening.
     void start();
@@ -53,6 +55,7 @@ private:
     ServerOptions options_;
     ConnLog& log_;
     std::shared_ptr<ConnectionCap> cap_;
+    std::shared_ptr<AcceptFailures> failures_;
     std::shared_ptr<ConnectionCap::Waiter> waiter_; // this loop's wait for a slot
     std::uint64_t next_id_;
     bool stopping_ = false;
