@@ -151,10 +151,12 @@ for n in "${names[@]}"; do
 done
 one() { "$tmp/load" "$1" "${port[$2]}" "${target[$2]}" "$CONNS" "$SECONDS_EACH" "$3" | awk '{print $1}'; }
 # CPU clock ticks (utime + stime + cutime + cstime) of process group $1.
+# Processes come and go while /proc is read (socat's children): cat skips
+# the vanished ones, where awk given the file names would stop with an error.
 ticks() {
     [[ -n ${1:-} ]] || { echo 0; return; }
-    awk -v g="$1" '$5 == g { t += $14 + $15 + $16 + $17 } END { print t + 0 }' \
-        /proc/[0-9]*/stat 2>/dev/null
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+        awk -v g="$1" '$5 == g { t += $14 + $15 + $16 + $17 } END { print t + 0 }'
 }
 # Each round starts at another forwarder: a conn/s figure taken right after
 # another one's tens of thousands of connections meets their TIME_WAIT
