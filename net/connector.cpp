@@ -27,6 +27,17 @@ using boost::asio::use_awaitable;
 constexpr auto unix_backlog_wait = std::chrono::seconds(30);
 constexpr auto unix_retry_max = std::chrono::milliseconds(100);
 
+// Closes `socket` if open and opens it anew for `protocol`, non-blocking for
+// the raw connect(2) (Asio's own flag, so no later operation sets it again).
+boost::system::error_code reopen(generic::socket& socket, generic const& protocol) {
+    boost::system::error_code ec;
+    socket.close(ec);
+    if (socket.open(protocol, ec); !ec) {
+        socket.native_non_blocking(true, ec);
+    }
+    return ec;
+}
+
 // A non-blocking connect to a Unix stream socket whose listen backlog is full
 // (a busy nix-daemon, which accepts and forks one connection at a time) fails
 // at once with EAGAIN and never completes later. Asio takes EAGAIN for "in
@@ -37,12 +48,7 @@ constexpr auto unix_retry_max = std::chrono::milliseconds(100);
 // with back-off, for up to unix_backlog_wait.
 boost::asio::awaitable<boost::system::error_code> connect_unix(generic::socket& socket,
                                                                generic::endpoint const& to) {
-    boost::system::error_code ec;
-    socket.close(ec);
-    if (socket.open(to.protocol(), ec); ec) {
-        co_return ec;
-    }
-    if (socket.non_blocking(true, ec); ec) {
+    if (auto ec = reopen(socket, to.protocol()); ec) {
         co_return ec;
     }
     boost::asio::steady_timer timer(socket.get_executor());
@@ -93,12 +99,7 @@ boost::asio::awaitable<boost::system::error_code> connect_tcp(generic::socket& s
 
 boost::asio::awaitable<boost::system::error_code> connect_socket(generic::socket& socket,
                                                                  generic::endpoint const& to) {
-    boost::system::error_code ec;
-    socket.close(ec);
-    if (socket.open(to.protocol(), ec); ec) {
-        co_return ec;
-    }
-    if (socket.native_non_blocking(true, ec); ec) {
+    if (auto ec = reopen(socket, to.protocol()); ec) {
         co_return ec;
     }
     int const fd = socket.native_handle();

@@ -207,3 +207,34 @@ def wait_for(cond, seconds=5):
             return True
         time.sleep(0.05)
     return False
+
+
+def echo_server(backlog=16):
+    """A TCP echo server on 127.0.0.1, a thread per connection; its port."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(backlog)
+
+    def serve(c):
+        with c:
+            while data := c.recv(65536):
+                c.sendall(data)
+
+    def loop():
+        while True:
+            c, _ = srv.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv.getsockname()[1]
+
+
+def read_head(s):
+    """Reads a response head byte by byte, so nothing past it is consumed."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return head

@@ -13,41 +13,12 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
-from harness import PROXY, Proxy, Upstream, check, finish, status_of, tmpdir, wait_for
+from harness import (PROXY, Proxy, Upstream, check, echo_server, finish, read_head, status_of,
+                     tmpdir, wait_for)
 
 N = 150
 d = tmpdir()
-
-
-def echo_server():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(512)
-
-    def serve(c):
-        with c:
-            while data := c.recv(65536):
-                c.sendall(data)
-
-    def loop():
-        while True:
-            c, _ = srv.accept()
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return srv.getsockname()[1]
-
-
-def read_head(s):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        if not chunk:
-            break
-        head += chunk
-    return head
 
 
 def tunnel(px, port):
@@ -60,7 +31,7 @@ def tasks(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-echo = echo_server()
+echo = echo_server(backlog=512)
 up = Upstream()
 ports = ["--connect-port", str(echo), "--connect-port", str(up.port)]
 log = os.path.join(d, "access.log")

@@ -8,11 +8,10 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
-from harness import (PROXY, Proxy, check, curl, finish, free_port, spawn, status_of, stop,
-                     tmpdir, wait_for)
+from harness import (PROXY, Proxy, check, curl, echo_server, finish, free_port, spawn, status_of,
+                     stop, tmpdir, wait_for)
 
 d = tmpdir()
 cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
@@ -22,25 +21,6 @@ subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-da
 tls_port = free_port()
 tls = spawn(["openssl", "s_server", "-quiet", "-accept", f"127.0.0.1:{tls_port}", "-cert", cert,
              "-key", key, "-www"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def echo_server():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-
-    def serve(c):
-        with c:
-            while data := c.recv(65536):
-                c.sendall(data)
-
-    def loop():
-        while True:
-            c, _ = srv.accept()
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return srv.getsockname()[1]
 
 
 echo = echo_server()
