@@ -182,6 +182,11 @@ class Upstream:
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's default backlog of 5 drops the SYNs of a burst
+            # (a proxy with several loops connects many at once); each drop
+            # costs the proxy a 1 s, 3 s, ... retransmission, and a loaded
+            # machine then runs past --connect-timeout.
+            request_queue_size = 512
 
         self.server = Server(("127.0.0.1", 0), _Handler)
         self.server.seen = []
