@@ -10,8 +10,8 @@ import ssl
 import subprocess
 import time
 
-from harness import (PROXY, Proxy, check, curl, echo_server, finish, free_port, spawn, status_of,
-                     stop, tmpdir, wait_for)
+from harness import (PROXY, Proxy, check, curl, echo_server, finish, free_port, read_head, spawn,
+                     status_of, stop, tmpdir, wait_for)
 
 d = tmpdir()
 cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
@@ -37,13 +37,7 @@ def connect(proxy, target, extra=b""):
     s = proxy.connect()
     s.settimeout(5)
     s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode() + extra)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        if not chunk:
-            break
-        head += chunk
-    return s, head
+    return s, read_head(s)
 
 
 def recv_all(s):
