@@ -61,20 +61,21 @@ boost::asio::awaitable<void> Server::accept_loop(relay::Listener& listener, cons
     boost::asio::steady_timer backoff(ioc_);
     while (!stopping_) {
         Socket::endpoint_type peer; // filled by accept(2) itself
+        const auto ticket = failures.ticket();
         auto [ec, client] =
             co_await listener.acceptor().async_accept(peer, as_tuple(use_awaitable));
         if (stopping_)
             break;
         if (ec) {
             // Once per run of failures over every loop (net/accept_failures).
-            if (failures.failed())
+            if (failures.failed(ticket))
                 fmt::print(stderr, "proxy: accept on {}: {}; retrying every {} ms\n",
                            listener.endpoint().text, ec.message(), accept_backoff.count());
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
         }
-        if (auto run = failures.succeeded(); run > 0)
+        if (auto run = failures.succeeded(ticket); run > 0)
             fmt::print(stderr, "proxy: accept on {}: accepting again after {} failed attempts\n",
                        listener.endpoint().text, run);
         // Taken here, not in the session: the next accept, on any loop, must

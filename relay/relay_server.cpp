@@ -71,6 +71,7 @@ boost::asio::awaitable<void> Server::accept_loop() {
         if (!co_await take_slot()) {
             break;
         }
+        const auto ticket = failures_->ticket();
         auto [ec, client] = co_await listener_.acceptor().async_accept(as_tuple(use_awaitable));
         if (stopping_ || ec) {
             cap_->release(); // the slot goes to the next accept
@@ -79,7 +80,7 @@ boost::asio::awaitable<void> Server::accept_loop() {
             break;
         }
         if (ec) {
-            if (failures_->failed()) {
+            if (failures_->failed(ticket)) {
                 log_.warn(fmt::format("accept on {}: {}; retrying every {} ms",
                                       listener_.endpoint().text, ec.message(),
                                       accept_backoff.count()));
@@ -88,7 +89,7 @@ boost::asio::awaitable<void> Server::accept_loop() {
             co_await backoff.async_wait(as_tuple(use_awaitable));
             continue;
         }
-        if (auto run = failures_->succeeded(); run > 0) {
+        if (auto run = failures_->succeeded(ticket); run > 0) {
             log_.warn(fmt::format("accept on {}: accepting again after {} failed attempts",
                                   listener_.endpoint().text, run));
         }
