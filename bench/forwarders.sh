@@ -10,6 +10,10 @@
 #   haproxy        Debian's haproxy, mode tcp, splice-request/-response on
 #   socat          fork per connection
 #   tinyproxy      a CONNECT tunnel per connection
+# Each forwarder reaches nginx on a port of its own (direct too): a conn/s
+# run leaves tens of thousands of TIME_WAIT sockets on the nginx side of the
+# port it used for a minute, and a forwarder whose connects land on them
+# pays for it; with one shared port the order of the rows decided that.
 # Figures (bench/fwd_load.cpp, CONNS connections, SECONDS each, the best of
 # RUNS rounds, the forwarders interleaved within a round, each round in
 # another order):
@@ -53,7 +57,13 @@ bench_setup forwarders.sh
 
 c++ -O2 -std=c++20 -pthread -o "$tmp/load" "$here/fwd_load.cpp"
 
-nginx_port=$(free_port)
+names=(direct relay relay1 proxy proxy1 haproxy socat tinyproxy)
+declare -A port target group up
+listen=""
+for n in "${names[@]}"; do
+    up[$n]=$(free_port)
+    listen+="listen 127.0.0.1:${up[$n]} backlog=4096 reuseport; "
+done
 mkdir -p "$tmp/www"
 echo "hello from nginx" >"$tmp/www/small"
 head -c $((64 << 20)) /dev/urandom >"$tmp/www/big"
@@ -69,36 +79,35 @@ http {
     keepalive_requests 1000000;
     client_body_temp_path $tmp/body;
     proxy_temp_path $tmp/proxy;
-    server { listen 127.0.0.1:$nginx_port backlog=4096 reuseport; root $tmp/www; }
+    server { ${listen}root $tmp/www; }
 }
 CONF
 start nginx -c "$tmp/nginx.conf" -p "$tmp"
 
-declare -A port target group
-port[direct]=$nginx_port
+port[direct]=${up[direct]}
 target[direct]=0
 
 port[relay]=$(free_port)
 target[relay]=0
-start "$RELAY" --quiet "tcp:127.0.0.1:${port[relay]}" "tcp:127.0.0.1:$nginx_port"
+start "$RELAY" --quiet "tcp:127.0.0.1:${port[relay]}" "tcp:127.0.0.1:${up[relay]}"
 group[relay]=${groups[-1]}
 
 # The same relay with one event loop (--threads 1), what a cell's relays run.
 port[relay1]=$(free_port)
 target[relay1]=0
-start "$RELAY" --quiet --threads 1 "tcp:127.0.0.1:${port[relay1]}" "tcp:127.0.0.1:$nginx_port"
+start "$RELAY" --quiet --threads 1 "tcp:127.0.0.1:${port[relay1]}" "tcp:127.0.0.1:${up[relay1]}"
 group[relay1]=${groups[-1]}
 
 port[proxy]=$(free_port)
-target[proxy]=$nginx_port
+target[proxy]=${up[proxy]}
 start "$PROXY" --listen "tcp:127.0.0.1:${port[proxy]}" --allow-cidr 127.0.0.0/8 \
-    --connect-port "$nginx_port"
+    --connect-port "${up[proxy]}"
 group[proxy]=${groups[-1]}
 
 port[proxy1]=$(free_port)
-target[proxy1]=$nginx_port
+target[proxy1]=${up[proxy1]}
 start "$PROXY" --listen "tcp:127.0.0.1:${port[proxy1]}" --allow-cidr 127.0.0.0/8 \
-    --connect-port "$nginx_port" --threads 1
+    --connect-port "${up[proxy1]}" --threads 1
 group[proxy1]=${groups[-1]}
 
 port[haproxy]=$(free_port)
@@ -117,7 +126,7 @@ frontend in
     bind 127.0.0.1:${port[haproxy]}
     default_backend out
 backend out
-    server nginx 127.0.0.1:$nginx_port
+    server nginx 127.0.0.1:${up[haproxy]}
 CONF
 start haproxy -db -f "$tmp/haproxy.cfg"
 group[haproxy]=${groups[-1]}
@@ -125,24 +134,23 @@ group[haproxy]=${groups[-1]}
 port[socat]=$(free_port)
 target[socat]=0
 start socat "TCP-LISTEN:${port[socat]},bind=127.0.0.1,fork,reuseaddr,backlog=4096" \
-    "TCP:127.0.0.1:$nginx_port"
+    "TCP:127.0.0.1:${up[socat]}"
 group[socat]=${groups[-1]}
 
 port[tinyproxy]=$(free_port)
-target[tinyproxy]=$nginx_port
+target[tinyproxy]=${up[tinyproxy]}
 cat >"$tmp/tinyproxy.conf" <<CONF
 Port ${port[tinyproxy]}
 Listen 127.0.0.1
 Timeout 600
 MaxClients 4096
 Allow 127.0.0.1
-ConnectPort $nginx_port
+ConnectPort ${up[tinyproxy]}
 LogLevel Critical
 CONF
 start tinyproxy -d -c "$tmp/tinyproxy.conf"
 group[tinyproxy]=${groups[-1]}
 
-names=(direct relay relay1 proxy proxy1 haproxy socat tinyproxy)
 for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 
 declare -A mbs cps rps cpu_bulk work_bulk cpu_close work_close
@@ -158,9 +166,8 @@ ticks() {
     { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
         awk -v g="$1" '$5 == g { t += $14 + $15 + $16 + $17 } END { print t + 0 }'
 }
-# Each round starts at another forwarder: a conn/s figure taken right after
-# another one's tens of thousands of connections meets their TIME_WAIT
-# sockets when it connects to nginx, so no forwarder keeps one place.
+# Each round starts at another forwarder, so that none is always first or
+# last in a round.
 for ((r = 1; r <= RUNS; r++)); do
     shift_by=$(((r - 1) * ${#names[@]} / RUNS))
     order=("${names[@]:shift_by}" "${names[@]:0:shift_by}")
