@@ -12,8 +12,8 @@
 #   tinyproxy      a CONNECT tunnel per connection
 # Each forwarder reaches nginx on a port of its own (direct too): a conn/s
 # run leaves tens of thousands of TIME_WAIT sockets on the nginx side of the
-# port it used for a minute, and a forwarder whose connects land on them
-# pays for it; with one shared port the order of the rows decided that.
+# port it used, for a minute, and no forwarder's connects should land on
+# another's.
 # Figures (bench/fwd_load.cpp, CONNS connections, SECONDS each, the best of
 # RUNS rounds, the forwarders interleaved within a round, each round in
 # another order):
