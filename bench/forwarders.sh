@@ -26,8 +26,9 @@
 #                  runs and per connection in the conn/s runs, over all
 #                  rounds: what each costs, apart from the share of the two
 #                  cores the scheduler happened to give it
-# Prints a table and the ratios to haproxy; exit 1 if relay or proxy is
-# below haproxy on MB/s, or relay on conn/s or req/s (the issue's goals).
+# Prints a table, the ratios to haproxy and each round's conn/s; exit 1 if
+# relay or proxy is below haproxy on MB/s, or relay on conn/s or req/s (the
+# issue's goals).
 # Usage: bench/forwarders.sh [BUILD_DIR]   (default build); installs haproxy,
 # tinyproxy, socat, nginx from Debian when missing (as root).
 set -euo pipefail
@@ -153,9 +154,10 @@ group[tinyproxy]=${groups[-1]}
 
 for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 
-declare -A mbs cps rps cpu_bulk work_bulk cpu_close work_close
+declare -A mbs cps rps cpu_bulk work_bulk cpu_close work_close rounds
 for n in "${names[@]}"; do
     mbs[$n]=0 cps[$n]=0 rps[$n]=0 cpu_bulk[$n]=0 work_bulk[$n]=0 cpu_close[$n]=0 work_close[$n]=0
+    rounds[$n]=""
 done
 one() { "$tmp/load" "$1" "${port[$2]}" "${target[$2]}" "$CONNS" "$SECONDS_EACH" "$3" | awk '{print $1}'; }
 # CPU clock ticks (utime + stime + cutime + cstime) of process group $1.
@@ -177,6 +179,7 @@ for ((r = 1; r <= RUNS; r++)); do
         t1=$(ticks "${group[$n]:-}")
         cpu_bulk[$n]=$((cpu_bulk[$n] + t1 - t0)) work_bulk[$n]=$((work_bulk[$n] + v * SECONDS_EACH))
         v=$(one close "$n" /small) && ((v > cps[$n])) && cps[$n]=$v
+        rounds[$n]+=" $v"
         t2=$(ticks "${group[$n]:-}")
         cpu_close[$n]=$((cpu_close[$n] + t2 - t1)) work_close[$n]=$((work_close[$n] + v * SECONDS_EACH))
         v=$(one keep "$n" /small) && ((v > rps[$n])) && rps[$n]=$v
@@ -217,6 +220,11 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in "${names[@]}"; do
     echo "| $n | ${mbs[$n]} | ${cps[$n]} | ${rps[$n]} | ${rss[$n]} | $(ratio "${mbs[$n]}" "${mbs[haproxy]}")x | $(ratio "${cps[$n]}" "${cps[haproxy]}")x | $(ratio "${rps[$n]}" "${rps[haproxy]}")x | ${per_gb[$n]} | ${per_conn[$n]} |"
 done
+# Every round's conn/s, in the order taken: the best of three hides how far
+# apart they were.
+echo
+echo "conn/s per round (round 1, 2, ...):"
+for n in "${names[@]}"; do echo "  $n:${rounds[$n]}"; done
 ok=1
 ((mbs[relay] >= mbs[haproxy] && mbs[proxy] >= mbs[haproxy])) || ok=0
 ((cps[relay] >= cps[haproxy] && rps[relay] >= rps[haproxy])) || ok=0
