@@ -49,7 +49,6 @@ add_loops(relay::EventLoops<relay::Server>& loops, unsigned threads, relay::List
         }
         auto o = options;
         o.first_id = 1 + i;
-        o.log_stop = false;
         loops.emplace(ioc, std::move(*l), std::move(o), log, cap, failures);
     }
     return {};
@@ -96,7 +95,9 @@ int run(relay::Options const& options) {
         return failed(link, added.error().message);
     }
     relay::Server server(ioc, std::move(*listener), server_options, *log, cap, failures);
+    std::string stop_reason;
     relay::Lifetime lifetime(ioc, options.lifetime, [&](std::string const& reason) {
+        stop_reason = reason;
         server.stop(reason);
         loops.stop(reason);
     });
@@ -111,6 +112,9 @@ int run(relay::Options const& options) {
     }
     ioc.run();
     loops.join();
+    // Only now: a session on another loop may log its close until that loop
+    // has stopped, and the stop line is the log's last.
+    log->stopped(stop_reason);
     return 0;
 }
 

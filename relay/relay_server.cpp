@@ -37,14 +37,11 @@ void Server::start() {
     boost::asio::co_spawn(ioc_, accept_loop(), boost::asio::detached);
 }
 
-void Server::stop(std::string const& reason) {
+void Server::stop(std::string const& /*reason: main logs it, last*/) {
     if (stopping_) {
         return;
     }
     stopping_ = true;
-    if (options_.log_stop) {
-        log_.stopped(reason);
-    }
     cap_->close();
     listener_.close();
     waiter_->freed.cancel();

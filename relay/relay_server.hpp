@@ -28,7 +28,6 @@ struct ServerOptions {
     // event loops (--threads) take the other residues, so ids stay unique.
     std::uint64_t first_id = 1;
     std::uint64_t id_step = 1;
-    bool log_stop = true; // one "stopped" line per process, from the first server
 };
 
 class Server {

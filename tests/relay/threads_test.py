@@ -2,8 +2,8 @@
 """--threads N: N event loops accept from one listening socket. 300
 connections at once through --threads 3, each with its own bytes both ways,
 all get their own bytes back; the relay runs 3 threads; the connection log
-has 300 distinct ids (each loop numbers its own residue) and one "stop"
-line; a bad --threads is a usage error naming it. The default (auto) runs a
+has 300 distinct ids (each loop numbers its own residue) and one "stop" line,
+the last; a bad --threads is a usage error naming it. The default (auto) runs a
 loop per CPU of the affinity mask, at most 8. --max-connections is one cap
 for all loops: with 4 loops and a cap of 2, the target never sees more
 than 2 connections, waiting clients are held, and a slot freed on any loop
@@ -53,7 +53,8 @@ def main():
     check(len(opened) == N and len(set(opened)) == N,
           f"{N} open lines with distinct ids ({len(opened)} lines, {len(set(opened))} ids)")
     stopped = [e for e in events if e.get("event") == "stop"]
-    check(len(stopped) == 1, f"one stop line ({len(stopped)})")
+    check(len(stopped) == 1 and events[-1]["event"] == "stop",
+          f"one stop line, the last ({len(stopped)}; last: {events[-1]['event']})")
 
     bad = subprocess.run([RELAY, "--threads", "0", f"unix:{d}/x", f"unix:{d}/target"],
                          capture_output=True, text=True)
