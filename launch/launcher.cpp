@@ -539,7 +539,8 @@ bool Launcher::cleanup() {
         log_.note("removed " + path + ", a cgroup left by a killed launcher");
     }
     jail_listeners_.clear();
-    // The daemons are gone, so the proxy's log is complete.
+    // The daemons are gone, so every refusal is in the proxy's log (each is
+    // logged before it is answered; a tunnel cut short by the stop is not).
     for (const auto& line : refusal_summary(opts_.access_log.get(), opts_.access_log_start)) {
         log_.say(line);
     }

@@ -23,7 +23,17 @@ d = tmpdir()
 log = os.path.join(d, "access.log")
 echo, echo_port = start_peer("echo")
 px = Proxy([echo_port], log=log)
+
+
+def tunnel_lines():
+    with open(log) as f:
+        return [json.loads(line) for line in f if '"CONNECT"' in line]
+
+
 check(tunnel_echo_ok(px.port, echo_port), "a first tunnel echoes")
+# Its line is written once the echo server's EOF is back, which the client
+# did not wait for: wait for it, so it is the log's first CONNECT line.
+check(wait_for(lambda: len(tunnel_lines()) == 1, 5), "the first tunnel is logged")
 wait_for(lambda: False, 0.2)
 base_fds = fd_count(px.pid)
 head = connect_head("127.0.0.1", echo_port)
@@ -79,12 +89,6 @@ figure(f"proxy: after {N} short tunnels: VmHWM {st['VmHWM'] / 1024:.1f} MiB, "
 check(px.alive(), "the proxy is still running")
 check(wait_for(lambda: fd_count(px.pid) <= base_fds, 20),
       f"the proxy is back to {base_fds} descriptors (has {fd_count(px.pid)})")
-
-
-def tunnel_lines():
-    with open(log) as f:
-        return [json.loads(line) for line in f if '"CONNECT"' in line]
-
 
 # The first line is the warm-up tunnel; a line is written when a tunnel closes.
 check(wait_for(lambda: len(tunnel_lines()) >= N + 1, 20),

@@ -39,8 +39,10 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 def finish():
     # A sanitizer build (meson -Db_sanitize=address,undefined) reports on the
-    # proxy's stderr; make such a report fail the test.
+    # proxy's stderr; make such a report fail the test. Stop each proxy first:
+    # leaks are reported only as it exits.
     for p in _proxies:
+        p.stop()
         text = p.errors()
         check_no_sanitizer_report(text, f"proxy on port {p.port}")
     conclude()

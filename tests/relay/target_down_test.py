@@ -64,10 +64,10 @@ def main():
 
     # IPv6 loopback both ways, and a TCP target that refuses.
     srv = socket.socket(socket.AF_INET6)
-    srv.bind(("::1", 0))  # free_port() checks IPv4 only
+    srv.bind(("::1", 0))
     srv.listen()
     target6 = srv.getsockname()[1]
-    port6 = free_port()
+    port6 = free_port("::1")
     relay = start_relay(f"tcp:[::1]:{port6}", f"tcp:[::1]:{target6}", "--quiet")
     c = socket.create_connection(("::1", port6))
     peer, _ = srv.accept()
