@@ -55,10 +55,9 @@ def main():
           f"failed connects name the target: {failed[0]['error']}")
     check(len(good) == 1 and good[0]["bytes_to_target"] == 5 and good[0]["bytes_to_client"] == 5,
           f"the good one logs bytes each way: {good}")
-    check(events[-1]["event"] == "stop" and "SIGTERM" in events[-1]["reason"],
-          f"stop is logged last: {events[-1]} (exit status {status}; stderr: "
-          f"{open(f'{d}/stderr').read()!r})")
     stderr = open(f"{d}/stderr").read()
+    check(events[-1]["event"] == "stop" and "SIGTERM" in events[-1]["reason"],
+          f"stop is logged last: {events[-1]} (exit status {status}; stderr: {stderr!r})")
     check(stderr.count("No such file or directory") == 3, f"stderr says why: {stderr.splitlines()[0]}")
     server.close()
 
